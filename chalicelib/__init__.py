@@ -1,0 +1,1 @@
+"""Workproof: the Coinhive HTTP API on Chalice and DynamoDB."""

@@ -1,0 +1,86 @@
+"""One exception per contract error code (DESIGN.md sections 1 and 2).
+
+Raising one anywhere under a view yields `{"success": false, "error": code}`.
+"""
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """Base of every contract error; `code` is the wire spelling."""
+
+    code = "internal_error"
+    # HTTP status used only when the operator opts into REST-style statuses.
+    rest_status = 500
+
+    def __init__(self, detail: str = "") -> None:
+        # `detail` is for logs and tests, never sent to the caller.
+        super().__init__(detail or self.code)
+
+
+class InternalError(ApiError):
+    code, rest_status = "internal_error", 500
+
+
+class BadRequest(ApiError):
+    code, rest_status = "bad_request", 400
+
+
+class NotFound(ApiError):
+    code, rest_status = "not_found", 404
+
+
+class WrongMethod(ApiError):
+    code, rest_status = "wrong_method", 405
+
+
+class InvalidSecret(ApiError):
+    code, rest_status = "invalid_secret", 403
+
+
+class MissingInput(ApiError):
+    code, rest_status = "missing_input", 400
+
+
+class InvalidToken(ApiError):
+    code, rest_status = "invalid_token", 400
+
+
+class UnknownUser(ApiError):
+    code, rest_status = "unknown_user", 404
+
+
+class InvalidAmount(ApiError):
+    code, rest_status = "invalid_amount", 400
+
+
+class InsufficientFunds(ApiError):
+    # Coinhive's spelling, kept for wire compatibility.
+    code, rest_status = "insufficent_funds", 409
+
+
+class InvalidPage(ApiError):
+    code, rest_status = "invalid_page", 400
+
+
+class InvalidUrl(ApiError):
+    code, rest_status = "invalid_url", 400
+
+
+class InvalidSite(ApiError):
+    code, rest_status = "invalid_site", 403
+
+
+class InvalidLink(ApiError):
+    code, rest_status = "invalid_link", 404
+
+
+class InvalidJob(ApiError):
+    code, rest_status = "invalid_job", 400
+
+
+class DuplicateShare(ApiError):
+    code, rest_status = "duplicate_share", 409
+
+
+class InvalidShare(ApiError):
+    code, rest_status = "invalid_share", 400
