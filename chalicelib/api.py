@@ -1,0 +1,125 @@
+"""The seed API's operations: authenticated, parameters in, answer body out.
+
+Each function takes the merged parameters and returns the success body
+(without `success`); app.py only routes to them.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from chalicelib import config, ledger, links, stats, tokens
+from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
+from chalicelib.params import Params, clamped_count, positive_amount
+from chalicelib.sites import SiteInfo, authenticate
+
+TOP_ORDERS = ("total", "balance", "withdrawn")
+
+
+def _site(params: Params) -> SiteInfo:
+    return authenticate(params.string("secret", required=False, max_chars=256))
+
+
+def token_verify(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    name = params.string("token", required=False, max_chars=tokens.MAX_TOKEN_NAME)
+    if not name or not params.has("hashes"):
+        raise MissingInput("token and hashes are required")
+    hashes = positive_amount(params, "hashes", BadRequest)
+    state = tokens.verify(site.site_key, name, hashes, int(time.time()))
+    return {"hashes": state.hashes, "created": state.created}
+
+
+def user_balance(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    return ledger.balance(site, params.name()).as_json()
+
+
+def user_withdraw(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    name = params.name()
+    amount = positive_amount(params, "amount", InvalidAmount)
+    ledger.withdraw(site, name, amount)
+    return {"name": name, "amount": amount}
+
+
+def user_top(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    count = clamped_count(params, "count", 1, 1024, 128)
+    order = params.string("order", required=False, max_chars=16) or "total"
+    if order not in TOP_ORDERS:
+        raise BadRequest("order must be total, balance or withdrawn")
+    return {"users": ledger.top(site, count, order)}
+
+
+def user_list(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    count = clamped_count(params, "count", 32, 8192, 4096)
+    page = params.string("page", required=False, max_chars=2048)
+    users, next_page = ledger.list_users(site, count, page)
+    return {"users": users, "nextPage": next_page}
+
+
+def user_reset(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    ledger.reset(site, params.name())
+    return {}
+
+
+def user_reset_all(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    return {"affected": ledger.reset_all(site)}
+
+
+def link_create(params: Params, base_url: str) -> dict[str, Any]:
+    site = _site(params)
+    url = params.string("url", required=False, max_chars=1 << 20)
+    if not url or not params.has("hashes"):
+        raise MissingInput("url and hashes are required")
+    hashes = positive_amount(params, "hashes", BadRequest)
+    link = links.create(site.site_key, url, hashes)
+    return {"url": f"{base_url}/l/{link.code}"}
+
+
+def stats_payout(params: Params) -> dict[str, Any]:
+    _site(params)
+    now = int(time.time())
+    figures, updated = stats.read_payout()
+    return {
+        "globalDifficulty": config.min_work(),
+        "globalHashrate": stats.global_hashrate(now),
+        **figures,
+        "updated": updated,
+    }
+
+
+def stats_site(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    figures = stats.site_stats(site.site_key, int(time.time()))
+    return {
+        "hashesPerSecond": figures["hashesPerSecond"],
+        "hashesTotal": figures["hashesTotal"],
+        "xmrPending": _number(site.xmr_pending),
+        "xmrPaid": _number(site.xmr_paid),
+        "name": site.name,
+        "history": figures["history"],
+    }
+
+
+def stats_history(params: Params) -> dict[str, Any]:
+    site = _site(params)
+    if not params.has("begin") or not params.has("end"):
+        raise MissingInput("begin and end are required")
+    begin = params.integer("begin")
+    end = params.integer("end")
+    assert begin is not None and end is not None
+    if begin < 0 or end < 0 or begin > end or end - begin > stats.MAX_HISTORY_SECONDS \
+            or end > 2**40:
+        raise BadRequest("range")
+    return {"history": stats.history(site.site_key, begin, end, int(time.time()))}
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+

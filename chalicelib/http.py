@@ -1,0 +1,117 @@
+"""The wire contract: parameter intake, method rules, JSON answers, errors.
+
+`contract_view` wraps every API view: method check, body decoding, then
+the view; any ApiError becomes `{"success": false, "error": code}` and
+anything else `internal_error` (details to the log only).
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+from chalice import Response
+
+from chalicelib import config
+from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
+from chalicelib.params import Params, merge, parse_body
+
+LOG = logging.getLogger("workproof")
+
+# Every route declares every method (an undeclared one would be API
+# Gateway's 403) and accepts any body type (Chalice defaults to JSON only).
+ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+ANY_CONTENT = ["application/x-www-form-urlencoded", "application/json",
+               "multipart/form-data", "text/plain", "*/*"]
+JSON_TYPE = "application/json; charset=utf-8"
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
+
+
+def json_response(body: dict[str, Any], status: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status_code=status,
+        headers={"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    status = error.rest_status if config.rest_status_codes() else 200
+    return json_response({"success": False, "error": error.code}, status, headers)
+
+
+def request_params(request: Any) -> Params:
+    query: list[tuple[str, Any]] = []
+    multi = request.query_params
+    if multi is not None:
+        for name in multi.keys():
+            values = multi.getlist(name) if hasattr(multi, "getlist") else [multi[name]]
+            # Last one wins: keep only the final value of a repeat.
+            query.append((name, values[-1]))
+    body_pairs: list[tuple[str, Any]] = []
+    if request.method != "GET":
+        raw = request.raw_body or b""
+        content_type = request.headers.get("content-type")
+        body_pairs = parse_body(raw, content_type)
+    return merge(query, body_pairs)
+
+
+def _check_method(method: str, accepted: str) -> None:
+    if accepted == "POST" and method != "POST":
+        raise WrongMethod(method)
+    if accepted == "GET" and method not in ("GET", "POST", "HEAD"):
+        raise WrongMethod(method)
+
+
+def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
+    """Decorate a view `fn(params) -> dict` with the whole wire contract."""
+
+    def decorate(fn: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+        @functools.wraps(fn)
+        def view(*args: Any) -> Response:
+            headers = dict(CORS_HEADERS) if cors else {}
+            try:
+                request = app.current_request
+                _check_method(request.method, accepted)
+                params = request_params(request)
+                body = fn(params, *args)
+                return json_response({"success": True, **body}, headers=headers)
+            except ApiError as error:
+                if isinstance(error, InternalError):
+                    LOG.error("internal error: %s", error)
+                return error_response(error, headers)
+            except Exception:  # the caller sees a contract code, the log the details
+                LOG.exception("unhandled error")
+                return error_response(InternalError(), headers)
+
+        return view
+
+    return decorate
+
+
+def normalise(response: Response) -> Response:
+    """Turn any non-contract error answer (Chalice's own) into the contract."""
+    if response.status_code < 400:
+        return response
+    body = response.body
+    if isinstance(body, (bytes, str)):
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            decoded = None
+    else:
+        decoded = body
+    if isinstance(decoded, dict) and decoded.get("success") is False and "error" in decoded:
+        return response
+    status = response.status_code
+    if status in (403, 404):
+        error: ApiError = NotFound()
+    elif status == 405:
+        error = WrongMethod()
+    elif status < 500:
+        error = BadRequest()
+    else:
+        error = InternalError()
+    return error_response(error)

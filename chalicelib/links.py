@@ -1,0 +1,80 @@
+"""Shortlinks: creation, lookup, and the target's displayable host."""
+from __future__ import annotations
+
+import secrets
+import string
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.errors import InternalError, InvalidLink, InvalidUrl
+from chalicelib.models import Link
+
+MAX_URL_CHARS = 2048
+CODE_ALPHABET = string.ascii_letters + string.digits
+CODE_LENGTH = 12
+
+
+@dataclass(frozen=True)
+class LinkInfo:
+    code: str
+    site_key: str
+    url: str
+    hashes: int
+
+
+def display_host(url: str) -> str:
+    """The target's host as shown before the work is done: no userinfo, IDNA in punycode."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        raise InvalidUrl("unparsable url") from None
+    if not host:
+        raise InvalidUrl("url without host")
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise InvalidUrl("host is not a valid internationalised name") from None
+
+
+def validate_url(url: str) -> str:
+    if len(url) > MAX_URL_CHARS:
+        raise InvalidUrl("url over 2048 characters")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
+        raise InvalidUrl("url with whitespace or control characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise InvalidUrl("unparsable url") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise InvalidUrl("url is not http or https")
+    display_host(url)
+    return url
+
+
+def create(site_key: str, url: str, hashes: int) -> LinkInfo:
+    validate_url(url)
+    for _ in range(5):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        try:
+            Link(code, site_key=site_key, url=url, hashes=hashes,
+                 created=int(time.time())).save(condition=Link.pk.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                continue
+            raise
+        return LinkInfo(code, site_key, url, hashes)
+    raise InternalError("could not allocate a link code")
+
+
+def get(code: str | None) -> LinkInfo:
+    if not code or len(code) > 64 or any(c not in CODE_ALPHABET for c in code):
+        raise InvalidLink("malformed link code")
+    try:
+        item = Link.get(code, consistent_read=False)
+    except DoesNotExist:
+        raise InvalidLink("unknown link") from None
+    return LinkInfo(item.pk, item.site_key, item.url, int(item.hashes))

@@ -1,0 +1,194 @@
+"""Request parameters: query and body merged (body wins), then typed parsing.
+
+Bodies may be form-encoded, JSON, multipart or untyped; a parameter sent as
+an empty string counts as absent; a repeated parameter: the last one wins.
+Form values are strings; JSON values keep their JSON type (so a JSON boolean
+is never taken for a number).
+"""
+from __future__ import annotations
+
+import json
+import re
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl
+
+from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_NAME_CODE_POINTS = 256
+# Longest string parameter accepted at all (a job is ~400 chars, a url 2048).
+MAX_PARAM_CHARS = 8192
+
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+
+
+def _parse_form(body: bytes) -> list[tuple[str, Any]]:
+    try:
+        text = body.decode("utf-8")
+        return parse_qsl(text, keep_blank_values=True, strict_parsing=False, errors="strict")
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest(f"undecodable form body: {exc}") from None
+
+
+def _parse_json(body: bytes) -> list[tuple[str, Any]]:
+    try:
+        value = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadRequest(f"undecodable JSON body: {exc}") from None
+    if not isinstance(value, dict):
+        raise BadRequest("JSON body is not an object")
+    return list(value.items())
+
+
+def _parse_multipart(body: bytes, content_type: str) -> list[tuple[str, Any]]:
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    if not message.is_multipart() or message.defects:
+        raise BadRequest("malformed multipart body")
+    pairs: list[tuple[str, Any]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            raise BadRequest("multipart part without a name")
+        payload = part.get_payload(decode=True) or b""
+        try:
+            pairs.append((str(name), payload.decode("utf-8")))
+        except UnicodeDecodeError:
+            raise BadRequest("multipart value is not UTF-8") from None
+    return pairs
+
+
+def parse_body(body: bytes, content_type: str | None) -> list[tuple[str, Any]]:
+    """Decode a request body into (name, value) pairs, in order."""
+    if len(body) > MAX_BODY_BYTES:
+        raise BadRequest("body over 64 kB")
+    if not body.strip():
+        return []
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return _parse_json(body)
+    if media == "multipart/form-data":
+        return _parse_multipart(body, content_type or "")
+    if media in ("", "application/x-www-form-urlencoded", "text/plain", "application/octet-stream"):
+        # Untyped bodies: JSON if it looks like an object, else a form.
+        if media in ("", "text/plain", "application/octet-stream") and body.lstrip()[:1] == b"{":
+            return _parse_json(body)
+        return _parse_form(body)
+    raise BadRequest(f"unsupported content type {media!r}")
+
+
+def merge(query: Iterable[tuple[str, Any]], body: Iterable[tuple[str, Any]]) -> "Params":
+    """Query then body; later pairs win, so the body wins and the last repeat wins.
+
+    Empty strings (and JSON nulls) count as absent; they still override an
+    earlier value, since the caller's last word was "nothing". Which names
+    were sent empty is kept (`token=` means "a new token").
+    """
+    merged: dict[str, Any] = {}
+    blank: set[str] = set()
+    for name, value in list(query) + list(body):
+        if value is None or value == "":
+            merged.pop(name, None)
+            blank.add(name)
+        else:
+            merged[name] = value
+            blank.discard(name)
+    return Params(merged, blank)
+
+
+class Params:
+    """Typed access to merged parameters; every failure is a contract error."""
+
+    def __init__(self, values: Mapping[str, Any], blank: Iterable[str] = ()) -> None:
+        self.values = dict(values)
+        self.blank = frozenset(blank)
+
+    def has(self, name: str) -> bool:
+        return name in self.values
+
+    def raw_has(self, name: str) -> bool:
+        """Sent at all, even as an empty string."""
+        return name in self.values or name in self.blank
+
+    def string(self, name: str, *, required: bool = True, max_chars: int = MAX_PARAM_CHARS) -> str | None:
+        value = self.values.get(name)
+        if value is None:
+            if required:
+                raise MissingInput(f"{name} missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise BadRequest(f"{name} is not a string")
+        text = str(value)
+        if len(text) > max_chars:
+            raise BadRequest(f"{name} too long")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(f"{name} is not valid Unicode") from None
+        return text
+
+    def name(self, param: str = "name") -> str:
+        text = self.string(param, max_chars=MAX_NAME_CODE_POINTS)
+        assert text is not None
+        return text
+
+    def integer(self, name: str, *, required: bool = True, error: type = BadRequest) -> int | None:
+        """An integer (decimal string or JSON integer); None when absent and optional."""
+        value = self.values.get(name)
+        if value is None:
+            if required:
+                raise MissingInput(f"{name} missing")
+            return None
+        return to_int(value, error)
+
+
+def to_int(value: Any, error: type = BadRequest) -> int:
+    if isinstance(value, bool):
+        raise error("boolean is not a number")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise error("not an integer")
+        number = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        # Bounded length before int(): a 5,000-digit string is an error, not work.
+        if len(text) > 40 or not _INT_RE.match(text):
+            raise error("not an integer")
+        number = int(text)
+    else:
+        raise error("not an integer")
+    return number
+
+
+def positive_amount(params: Params, name: str, error: type) -> int:
+    """An integer in 1..2^53-1; anything else raises `error` (missing: MissingInput)."""
+    number = params.integer(name, error=error)
+    assert number is not None
+    if number < 1 or number > MAX_SAFE_INTEGER:
+        raise error(f"{name} out of range")
+    return number
+
+
+def clamped_count(params: Params, name: str, low: int, high: int, default: int) -> int:
+    number = params.integer(name, required=False)
+    if number is None:
+        return default
+    return max(low, min(high, number))
+
+
+__all__ = [
+    "MAX_SAFE_INTEGER",
+    "Params",
+    "merge",
+    "parse_body",
+    "positive_amount",
+    "clamped_count",
+    "to_int",
+    "InvalidAmount",
+]

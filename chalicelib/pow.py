@@ -1,0 +1,196 @@
+"""The proof-of-work protocol: signed jobs, share checking, work sizing.
+
+Pure logic, no I/O but the signing keys' lazy load. A job is
+`v1.<payload>.<mac>`: payload = base64url of compact, key-sorted JSON;
+mac = base64url HMAC-SHA-256 of `v1.<payload>` under a signing key.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import math
+import os
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+from chalicelib import config
+from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
+
+VERSION = "v1"
+NONCE_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
+MAX_NONCE = 2**53
+SUBMIT_INTERVAL = 10.0  # seconds a user miner should take per submit
+USER_PUZZLES = 8
+TARGET_PUZZLES = 32  # tokens and links: low variance of solve time
+MIN_PUZZLES, MAX_PUZZLES = 16, 64
+MAX_JOB_WORK = 2**32  # one job must be solvable well within its lifetime
+MAX_DIFFICULTY = 2**40
+MAX_JOB_CHARS = 4096
+ACCOUNT_KINDS = ("user", "token", "link", "anonymous")
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything signed into a job; field names are the wire JSON keys."""
+
+    kid: str  # signing key id
+    site: str  # site key
+    epoch: int  # site epoch when issued
+    kind: str  # user | token | link | anonymous
+    account: str  # user name, token name, link code, or ""
+    new: bool  # token: created by this job's credit
+    d: int  # difficulty per puzzle
+    k: int  # puzzle count
+    exp: int  # expiry, unix seconds
+    id: str  # 128-bit random job id, base64url
+    total: int  # chain total before this job
+    rate: int  # chain's measured hashes/s (0 = unknown)
+    target: int  # token/link: hashes the chain must reach (0 = none)
+    iat: int  # issued at, unix seconds
+
+    @property
+    def work(self) -> int:
+        return self.d * self.k
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def parse_keys(spec: str) -> list[tuple[str, bytes]]:
+    """`kid:base64key[,kid:base64key...]` (first signs), or one raw secret string."""
+    keys: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        if ":" in part:
+            kid, _, encoded = part.partition(":")
+            keys.append((kid, _unb64(encoded)))
+        else:  # e.g. Secrets Manager's GenerateSecretString output
+            keys.append((hashlib.sha256(part.encode()).hexdigest()[:8], part.encode()))
+    if not keys or any(len(key) < 16 for _kid, key in keys):
+        raise InternalError("signing keys missing or shorter than 16 bytes")
+    return keys
+
+
+@lru_cache(maxsize=1)
+def signing_keys() -> tuple[tuple[str, bytes], ...]:
+    """The deployment's keys, loaded on first use (off the cold-start path)."""
+    spec = os.environ.get(config.ENV_SIGNING_KEYS)
+    if not spec and os.environ.get(config.ENV_SIGNING_SECRET_ARN):
+        import boto3  # only when deployed with Secrets Manager
+
+        spec = boto3.client("secretsmanager").get_secret_value(
+            SecretId=os.environ[config.ENV_SIGNING_SECRET_ARN])["SecretString"]
+    if not spec:
+        raise InternalError("no proof-of-work signing key configured")
+    return tuple(parse_keys(spec))
+
+
+def new_job_id() -> str:
+    return _b64(secrets.token_bytes(16))
+
+
+def sign(job: Job, keys: tuple[tuple[str, bytes], ...]) -> str:
+    kid, key = keys[0]
+    fields = asdict(job)
+    fields["kid"] = kid
+    fields["v"] = 1
+    payload = _b64(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("ascii"))
+    signed = f"{VERSION}.{payload}"
+    mac = hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest()
+    return f"{signed}.{_b64(mac)}"
+
+
+def verify(token: str, keys: tuple[tuple[str, bytes], ...], now: int) -> Job:
+    """The job's payload if its MAC holds and it has not expired, else InvalidJob."""
+    if len(token) > MAX_JOB_CHARS or not token.isascii():
+        raise InvalidJob("job too long or not ASCII")
+    signed, dot, mac_text = token.rpartition(".")
+    if not dot or not signed.startswith(VERSION + "."):
+        raise InvalidJob("not a v1 job")
+    try:
+        mac = _unb64(mac_text)
+    except (binascii.Error, ValueError):
+        raise InvalidJob("bad mac encoding") from None
+    matched = None
+    for kid, key in keys:
+        expected = hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest()
+        if hmac.compare_digest(expected, mac):
+            matched = kid
+    if matched is None:
+        raise InvalidJob("bad signature")
+    try:
+        fields = json.loads(_unb64(signed[len(VERSION) + 1:]))
+        if fields.pop("v") != 1 or fields.get("kid") != matched:
+            raise ValueError("version or key id")
+        job = Job(**fields)
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise InvalidJob("malformed payload") from None
+    if job.exp <= now:
+        raise InvalidJob("expired job")
+    return job
+
+
+def parse_nonces(text: str) -> list[int]:
+    """The comma-joined decimal nonces; BadRequest on any syntax error."""
+    if len(text) > MAX_PUZZLES * 17:
+        raise BadRequest("too many nonces")
+    parts = text.split(",")
+    nonces = []
+    for part in parts:
+        if not NONCE_RE.match(part):
+            raise BadRequest("nonce syntax")
+        value = int(part)
+        if value >= MAX_NONCE:
+            raise BadRequest("nonce too large")
+        nonces.append(value)
+    return nonces
+
+
+def puzzle_holds(job_text: str, index: int, nonce: int, difficulty: int) -> bool:
+    digest = hashlib.sha256(f"{job_text}:{index}:{nonce}".encode("ascii")).digest()
+    return int.from_bytes(digest, "big") < 2**256 // difficulty
+
+
+def check_share(job_text: str, job: Job, nonces: list[int]) -> None:
+    if len(nonces) != job.k:
+        raise BadRequest("wrong number of nonces")
+    for index, nonce in enumerate(nonces):
+        if not puzzle_holds(job_text, index, nonce, job.d):
+            raise InvalidShare(f"puzzle {index} above target")
+
+
+def next_rate(job: Job, now: int) -> int:
+    """The chain's hash rate after this submit (exponentially smoothed)."""
+    measured = job.work / max(1, now - job.iat)
+    return int(measured if job.rate <= 0 else (job.rate + measured) / 2)
+
+
+def size_rate_work(rate: int, requested_d: int | None, min_work: int) -> tuple[int, int]:
+    """(D, k) for a user or anonymous job: ~SUBMIT_INTERVAL at `rate`."""
+    k = USER_PUZZLES
+    min_d = math.ceil(min_work / k)
+    if rate > 0:
+        d = int(rate * SUBMIT_INTERVAL / k)
+    elif requested_d:
+        d = requested_d
+    else:
+        d = min_d
+    return max(min_d, min(d, MAX_JOB_WORK // k, MAX_DIFFICULTY)), k
+
+
+def size_target_work(remaining: int, min_work: int) -> tuple[int, int]:
+    """(D, k) covering `remaining` hashes in one submit, in TARGET_PUZZLES puzzles."""
+    work = max(min_work, min(remaining, MAX_JOB_WORK))
+    k = TARGET_PUZZLES
+    return max(1, math.ceil(work / k)), k

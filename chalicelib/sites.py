@@ -1,0 +1,168 @@
+"""Sites: public keys, secrets stored only as SHA-256, lookup and rotation."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+import time
+from dataclasses import dataclass, field
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.errors import InvalidSecret, InvalidSite
+from chalicelib.models import Site
+
+KEY_ALPHABET = string.ascii_letters + string.digits
+KEY_LENGTH = 32
+# Public site records are cached this long in a warm Lambda (for /pow/job).
+SITE_CACHE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    site_key: str
+    name: str
+    epoch: int
+    disabled: bool
+    origins: tuple[str, ...] = field(default_factory=tuple)
+    xmr_pending: str = "0"
+    xmr_paid: str = "0"
+
+
+def random_key() -> str:
+    """32 characters of [A-Za-z0-9] from `secrets` (~190 bits)."""
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def _info(item: Site) -> SiteInfo:
+    return SiteInfo(
+        site_key=item.site_key or "",
+        name=item.name or "",
+        epoch=int(item.epoch or 0),
+        disabled=bool(item.disabled),
+        origins=tuple(item.origins or ()),
+        xmr_pending=item.xmr_pending or "0",
+        xmr_paid=item.xmr_paid or "0",
+    )
+
+
+def site_pk(site_key: str) -> str:
+    return f"SITE#{site_key}"
+
+
+def get_site(site_key: str, *, consistent: bool = True) -> SiteInfo | None:
+    if not site_key or len(site_key) != KEY_LENGTH or any(c not in KEY_ALPHABET for c in site_key):
+        return None
+    try:
+        return _info(Site.get(site_pk(site_key), consistent_read=consistent))
+    except DoesNotExist:
+        return None
+
+
+def authenticate(secret: str | None) -> SiteInfo:
+    """The enabled site whose secret this is, else InvalidSecret."""
+    if not secret or len(secret) > 256:
+        raise InvalidSecret("no secret")
+    digest = hash_secret(secret)
+    try:
+        pointer = Site.get(f"SECRET#{digest}", consistent_read=True)
+        item = Site.get(site_pk(pointer.site_key or ""), consistent_read=True)
+    except DoesNotExist:
+        raise InvalidSecret("unknown secret") from None
+    # Constant-time comparison against the site's current secret hash: a
+    # pointer left by a rotation race never authenticates.
+    if not hmac.compare_digest(digest, item.secret_hash or "") or item.disabled:
+        raise InvalidSecret("revoked secret")
+    return _info(item)
+
+
+_cache: dict[str, tuple[float, SiteInfo | None]] = {}
+
+
+def public_site(site_key: str | None, now: float | None = None) -> SiteInfo:
+    """The site for a public site key (cached briefly), else InvalidSite."""
+    if not site_key:
+        raise InvalidSite("no site key")
+    now = time.monotonic() if now is None else now
+    hit = _cache.get(site_key)
+    if hit is None or now - hit[0] > SITE_CACHE_SECONDS:
+        hit = (now, get_site(site_key, consistent=False))
+        if len(_cache) > 10000:
+            _cache.clear()
+        _cache[site_key] = hit
+    info = hit[1]
+    if info is None or info.disabled:
+        raise InvalidSite("unknown or disabled site")
+    return info
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def create_site(name: str) -> tuple[SiteInfo, str]:
+    """A new site; returns it and its secret (shown once, stored hashed)."""
+    site_key, secret = random_key(), random_key()
+    digest = hash_secret(secret)
+    now = int(time.time())
+    with TransactWrite() as tx:
+        tx.save(
+            Site(site_pk(site_key), site_key=site_key, name=name, secret_hash=digest,
+                 epoch=0, disabled=False, created=now, updated=now),
+            condition=Site.pk.does_not_exist(),
+        )
+        tx.save(Site(f"SECRET#{digest}", site_key=site_key, created=now),
+                condition=Site.pk.does_not_exist())
+    info = get_site(site_key)
+    assert info is not None
+    return info, secret
+
+
+def rotate_secret(site_key: str) -> str:
+    """Replace a site's secret; the old one stops working at once."""
+    try:
+        item = Site.get(site_pk(site_key), consistent_read=True)
+    except DoesNotExist:
+        raise InvalidSite(f"unknown site {site_key}") from None
+    old_digest = item.secret_hash or ""
+    secret = random_key()
+    digest = hash_secret(secret)
+    with TransactWrite() as tx:
+        tx.update(item, actions=[Site.secret_hash.set(digest), Site.updated.set(int(time.time()))],
+                  condition=Site.secret_hash == old_digest)
+        tx.delete(Site(f"SECRET#{old_digest}"))
+        tx.save(Site(f"SECRET#{digest}", site_key=site_key, created=int(time.time())),
+                condition=Site.pk.does_not_exist())
+    return secret
+
+
+def update_site(site_key: str, **values: object) -> SiteInfo:
+    """Set plain settings (disabled, origins, xmr_pending, xmr_paid)."""
+    actions = [getattr(Site, name).set(value) for name, value in values.items()]
+    actions.append(Site.updated.set(int(time.time())))
+    try:
+        Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
+    except Exception as exc:  # pynamodb wraps the conditional failure
+        if "ConditionalCheckFailed" in str(exc):
+            raise InvalidSite(f"unknown site {site_key}") from None
+        raise
+    info = get_site(site_key)
+    assert info is not None
+    return info
+
+
+def list_sites() -> list[SiteInfo]:
+    """Every site (admin only: a scan, never in a request path)."""
+    return sorted(
+        (_info(item) for item in Site.scan(Site.pk.startswith("SITE#"))),
+        key=lambda s: (s.name, s.site_key),
+    )
+
+
+__all__ = ["SiteInfo", "TransactWriteError"]
