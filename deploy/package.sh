@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Package the production stack offline: no AWS account, no credentials.
+#
+#   deploy/package.sh [OUT_DIR]        (default: out/)
+#
+# Produces OUT_DIR/sam.json (CloudFormation/SAM template: chalice's API and
+# Lambda merged with deploy/merge-template.json), OUT_DIR/deployment.zip and
+# OUT_DIR/cloudformation.json (sam.json with the SAM transform expanded
+# offline by aws-sam-translator, for review and lint only: deploy sam.json),
+# then lints both templates with cfn-lint (any error fails the script).
+#
+# The Lambda bundle carries pynamodb WITHOUT its dependencies: botocore and
+# boto3 come from the Lambda runtime. requirements.txt stays as it is for
+# local runs; this script packages a staged copy of the app whose vendor/
+# holds pynamodb alone and whose requirements.txt is empty.
+#
+# Environment: STAGE (default prod), PYTHON (default .venv/bin/python),
+# AWS_DEFAULT_REGION (default us-east-1; chalice needs one, it calls no AWS),
+# SKIP_LINT=1 to skip cfn-lint.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${1:-$ROOT/out}"
+case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
+STAGE="${STAGE:-prod}"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+BIN="$(dirname "$PYTHON")"
+MERGE="$ROOT/deploy/merge-template.json"
+
+# Offline by construction: a region (chalice requires one) and no credentials.
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
+unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
+export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+[ -f "$ROOT/app.py" ] || { echo "package.sh: $ROOT/app.py is missing" >&2; exit 1; }
+
+BUILD="$(mktemp -d "${TMPDIR:-/tmp}/workproof-package.XXXXXX")"
+trap 'rm -rf "$BUILD"' EXIT
+
+# 1. Stage the app: app.py, chalicelib/, .chalice/{config,policy-*}.json.
+mkdir -p "$BUILD/.chalice" "$BUILD/vendor"
+cp "$ROOT/app.py" "$BUILD/"
+"$PYTHON" - "$ROOT/chalicelib" "$BUILD/chalicelib" <<'PY'
+import shutil, sys
+shutil.copytree(sys.argv[1], sys.argv[2],
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+PY
+cp "$ROOT/.chalice/config.json" "$ROOT"/.chalice/policy-*.json "$BUILD/.chalice/"
+: > "$BUILD/requirements.txt"
+
+# 2. Vendor pynamodb alone, at the version requirements.txt pins.
+PIN="$(grep -iE '^pynamodb==' "$ROOT/requirements.txt" | head -n1 | cut -d= -f3 | tr -d '[:space:]')"
+[ -n "$PIN" ] || { echo "package.sh: requirements.txt pins no pynamodb==VERSION" >&2; exit 1; }
+HAVE="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("pynamodb"))' 2>/dev/null || true)"
+if [ "$HAVE" = "$PIN" ]; then
+    # The pinned version is installed: copy it (offline, reproducible).
+    "$PYTHON" - "$BUILD/vendor" <<'PY'
+import os, shutil, sys, pynamodb
+shutil.copytree(os.path.dirname(pynamodb.__file__), os.path.join(sys.argv[1], "pynamodb"),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+PY
+else
+    "$PYTHON" -m pip install --quiet --no-deps --no-compile --target "$BUILD/vendor" "pynamodb==$PIN"
+    rm -rf "$BUILD"/vendor/*.dist-info "$BUILD/vendor/bin"
+fi
+
+# 3. chalice package with the merge template.
+rm -rf "$OUT"
+mkdir -p "$OUT"
+"$BIN/chalice" --project-dir "$BUILD" package --stage "$STAGE" \
+    --merge-template "$MERGE" "$OUT"
+
+ZIP_BYTES="$(wc -c < "$OUT/deployment.zip" | tr -d ' ')"
+echo "package.sh: $OUT/sam.json, $OUT/deployment.zip ($ZIP_BYTES bytes)"
+
+# 4. Expand the SAM transform offline (what CloudFormation will create).
+"$PYTHON" "$ROOT/deploy/sam_transform.py" "$OUT/sam.json" "$OUT/cloudformation.json"
+echo "package.sh: $OUT/cloudformation.json (SAM transform expanded offline)"
+
+# 5. Lint both: zero errors required (warnings fail too with STRICT_LINT=1).
+if [ "${SKIP_LINT:-0}" != "1" ]; then
+    LINT="$BIN/cfn-lint"
+    [ -x "$LINT" ] || LINT="$(command -v cfn-lint || true)"
+    [ -n "$LINT" ] || { echo "package.sh: cfn-lint not installed (pip install cfn-lint)" >&2; exit 1; }
+    LEVEL=error
+    [ "${STRICT_LINT:-0}" = "1" ] && LEVEL=warning
+    "$LINT" --non-zero-exit-code "$LEVEL" -- "$OUT/sam.json" "$OUT/cloudformation.json"
+    echo "package.sh: cfn-lint: no errors"
+fi
