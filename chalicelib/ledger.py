@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.errors import InsufficientFunds, InternalError, InvalidPage, UnknownUser
 from chalicelib.models import Site, User
@@ -226,8 +226,8 @@ def reset_all(site: SiteInfo) -> int:
                 actions=[Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
                 condition=Site.epoch == epoch,
             )
-        except Exception as exc:
-            if "ConditionalCheckFailed" in str(exc):
+        except UpdateError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
                 continue
             raise
         # Every credit of `epoch` checked the epoch in its transaction, so

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from typing import Iterator
 
+from pynamodb.connection import Connection
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
@@ -212,6 +213,17 @@ TABLES: dict[type[Model], tuple[str, str, str | None]] = {
 }
 
 
+_connection: Connection | None = None
+
+
+def connection() -> Connection:
+    """The connection transactions go through (same region as the models)."""
+    global _connection
+    if _connection is None:
+        _connection = Connection(region=Site.Meta.region, max_retry_attempts=3)
+    return _connection
+
+
 def all_models() -> Iterator[type[Model]]:
     return iter(TABLES)
 
@@ -221,6 +233,8 @@ def bind(prefix: str | None = None, region: str | None = None) -> None:
 
     Drops cached connections so a changed endpoint or region takes effect.
     """
+    global _connection
+    _connection = None
     region = region or os.environ.get(config.ENV_REGION) or "us-east-1"
     for model, (env_var, suffix, _ttl) in TABLES.items():
         name = os.environ.get(env_var) or f"{prefix or config.DEFAULT_TABLE_PREFIX}-{suffix}"

@@ -8,11 +8,11 @@ import string
 import time
 from dataclasses import dataclass, field
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.errors import InvalidSecret, InvalidSite
+from chalicelib.errors import InternalError, InvalidSecret, InvalidSite
 from chalicelib.models import Site
+from chalicelib.txn import ConditionFailed, Transaction
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32
@@ -111,14 +111,13 @@ def create_site(name: str) -> tuple[SiteInfo, str]:
     site_key, secret = random_key(), random_key()
     digest = hash_secret(secret)
     now = int(time.time())
-    with TransactWrite() as tx:
-        tx.save(
-            Site(site_pk(site_key), site_key=site_key, name=name, secret_hash=digest,
-                 epoch=0, disabled=False, created=now, updated=now),
-            condition=Site.pk.does_not_exist(),
-        )
-        tx.save(Site(f"SECRET#{digest}", site_key=site_key, created=now),
-                condition=Site.pk.does_not_exist())
+    tx = Transaction()
+    tx.save("site", Site(site_pk(site_key), site_key=site_key, name=name, secret_hash=digest,
+                         epoch=0, disabled=False, created=now, updated=now),
+            Site.pk.does_not_exist())
+    tx.save("secret", Site(f"SECRET#{digest}", site_key=site_key, created=now),
+            Site.pk.does_not_exist())
+    tx.commit()
     info = get_site(site_key)
     assert info is not None
     return info, secret
@@ -133,12 +132,17 @@ def rotate_secret(site_key: str) -> str:
     old_digest = item.secret_hash or ""
     secret = random_key()
     digest = hash_secret(secret)
-    with TransactWrite() as tx:
-        tx.update(item, actions=[Site.secret_hash.set(digest), Site.updated.set(int(time.time()))],
-                  condition=Site.secret_hash == old_digest)
-        tx.delete(Site(f"SECRET#{old_digest}"))
-        tx.save(Site(f"SECRET#{digest}", site_key=site_key, created=int(time.time())),
-                condition=Site.pk.does_not_exist())
+    tx = Transaction()
+    tx.update("site", Site(site_pk(site_key)),
+              [Site.secret_hash.set(digest), Site.updated.set(int(time.time()))],
+              Site.secret_hash == old_digest)
+    tx.delete("old", Site(f"SECRET#{old_digest}"))
+    tx.save("new", Site(f"SECRET#{digest}", site_key=site_key, created=int(time.time())),
+            Site.pk.does_not_exist())
+    try:
+        tx.commit()
+    except ConditionFailed:
+        raise InternalError("the secret changed concurrently; run rotate-secret again") from None
     return secret
 
 
@@ -148,8 +152,8 @@ def update_site(site_key: str, **values: object) -> SiteInfo:
     actions.append(Site.updated.set(int(time.time())))
     try:
         Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
-    except Exception as exc:  # pynamodb wraps the conditional failure
-        if "ConditionalCheckFailed" in str(exc):
+    except UpdateError as exc:
+        if exc.cause_response_code == "ConditionalCheckFailedException":
             raise InvalidSite(f"unknown site {site_key}") from None
         raise
     info = get_site(site_key)
@@ -164,5 +168,3 @@ def list_sites() -> list[SiteInfo]:
         key=lambda s: (s.name, s.site_key),
     )
 
-
-__all__ = ["SiteInfo", "TransactWriteError"]

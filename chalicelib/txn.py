@@ -15,6 +15,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import InternalError
+from chalicelib.models import connection
 
 _RETRYABLE = {
     "TransactionConflict",
@@ -63,7 +64,7 @@ class Transaction:
     def commit(self, attempts: int = 6) -> None:
         for attempt in range(attempts):
             try:
-                with TransactWrite(client_request_token=self.token) as tx:
+                with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
                     for kind, _label, args, kwargs in self._ops:
                         getattr(tx, kind)(*args, **kwargs)
                 return

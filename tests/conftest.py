@@ -1,0 +1,26 @@
+"""Shared fixtures. The environment is set before anything imports the app."""
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "WORKPROOF_SIGNING_KEYS": "test1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+})
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+os.environ.pop("AWS_PROFILE", None)
+
+import pytest  # noqa: E402
+
+pytest_plugins = ["tests.fixtures"]
