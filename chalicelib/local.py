@@ -64,10 +64,14 @@ class StoreServer:
     """moto's DynamoDB on host:port, in a background thread, serialised."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 8001) -> None:
+        import logging
+
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
-        app = SerialisedApp(DomainDispatcherApplication(create_backend_app, "dynamodb"))
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
+
+        app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
         self.server = make_server(host, port, app, threaded=True)
         self.server.socket.listen(128)
         self.host, self.port = host, self.server.server_port
