@@ -1,0 +1,710 @@
+/*
+ * Workproof browser library: visible, consent-first SHA-256 proof-of-work miners
+ * for the Workproof API (a self-hosted Coinhive HTTP API).
+ *
+ *   var miner = new WorkProof.User(siteKey, 'alice', {threads: 2, throttle: 0.2});
+ *   miner.on('accepted', function (e) { console.log(e.hashes, e.total); });
+ *   miner.start();
+ *
+ * Miners: WorkProof.User(siteKey, name, opts), WorkProof.Token(siteKey, targetHashes, opts),
+ * WorkProof.Anonymous(siteKey, opts) and WorkProof.Link(siteKey, code, opts) (shortlink pages).
+ * Methods: start(), stop(), isRunning(), getHashesPerSecond(), getTotalHashes(),
+ * getAcceptedHashes(), getToken(), setThrottle(x), getThrottle(), setNumThreads(n),
+ * getNumThreads(), pause(), resume(), isPaused(), on(event, fn), off(event, fn).
+ * Events: open, authed, close, error, job, found, accepted, progress, pause, resume,
+ * done (a Token reached its target) and redirect (a Link visit is complete).
+ * Options: threads (default hardware concurrency), throttle (0..0.99, share of time idle),
+ * api (API base URL; default: where this script was loaded from), difficulty (user miners:
+ * work per puzzle wished), indicator (an element that shows the work, else a badge),
+ * engine ('auto' | 'js' | 'wasm-simd'; forceASMJS: true = 'js').
+ *
+ * Consent rules enforced here: nothing is requested and no worker exists before start();
+ * every running miner has an indicator (a badge in a closed shadow root, or the element the
+ * captcha / shortlink page renders); work pauses while the document is hidden or while the
+ * indicator is off-screen, covered, transparent or hidden, and the visitor can pause it.
+ */
+(function (root) {
+  'use strict';
+
+  var doc = root.document;
+  var currentScript = doc && doc.currentScript;
+
+  /** API base derived from this script's URL (".../lib/workproof.js" -> "..."). */
+  function defaultApi() {
+    if (root.WorkProofConfig && typeof root.WorkProofConfig.api === 'string') return root.WorkProofConfig.api;
+    if (currentScript && currentScript.src) {
+      var u = new URL(currentScript.src, root.location.href);
+      return u.origin + u.pathname.replace(/\/lib\/[^/]*$/, '');
+    }
+    return '';
+  }
+  var DEFAULT_API = defaultApi();
+
+  // ------------------------------------------------------------------ i18n
+
+  var STRINGS = {
+    en: {
+      verify: 'Verify I am human', verifying: 'Verifying…', verified: 'Verified', failed: 'Verification failed. Try again',
+      paused: 'Paused', retry: 'Try again', working: 'Your browser is doing proof-of-work',
+      badge: 'This page uses your CPU for proof-of-work', pause: 'Pause', resume: 'Resume',
+      progress: 'Progress', hashes: 'hashes', captchaLabel: 'Proof-of-work captcha', by: 'by Workproof',
+      linkTitle: 'One moment, please', linkTo: 'You are going to', linkWork: 'Before you continue, your browser solves a small proof-of-work:',
+      linkDone: 'Done. Redirecting…', linkError: 'This link cannot be opened', hiddenPaused: 'Paused while this page is not visible'
+    },
+    de: {
+      verify: 'Ich bin ein Mensch', verifying: 'Wird geprüft…', verified: 'Bestätigt', failed: 'Prüfung fehlgeschlagen. Erneut versuchen',
+      paused: 'Pausiert', retry: 'Erneut versuchen', working: 'Ihr Browser berechnet einen Arbeitsnachweis',
+      badge: 'Diese Seite nutzt Ihre CPU für einen Arbeitsnachweis', pause: 'Pause', resume: 'Fortsetzen',
+      progress: 'Fortschritt', hashes: 'Hashes', captchaLabel: 'Arbeitsnachweis-Captcha', by: 'von Workproof',
+      linkTitle: 'Einen Moment bitte', linkTo: 'Sie werden weitergeleitet zu', linkWork: 'Vorher berechnet Ihr Browser einen kleinen Arbeitsnachweis:',
+      linkDone: 'Fertig. Weiterleitung…', linkError: 'Dieser Link kann nicht geöffnet werden', hiddenPaused: 'Pausiert, solange die Seite nicht sichtbar ist'
+    },
+    fr: {
+      verify: 'Je suis un humain', verifying: 'Vérification…', verified: 'Vérifié', failed: 'Échec de la vérification. Réessayer',
+      paused: 'En pause', retry: 'Réessayer', working: 'Votre navigateur calcule une preuve de travail',
+      badge: 'Cette page utilise votre processeur pour une preuve de travail', pause: 'Pause', resume: 'Reprendre',
+      progress: 'Progression', hashes: 'hachages', captchaLabel: 'Captcha par preuve de travail', by: 'par Workproof',
+      linkTitle: 'Un instant, s’il vous plaît', linkTo: 'Vous allez vers', linkWork: 'Avant de continuer, votre navigateur calcule une petite preuve de travail :',
+      linkDone: 'Terminé. Redirection…', linkError: 'Ce lien ne peut pas être ouvert', hiddenPaused: 'En pause tant que la page n’est pas visible'
+    },
+    es: {
+      verify: 'Soy humano', verifying: 'Verificando…', verified: 'Verificado', failed: 'La verificación falló. Reintentar',
+      paused: 'En pausa', retry: 'Reintentar', working: 'Su navegador está calculando una prueba de trabajo',
+      badge: 'Esta página usa su CPU para una prueba de trabajo', pause: 'Pausa', resume: 'Reanudar',
+      progress: 'Progreso', hashes: 'hashes', captchaLabel: 'Captcha de prueba de trabajo', by: 'por Workproof',
+      linkTitle: 'Un momento, por favor', linkTo: 'Va a ir a', linkWork: 'Antes de continuar, su navegador resuelve una pequeña prueba de trabajo:',
+      linkDone: 'Listo. Redirigiendo…', linkError: 'Este enlace no se puede abrir', hiddenPaused: 'En pausa mientras la página no esté visible'
+    }
+  };
+
+  /** Strings for the first of the visitor's languages that we have (English otherwise). */
+  function strings(lang) {
+    var langs = lang ? [lang] : (root.navigator && (root.navigator.languages || [root.navigator.language])) || [];
+    for (var i = 0; i < langs.length; i++) {
+      var code = String(langs[i] || '').toLowerCase().split('-')[0];
+      if (STRINGS[code]) return STRINGS[code];
+    }
+    return STRINGS.en;
+  }
+
+  function formatRate(hps) {
+    if (hps >= 1e6) return (hps / 1e6).toFixed(1) + ' MH/s';
+    if (hps >= 1e3) return (hps / 1e3).toFixed(1) + ' kH/s';
+    return Math.round(hps) + ' H/s';
+  }
+
+  // ------------------------------------------------------------------ network
+
+  /** POST a form to the API; resolves with the JSON body, rejects on network/HTTP trouble. */
+  function post(api, path, params) {
+    var body = new URLSearchParams();
+    Object.keys(params).forEach(function (k) {
+      if (params[k] !== undefined && params[k] !== null) body.append(k, String(params[k]));
+    });
+    return root.fetch(api + path, {
+      method: 'POST', body: body, credentials: 'omit', cache: 'no-store', mode: 'cors'
+    }).then(function (res) {
+      if (res.status >= 500) throw new Error('HTTP ' + res.status);
+      return res.json();
+    }).then(function (json) {
+      if (!json || typeof json.success !== 'boolean') throw new Error('malformed answer');
+      if (!json.success && json.error === 'internal_error') throw new Error('internal_error');
+      return json;
+    });
+  }
+
+  // ------------------------------------------------------------------ visibility
+
+  /** True when el is rendered, on screen, opaque, visible and not covered. */
+  function elementShown(el) {
+    if (!el || !el.isConnected) return false;
+    var r = el.getBoundingClientRect();
+    if (r.width < 4 || r.height < 4) return false;
+    var vw = root.innerWidth || doc.documentElement.clientWidth;
+    var vh = root.innerHeight || doc.documentElement.clientHeight;
+    var visW = Math.min(r.right, vw) - Math.max(r.left, 0);
+    var visH = Math.min(r.bottom, vh) - Math.max(r.top, 0);
+    if (visW <= 0 || visH <= 0 || visW * visH < 0.5 * r.width * r.height) return false;
+    if (typeof el.checkVisibility === 'function') {
+      if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true, contentVisibilityAuto: true })) return false;
+    }
+    for (var n = el; n && n.nodeType === 1; n = n.parentElement) {
+      var cs = root.getComputedStyle(n);
+      if (cs.display === 'none' || cs.visibility === 'hidden' || cs.visibility === 'collapse' ||
+          parseFloat(cs.opacity) < 0.2) return false;
+    }
+    // covered by something else? (a closed shadow root retargets hits to its host)
+    var cx = Math.max(0, Math.min(vw - 1, (Math.max(r.left, 0) + Math.min(r.right, vw)) / 2));
+    var cy = Math.max(0, Math.min(vh - 1, (Math.max(r.top, 0) + Math.min(r.bottom, vh)) / 2));
+    var hit = doc.elementFromPoint(cx, cy);
+    if (hit && hit !== el && !el.contains(hit)) return false;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ the badge
+
+  var BADGE_CSS =
+    ':host{all:initial}' +
+    '.b{display:flex;align-items:center;gap:8px;' +
+    'font:13px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#fff;color:#111;' +
+    'border:1px solid #999;border-radius:8px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.25);max-width:340px}' +
+    '.d{width:10px;height:10px;border-radius:50%;background:#1a7f37;flex:none;animation:p 1.2s infinite}' +
+    '.paused .d{background:#b7791f;animation:none}' +
+    '@keyframes p{50%{opacity:.35}}' +
+    'button{font:inherit;border:1px solid #777;border-radius:5px;background:#f3f3f3;color:#111;padding:2px 8px;cursor:pointer}' +
+    'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
+    '.r{font-variant-numeric:tabular-nums;color:#444}' +
+    '@media (prefers-color-scheme:dark){.b{background:#1f1f1f;color:#eee;border-color:#666}' +
+    'button{background:#333;color:#eee;border-color:#888}.r{color:#bbb}}' +
+    '@media (prefers-reduced-motion:reduce){.d{animation:none}}';
+
+  /** The default indicator: a fixed badge in a closed shadow root with a pause button. */
+  function Badge(miner) {
+    var t = strings();
+    this.host = doc.createElement('workproof-indicator');
+    this.host.setAttribute('style',
+      'display:block!important;visibility:visible!important;opacity:1!important;position:fixed!important;' +
+      'right:12px!important;bottom:12px!important;left:auto!important;top:auto!important;' +
+      'z-index:2147483647!important;transform:none!important;filter:none!important;margin:0!important');
+    var shadow = this.host.attachShadow({ mode: 'closed' });
+    var style = doc.createElement('style');
+    style.textContent = BADGE_CSS;
+    var box = doc.createElement('div');
+    box.className = 'b';
+    box.setAttribute('role', 'status');
+    var dot = doc.createElement('span');
+    dot.className = 'd';
+    var text = doc.createElement('span');
+    text.textContent = t.badge;
+    var rate = doc.createElement('span');
+    rate.className = 'r';
+    rate.setAttribute('aria-hidden', 'true');
+    var btn = doc.createElement('button');
+    btn.type = 'button';
+    btn.textContent = t.pause;
+    btn.addEventListener('click', function () {
+      if (miner.isPaused()) miner.resume(); else miner.pause();
+    });
+    box.appendChild(dot); box.appendChild(text); box.appendChild(rate); box.appendChild(btn);
+    shadow.appendChild(style); shadow.appendChild(box);
+    this.box = box; this.rate = rate; this.btn = btn; this.t = t;
+    (doc.body || doc.documentElement).appendChild(this.host);
+  }
+  Badge.prototype.update = function (miner) {
+    var paused = miner.isPaused() || !miner._active;
+    this.box.className = paused ? 'b paused' : 'b';
+    this.btn.textContent = miner.isPaused() ? this.t.resume : this.t.pause;
+    this.rate.textContent = paused ? this.t.paused : formatRate(miner.getHashesPerSecond());
+  };
+  Badge.prototype.remove = function () {
+    if (this.host.parentNode) this.host.parentNode.removeChild(this.host);
+  };
+
+  // ------------------------------------------------------------------ workers
+
+  var inlineLoad = null;
+
+  /** Loads worker.js into the page (for solving without Workers). */
+  function loadSolverScript(api) {
+    if (root.WorkProofSolver) return Promise.resolve(root.WorkProofSolver);
+    if (inlineLoad) return inlineLoad;
+    inlineLoad = new Promise(function (resolve, reject) {
+      var s = doc.createElement('script');
+      s.src = api + '/lib/worker.js';
+      s.async = true;
+      s.onload = function () { root.WorkProofSolver ? resolve(root.WorkProofSolver) : reject(new Error('solver missing')); };
+      s.onerror = function () { inlineLoad = null; reject(new Error('solver script blocked')); };
+      (doc.head || doc.documentElement).appendChild(s);
+    });
+    return inlineLoad;
+  }
+
+  /**
+   * One solving thread: a Web Worker, or (when Workers are blocked) the same solver
+   * run on the page in short slices. Calls onReady(thread) / onResult(thread, msg) / onFail.
+   */
+  function Thread(api, engine, onReady, onResult, onFail) {
+    var self = this;
+    this.busy = false; this.ready = false; this.dead = false; this.engine = null;
+    this.taskSize = 20000;  // adapted to ~100 ms per task
+    this.onReady = onReady; this.onResult = onResult; this.onFail = onFail;
+    var url = new URL(api + '/lib/worker.js', root.location.href).href;
+    var worker = null;
+    try {
+      if (new URL(url).origin === root.location.origin) {
+        worker = new root.Worker(url);
+      } else {
+        var blob = new Blob(['importScripts(' + JSON.stringify(url) + ');'], { type: 'text/javascript' });
+        worker = new root.Worker(URL.createObjectURL(blob));
+      }
+    } catch (err) {
+      worker = null;
+    }
+    if (!worker) { this._inline(api, engine); return; }
+    this.worker = worker;
+    var timer = setTimeout(function () {
+      if (!self.ready) { self._drop(); self._inline(api, engine); }
+    }, 8000);
+    worker.onmessage = function (ev) {
+      var m = ev.data || {};
+      if (m.type === 'ready') {
+        clearTimeout(timer);
+        self.ready = true; self.engine = m.engine;
+        self.onReady(self);
+      } else if (m.type === 'result' || m.type === 'error') {
+        self.busy = false;
+        self.onResult(self, m);
+      }
+    };
+    worker.onerror = function (ev) {
+      if (ev && ev.preventDefault) ev.preventDefault();
+      if (!self.ready) { clearTimeout(timer); self._drop(); self._inline(api, engine); return; }
+      self.busy = false;
+      self.onResult(self, { type: 'error', message: 'worker error' });
+    };
+    worker.postMessage({ type: 'init', engine: engine });
+  }
+  Thread.prototype._drop = function () {
+    if (this.worker) { try { this.worker.terminate(); } catch (e) { /* already gone */ } }
+    this.worker = null;
+  };
+  Thread.prototype._inline = function (api, engine) {
+    var self = this;
+    this.inline = true;
+    this.taskSize = 5000;  // short slices keep the page responsive
+    loadSolverScript(api).then(function (S) {
+      if (self.dead) return;
+      self.solver = new S.Solver(engine === 'wasm-simd' ? 'auto' : engine);
+      self.engine = self.solver.engineName + '-inline';
+      self.ready = true;
+      self.onReady(self);
+    }, function (err) {
+      self.dead = true;
+      self.onFail(self, err);
+    });
+  };
+  Thread.prototype.send = function (task) {
+    var self = this;
+    this.busy = true;
+    if (!this.inline) {
+      this.worker.postMessage(task);
+      return;
+    }
+    setTimeout(function () {
+      if (self.dead) return;
+      var msg;
+      try {
+        var t = Date.now();
+        var r = self.solver.task(task.job, task.i, task.difficulty, task.s0, task.count);
+        msg = { type: 'result', id: task.id, i: task.i, nonce: r.nonce, hashes: r.hashes, exhausted: r.exhausted, ms: Date.now() - t };
+      } catch (err) {
+        msg = { type: 'error', id: task.id, message: String(err && err.message || err) };
+      }
+      self.busy = false;
+      self.onResult(self, msg);
+    }, 0);
+  };
+  Thread.prototype.terminate = function () {
+    this.dead = true;
+    this._drop();
+  };
+
+  // ------------------------------------------------------------------ the miner
+
+  var FATAL = { invalid_site: 1, invalid_link: 1, invalid_token: 1, missing_input: 1, bad_request: 1 };
+  var nextTaskId = 1;
+
+  function clampThrottle(x) {
+    x = Number(x);
+    if (!(x > 0)) return 0;
+    return Math.min(0.99, x);
+  }
+
+  function defaultThreads() {
+    var n = root.navigator && root.navigator.hardwareConcurrency;
+    return Math.max(1, Math.min(16, n || 2));
+  }
+
+  function Miner(kind, siteKey, account, opts) {
+    opts = opts || {};
+    this.kind = kind;
+    this.siteKey = String(siteKey || '');
+    this.account = account;
+    this.opts = opts;
+    this.api = typeof opts.api === 'string' ? opts.api.replace(/\/+$/, '') : DEFAULT_API;
+    this.engine = opts.engine || (opts.forceASMJS ? 'js' : 'auto');
+    this.target = kind === 'token' ? Math.max(1, Math.floor(Number(opts.target) || 0)) : 0;
+    this.threads = Math.max(1, Math.floor(Number(opts.threads) || defaultThreads()));
+    this.throttle = clampThrottle(opts.throttle);
+    this.handlers = {};
+    this.token = kind === 'token' ? (opts.token || '') : null;
+    this.running = false;
+    this.userPaused = false;
+    this._active = false;       // allowed to hash right now (consent + visibility)
+    this.threadsList = [];
+    this.job = null;            // {text, difficulty, count, expires, puzzles: [...]}
+    this.chainTotal = 0;
+    this.totalHashes = 0;
+    this.acceptedHashes = 0;
+    this.samples = [];
+    this.engineName = null;
+    this.done = false;
+    this._gen = 0;              // bumps on stop: late callbacks from an old run are ignored
+    this._listen = this._check.bind(this);
+  }
+
+  Miner.prototype.on = function (event, fn) {
+    (this.handlers[event] = this.handlers[event] || []).push(fn);
+    return this;
+  };
+  Miner.prototype.off = function (event, fn) {
+    var list = this.handlers[event] || [];
+    var i = list.indexOf(fn);
+    if (i >= 0) list.splice(i, 1);
+    return this;
+  };
+  Miner.prototype._emit = function (event, data) {
+    var list = (this.handlers[event] || []).slice();
+    for (var i = 0; i < list.length; i++) {
+      try { list[i].call(this, data); } catch (err) { setTimeout(function () { throw err; }, 0); }
+    }
+  };
+
+  Miner.prototype.isRunning = function () { return this.running; };
+  Miner.prototype.isPaused = function () { return this.userPaused; };
+  Miner.prototype.getToken = function () { return this.token || null; };
+  Miner.prototype.getTotalHashes = function () { return this.totalHashes; };
+  Miner.prototype.getAcceptedHashes = function () { return this.acceptedHashes; };
+  Miner.prototype.getThrottle = function () { return this.throttle; };
+  Miner.prototype.setThrottle = function (x) { this.throttle = clampThrottle(x); };
+  Miner.prototype.getNumThreads = function () { return this.threads; };
+  Miner.prototype.getEngine = function () { return this.engineName; };
+  Miner.prototype.hasWASMSupport = function () { return typeof WebAssembly === 'object'; };
+  Miner.prototype.setNumThreads = function (n) {
+    this.threads = Math.max(1, Math.min(64, Math.floor(Number(n)) || 1));
+    if (this.running && this._active) this._ensureThreads();
+  };
+  Miner.prototype.getHashesPerSecond = function () {
+    var now = Date.now(), s = this.samples;
+    while (s.length && now - s[0].t > 5000) s.shift();
+    if (!s.length || !this._active) return 0;
+    var sum = 0;
+    for (var i = 0; i < s.length; i++) sum += s[i].h;
+    var span = Math.max(1000, now - this._rateStart);
+    return sum / Math.min(5000, span) * 1000;
+  };
+
+  /** Starts (or continues) mining; the indicator shows before any work is requested. */
+  Miner.prototype.start = function () {
+    if (this.running || this.done) return;
+    this.running = true;
+    this._gen++;
+    if (this.opts.indicator && this.opts.indicator.nodeType === 1) {
+      this.indicatorEl = this.opts.indicator;
+    } else {
+      this.badge = new Badge(this);
+      this.indicatorEl = this.badge.host;
+    }
+    doc.addEventListener('visibilitychange', this._listen);
+    root.addEventListener('scroll', this._listen, { passive: true });
+    root.addEventListener('resize', this._listen);
+    if (typeof IntersectionObserver === 'function') {
+      this.io = new IntersectionObserver(this._listen);
+      this.io.observe(this.indicatorEl);
+    }
+    this.timer = setInterval(this._tick.bind(this), 500);
+    this._check();
+  };
+
+  /** Stops mining and its workers. */
+  Miner.prototype.stop = function () {
+    if (!this.running) return;
+    this.running = false;
+    this._active = false;
+    this._gen++;
+    this.threadsList.forEach(function (t) { t.terminate(); });
+    this.threadsList = [];
+    doc.removeEventListener('visibilitychange', this._listen);
+    root.removeEventListener('scroll', this._listen);
+    root.removeEventListener('resize', this._listen);
+    if (this.io) { this.io.disconnect(); this.io = null; }
+    clearInterval(this.timer);
+    if (this.badge) { this.badge.remove(); this.badge = null; }
+    this.samples = [];
+    this._emit('close', { reason: this.done ? 'done' : 'stopped' });
+  };
+
+  /** Visitor-requested pause (the badge's button, the shortlink page's button). */
+  Miner.prototype.pause = function () {
+    this.userPaused = true;
+    this._check();
+  };
+  Miner.prototype.resume = function () {
+    this.userPaused = false;
+    this._check();
+  };
+
+  Miner.prototype._tick = function () {
+    this._check();
+    if (this.badge) this.badge.update(this);
+  };
+
+  /** Re-evaluates whether hashing is allowed now, and pauses or resumes. */
+  Miner.prototype._check = function () {
+    if (!this.running) return;
+    var allowed = !this.userPaused && !doc.hidden && elementShown(this.indicatorEl);
+    if (allowed === this._active) return;
+    this._active = allowed;
+    if (this.badge) this.badge.update(this);
+    if (allowed) {
+      this._rateStart = Date.now();
+      this._emit('resume', {});
+      this._ensureThreads();
+      if (!this.job && !this._requesting) this._requestJob();
+      else this._dispatch();
+    } else {
+      this.samples = [];
+      this._emit('pause', { reason: this.userPaused ? 'user' : doc.hidden ? 'hidden' : 'indicator' });
+    }
+  };
+
+  Miner.prototype._ensureThreads = function () {
+    var self = this, gen = this._gen;
+    var list = this.threadsList;
+    while (list.length > this.threads) list.pop().terminate();
+    while (list.length < this.threads) {
+      list.push(new Thread(this.api, this.engine,
+        function (t) {
+          if (gen !== self._gen) return;
+          self.engineName = self.engineName || t.engine;
+          self._dispatch();
+        },
+        function (t, msg) { if (gen === self._gen) self._onResult(t, msg); },
+        function (t, err) {
+          if (gen !== self._gen) return;
+          var i = self.threadsList.indexOf(t);
+          if (i >= 0) self.threadsList.splice(i, 1);
+          if (!self.threadsList.length) {
+            self._emit('error', { error: 'solver_unavailable', message: String(err && err.message || err) });
+            self.stop();
+          }
+        }));
+    }
+  };
+
+  Miner.prototype._accountParams = function () {
+    var p = { site: this.siteKey };
+    if (this.kind === 'user') p.user = this.account;
+    else if (this.kind === 'token') { p.token = this.token || ''; p.hashes = this.target; }
+    else if (this.kind === 'link') p.link = this.account;
+    else p.anonymous = 1;
+    if (this.opts.difficulty) p.difficulty = this.opts.difficulty;
+    return p;
+  };
+
+  /** Calls the API, retrying network trouble with exponential backoff (1 s .. 30 s). */
+  Miner.prototype._call = function (path, params) {
+    var self = this, gen = this._gen, attempt = 0;
+    return new Promise(function (resolve, reject) {
+      function go() {
+        if (gen !== self._gen) { reject(new Error('stopped')); return; }
+        post(self.api, path, params).then(resolve, function (err) {
+          if (gen !== self._gen) { reject(new Error('stopped')); return; }
+          var wait = Math.min(30000, 1000 * Math.pow(2, attempt++)) * (0.75 + Math.random() * 0.5);
+          self._emit('error', { error: 'connection_error', message: String(err && err.message || err), retryIn: Math.round(wait) });
+          setTimeout(go, wait);
+        });
+      }
+      go();
+    });
+  };
+
+  Miner.prototype._requestJob = function () {
+    var self = this;
+    this._requesting = true;
+    this._call('/pow/job', this._accountParams()).then(function (res) {
+      self._requesting = false;
+      if (!res.success) { self._fail(res.error); return; }
+      var first = !self.opened;
+      if (first) { self.opened = true; self._emit('open', {}); }
+      if (res.token) self.token = res.token;
+      if (first) self._emit('authed', { token: self.token, hashes: 0 });
+      if (self.kind !== 'token') self.chainTotal = 0;  // a token continues; a link job is a new visit
+      self._setJob(res);
+    }, function () { self._requesting = false; });
+  };
+
+  Miner.prototype._setJob = function (res) {
+    var count = Math.max(1, Math.floor(Number(res.count) || 1));
+    var puzzles = [];
+    for (var i = 0; i < count; i++) puzzles.push({ nonce: null, next: 0, active: 0 });
+    this.job = {
+      text: String(res.job), difficulty: Number(res.difficulty), count: count,
+      expires: Number(res.expires) || 0, puzzles: puzzles, solved: 0, submitting: false
+    };
+    this._emit('job', { job: this.job.text, difficulty: this.job.difficulty, count: count, expires: this.job.expires });
+    this._progress();
+    this._dispatch();
+  };
+
+  /** Gives every idle thread a slice of the least-covered unsolved puzzle. */
+  Miner.prototype._dispatch = function () {
+    if (!this.running || !this._active || !this.job || this.job.submitting) return;
+    var job = this.job, self = this;
+    this.threadsList.forEach(function (t) {
+      if (!t.ready || t.busy || t.dead || t.waiting) return;
+      var pick = -1;
+      for (var i = 0; i < job.count; i++) {
+        var p = job.puzzles[i];
+        if (p.nonce !== null || p.exhausted) continue;
+        if (pick < 0 || p.active < job.puzzles[pick].active) pick = i;
+      }
+      if (pick < 0) return;
+      var pz = job.puzzles[pick];
+      var size = Math.max(100, Math.round(t.taskSize / 100) * 100);
+      var task = { type: 'task', id: nextTaskId++, job: job.text, i: pick, difficulty: job.difficulty, s0: pz.next, count: size };
+      pz.next += size;
+      pz.active++;
+      t.task = { job: job, i: pick, started: Date.now() };
+      t.send(task);
+      self._rateStart = self._rateStart || Date.now();
+    });
+  };
+
+  Miner.prototype._onResult = function (t, msg) {
+    var info = t.task, self = this;
+    t.task = null;
+    if (!info) return;
+    var job = info.job, pz = job.puzzles[info.i];
+    pz.active--;
+    var elapsed = Date.now() - info.started;
+    if (msg.type === 'error') {
+      this._emit('error', { error: 'solver_error', message: msg.message });
+      pz.exhausted = true;  // do not loop on a puzzle the solver cannot handle
+    } else {
+      this.totalHashes += msg.hashes;
+      this.samples.push({ t: Date.now(), h: msg.hashes });
+      if (msg.ms > 5 && msg.hashes > 0) {
+        var rate = msg.hashes / msg.ms;
+        t.taskSize = Math.max(1000, Math.min(5e6, rate * (t.inline ? 40 : 100)));
+      }
+      if (msg.nonce !== null && msg.nonce !== undefined && pz.nonce === null && job === this.job) {
+        pz.nonce = String(msg.nonce);
+        job.solved++;
+        this._progress();
+        if (job.solved === job.count) this._submit(job);
+      } else if (msg.exhausted) {
+        pz.exhausted = true;
+        if (job === this.job) { this.job = null; this._requestJob(); }
+      }
+    }
+    // throttle: stay idle for throttle / (1 - throttle) of the time spent working
+    var idle = this.throttle > 0 ? elapsed * this.throttle / (1 - this.throttle) : 0;
+    if (idle >= 1) {
+      t.waiting = true;
+      setTimeout(function () { t.waiting = false; self._dispatch(); }, idle);
+    } else {
+      this._dispatch();
+    }
+  };
+
+  Miner.prototype._progress = function () {
+    var job = this.job;
+    if (!job) return;
+    var work = job.solved * job.difficulty;
+    var target = this.kind === 'token' ? this.target : this.kind === 'link' ? this.linkTarget || 0 : 0;
+    var done = this.chainTotal + work;
+    this._emit('progress', {
+      solved: job.solved, count: job.count, hashes: done, target: target,
+      progress: target ? Math.min(1, done / target) : job.solved / job.count
+    });
+  };
+
+  Miner.prototype._submit = function (job) {
+    var self = this;
+    job.submitting = true;
+    var nonces = job.puzzles.map(function (p) { return p.nonce; }).join(',');
+    this._emit('found', { job: job.text, nonce: nonces });
+    this._call('/pow/submit', { job: job.text, nonce: nonces }).then(function (res) {
+      if (job !== self.job) return;
+      if (!res.success) {
+        if (res.error === 'invalid_job' || res.error === 'duplicate_share' || res.error === 'invalid_share') {
+          // expired or already credited (a retried submit): continue with a fresh job
+          if (res.error === 'invalid_share') self._emit('error', { error: 'invalid_share' });
+          self.job = null;
+          self._requestJob();
+        } else {
+          self._fail(res.error);
+        }
+        return;
+      }
+      var credited = Number(res.hashes) || 0;
+      self.acceptedHashes += credited;
+      self.chainTotal = Number(res.total) || self.chainTotal + credited;
+      self._emit('accepted', { hashes: credited, total: self.chainTotal });
+      if (res.redirect) {
+        self.done = true;
+        self.job = null;
+        self._emit('redirect', { url: String(res.redirect) });
+        self.stop();
+        return;
+      }
+      if (self.kind === 'token' && self.chainTotal >= self.target) {
+        self.done = true;
+        self.job = null;
+        self._emit('done', { token: self.token, hashes: self.chainTotal });
+        self.stop();
+        return;
+      }
+      if (res.job) self._setJob(res);
+      else { self.job = null; self._requestJob(); }
+    }, function () { /* stopped */ });
+  };
+
+  Miner.prototype._fail = function (code) {
+    this._emit('error', { error: code || 'unknown_error' });
+    if (FATAL[code] || !code) this.stop();
+    else { var self = this; this.job = null; setTimeout(function () { if (self.running) self._requestJob(); }, 2000); }
+  };
+
+  // ------------------------------------------------------------------ public constructors
+
+  function User(siteKey, name, opts) {
+    if (!(this instanceof User)) return new User(siteKey, name, opts);
+    Miner.call(this, 'user', siteKey, String(name), opts);
+  }
+  function Token(siteKey, targetHashes, opts) {
+    if (!(this instanceof Token)) return new Token(siteKey, targetHashes, opts);
+    var o = {};
+    Object.keys(opts || {}).forEach(function (k) { o[k] = opts[k]; });
+    o.target = targetHashes;
+    Miner.call(this, 'token', siteKey, null, o);
+  }
+  function Anonymous(siteKey, opts) {
+    if (!(this instanceof Anonymous)) return new Anonymous(siteKey, opts);
+    Miner.call(this, 'anonymous', siteKey, null, opts);
+  }
+  function Link(siteKey, code, opts) {
+    if (!(this instanceof Link)) return new Link(siteKey, code, opts);
+    Miner.call(this, 'link', siteKey, String(code), opts);
+    this.linkTarget = Math.max(0, Math.floor(Number(opts && opts.hashes) || 0));
+  }
+  [User, Token, Anonymous, Link].forEach(function (C) {
+    C.prototype = Object.create(Miner.prototype);
+    C.prototype.constructor = C;
+  });
+
+  root.WorkProof = {
+    User: User,
+    Token: Token,
+    Anonymous: Anonymous,
+    Link: Link,
+    CONFIG: { API: DEFAULT_API },
+    VERSION: '1.0.0',
+    strings: strings,
+    formatRate: formatRate,
+    elementShown: elementShown,
+    hasWASMSupport: function () { return typeof WebAssembly === 'object'; },
+    isMobile: function () { return /Mobi|Android/i.test(root.navigator.userAgent); }
+  };
+})(window);
