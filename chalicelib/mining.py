@@ -24,7 +24,7 @@ from chalicelib.models import Guard
 from chalicelib.params import Params, positive_amount
 from chalicelib.pow import Job, check_share, new_job_id, next_rate, parse_nonces, sign, \
     signing_keys, size_rate_work, size_target_work, verify
-from chalicelib.sites import SiteInfo, public_site
+from chalicelib.sites import SiteInfo, clear_cache, public_site
 from chalicelib.txn import ConditionFailed, Transaction
 
 CAS_ATTEMPTS = 50
@@ -123,6 +123,8 @@ def _credit(job: Job, now: int) -> None:
             if "guard" in failed.labels:
                 raise DuplicateShare(job.id) from None
             if "epoch" in failed.labels:
+                # Our cached epoch may be what issued it: the next job reads afresh.
+                clear_cache(job.site)
                 raise InvalidJob("issued before a reset-all") from None
             if "token" in failed.labels:
                 raise InvalidToken("token unknown, expired or verified") from None

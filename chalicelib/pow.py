@@ -146,6 +146,8 @@ def parse_nonces(text: str) -> list[int]:
     if len(text) > MAX_PUZZLES * 17:
         raise BadRequest("too many nonces")
     parts = text.split(",")
+    if len(parts) > MAX_PUZZLES:
+        raise BadRequest("too many nonces")
     nonces = []
     for part in parts:
         if not NONCE_RE.match(part):

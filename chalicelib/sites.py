@@ -16,8 +16,9 @@ from chalicelib.txn import ConditionFailed, Transaction
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32
-# Public site records are cached this long in a warm Lambda (for /pow/job).
-SITE_CACHE_SECONDS = 30.0
+# Public site records are cached this long in a warm Lambda (for /pow/job):
+# short, because a cached epoch issues jobs that a reset-all made stale.
+SITE_CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,11 @@ def public_site(site_key: str | None, now: float | None = None) -> SiteInfo:
     return info
 
 
-def clear_cache() -> None:
-    _cache.clear()
+def clear_cache(site_key: str | None = None) -> None:
+    if site_key is None:
+        _cache.clear()
+    else:
+        _cache.pop(site_key, None)
 
 
 def create_site(name: str) -> tuple[SiteInfo, str]:
