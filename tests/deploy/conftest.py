@@ -1,0 +1,39 @@
+"""Fixtures of the deploy checks: the packaged stack, built once per session."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Packaged:
+    out: Path
+    sam: dict[str, Any]   # out/sam.json: what `chalice package` + the merge template produce
+    cfn: dict[str, Any]   # out/cloudformation.json: the same with the SAM transform expanded
+    log: str
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """Run deploy/package.sh offline (no credentials) into a temporary folder."""
+    out = tmp_path_factory.mktemp("package") / "out"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k not in ("WORKPROOF_SIGNING_KEYS",)}
+    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env["PYTHON"] = sys.executable
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    proc = subprocess.run(["bash", str(ROOT / "deploy" / "package.sh"), str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"deploy/package.sh failed:\n{log}"
+    return Packaged(out, json.loads((out / "sam.json").read_text()),
+                    json.loads((out / "cloudformation.json").read_text()), log)

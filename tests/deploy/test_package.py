@@ -1,0 +1,187 @@
+"""The Lambda bundle: small, and complete with only the runtime's boto3 beside it.
+
+deploy/package.sh runs `chalice package --stage prod --merge-template ...`
+offline (no credentials) with pynamodb vendored without its dependencies.
+Here the zip is unpacked and the app is imported and called in a separate
+interpreter (`python -I -S`) whose path holds only the unpacked zip, the
+standard library and a folder with what the Lambda Python runtime ships
+(boto3, botocore, jmespath, dateutil, urllib3, s3transfer, six); the calls
+that reach DynamoDB go to a moto server.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.deploy.conftest import Packaged
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_ZIP_BYTES = 1024 * 1024
+# What the AWS Lambda Python runtime provides besides the standard library.
+RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
+
+
+def test_package_script_ran_offline_and_linted(packaged: Packaged) -> None:
+    assert "cfn-lint: no errors" in packaged.log
+    assert (packaged.out / "deployment.zip").is_file()
+
+
+def test_zip_is_small(packaged: Packaged) -> None:
+    size = (packaged.out / "deployment.zip").stat().st_size
+    print(f"deployment.zip: {size} bytes")
+    assert size < MAX_ZIP_BYTES, f"deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
+
+
+def test_zip_holds_the_app_and_pynamodb_only(packaged: Packaged) -> None:
+    with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
+        names = zf.namelist()
+    tops = {name.split("/", 1)[0] for name in names}
+    assert {"app.py", "chalicelib", "pynamodb", "chalice"} <= tops, tops
+    for runtime in RUNTIME_PACKAGES + ("boto3", "moto", "pytest"):
+        assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
+                       for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith("tests/")]
+    assert "chalicelib/openapi.json" in names
+
+
+def _runtime_dir(dest: Path) -> Path:
+    """A folder holding only what the Lambda runtime has (links to this venv's copies)."""
+    dest.mkdir()
+    for name in RUNTIME_PACKAGES:
+        module = importlib.import_module(name)
+        origin = Path(module.__file__)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        os.symlink(source, dest / source.name)
+    return dest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+CHILD = r'''
+import json, os, sys, sysconfig
+zipdir, runtime = sys.argv[1], sys.argv[2]
+sys.path[:0] = [zipdir, runtime]
+stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+platstdlib = os.path.realpath(sysconfig.get_paths()["platstdlib"])
+
+import app as handler_module  # what Lambda does for Handler "app.app"
+import pynamodb, botocore, boto3
+
+def where(mod):
+    f = getattr(mod, "__file__", None)
+    return os.path.realpath(f) if f else None
+
+outside = []
+allowed = [os.path.realpath(zipdir), stdlib, platstdlib]
+runtime_real = [os.path.realpath(os.path.join(runtime, n)) for n in os.listdir(runtime)]
+for name, mod in list(sys.modules.items()):
+    f = where(mod)
+    if f and not any(f.startswith(p) for p in allowed + runtime_real):
+        outside.append((name, f))
+
+class Context:
+    aws_request_id = "test-request"
+    function_name = "workproof-prod"
+    memory_limit_in_mb = 512
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+def event(method, resource, path, query=None, path_params=None):
+    return {
+        "resource": resource, "path": path, "httpMethod": method,
+        "headers": {"Host": "abc.execute-api.us-east-1.amazonaws.com", "X-Forwarded-Proto": "https"},
+        "multiValueHeaders": {"Host": ["abc.execute-api.us-east-1.amazonaws.com"], "X-Forwarded-Proto": ["https"]},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+        "pathParameters": path_params, "stageVariables": None,
+        "requestContext": {"resourcePath": resource, "httpMethod": method, "path": "/api" + path,
+                           "stage": "api", "requestId": "r1", "identity": {"sourceIp": "127.0.0.1"}},
+        "body": None, "isBase64Encoded": False,
+    }
+
+def call(*args, **kwargs):
+    answer = handler_module.app(event(*args, **kwargs), Context())
+    return answer["statusCode"], answer["body"]
+
+results = {
+    "files": {"pynamodb": where(pynamodb), "botocore": where(botocore), "boto3": where(boto3)},
+    "outside": outside,
+    "not_found": call("GET", "/{p0}", "/nope", path_params={"p0": "nope"}),
+    "openapi": call("GET", "/openapi.json", "/openapi.json"),
+    "balance": call("GET", "/user/balance", "/user/balance",
+                    query={"secret": "A" * 32, "name": "alice"}),
+}
+print(json.dumps(results))
+'''
+
+
+def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packaged,
+                                                                  tmp_path: Path) -> None:
+    from moto.server import ThreadedMotoServer
+
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
+        zf.extractall(unpacked)
+    runtime = _runtime_dir(tmp_path / "runtime")
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        import boto3
+
+        from chalicelib import admin_tables
+
+        client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1",
+               "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_ENDPOINT_URL_DYNAMODB": endpoint, "AWS_CONFIG_FILE": "/dev/null",
+               "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "WORKPROOF_MIN_WORK": "65536"}
+        saved = {k: os.environ.pop(k) for k in list(os.environ)
+                 if k.startswith("WORKPROOF_") and k.endswith("_TABLE")}
+        try:
+            admin_tables.create_tables("local", client=client)
+        finally:
+            os.environ.update(saved)
+        proc = subprocess.run([sys.executable, "-I", "-S", "-c", CHILD, str(unpacked), str(runtime)],
+                              env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        server.stop()
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(json.dumps(results)[:1500])
+
+    assert results["files"]["pynamodb"].startswith(os.path.realpath(unpacked))
+    assert not results["files"]["botocore"].startswith(os.path.realpath(unpacked))
+    assert results["outside"] == [], f"modules loaded from outside the zip/runtime: {results['outside']}"
+
+    status, body = results["not_found"]
+    assert (status, json.loads(body)) == (200, {"success": False, "error": "not_found"})
+    status, body = results["openapi"]
+    assert status == 200 and json.loads(body)["openapi"].startswith("3.")
+    # A real DynamoDB round trip through the vendored pynamodb and the runtime's botocore.
+    status, body = results["balance"]
+    assert (status, json.loads(body)) == (200, {"success": False, "error": "invalid_secret"})
+
+
+def test_stdlib_paths_exist() -> None:
+    # Guards the child's notion of "the standard library".
+    assert Path(sysconfig.get_paths()["stdlib"]).is_dir()
+    assert shutil.which("bash")
