@@ -1,0 +1,283 @@
+"""The packaged CloudFormation template: nothing can drop the ledger, nothing leaks.
+
+Checked on both out/sam.json (what an operator deploys) and, where the SAM
+transform matters, out/cloudformation.json (what CloudFormation creates).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chalicelib import admin_tables, config, errors, models
+from tests.deploy.conftest import Packaged
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def contract_codes() -> set[str]:
+    found, todo = set(), [errors.ApiError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+# --- tables -----------------------------------------------------------------
+
+def _tables_by_suffix(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for logical, res in resources(template, "AWS::DynamoDB::Table").items():
+        name = res["Properties"]["TableName"]
+        assert name.startswith("workproof-prod-"), name
+        out[name.removeprefix("workproof-prod-")] = dict(res, Logical=logical)
+    return out
+
+
+@pytest.mark.parametrize("which", ["sam", "cfn"])
+def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, which: str) -> None:
+    template = getattr(packaged, which)
+    tables = _tables_by_suffix(template)
+    assert set(tables) == {suffix for _env, suffix, _ttl in models.TABLES.values()}
+    for model, (_env, suffix, ttl) in models.TABLES.items():
+        res = tables[suffix]
+        props = res["Properties"]
+        assert res["DeletionPolicy"] == "Retain", suffix
+        assert res["UpdateReplacePolicy"] == "Retain", suffix
+        assert props["DeletionProtectionEnabled"] is True, suffix
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert "ProvisionedThroughput" not in props
+        spec = admin_tables.table_spec(model)
+        assert sorted(props["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == \
+            spec["AttributeDefinitions"]
+        assert props["KeySchema"] == spec["KeySchema"]
+        assert sorted(props.get("GlobalSecondaryIndexes", []), key=lambda g: g["IndexName"]) == \
+            spec.get("GlobalSecondaryIndexes", [])
+        if ttl:
+            assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
+        else:
+            assert "TimeToLiveSpecification" not in props
+
+
+def test_ledger_indexes_are_the_models(packaged: Packaged) -> None:
+    ledger = _tables_by_suffix(packaged.sam)["ledger"]["Properties"]
+    names = {g["IndexName"] for g in ledger["GlobalSecondaryIndexes"]}
+    assert names == {"by_total", "by_balance", "by_withdrawn", "by_name"}
+
+
+# --- the function -------------------------------------------------------------
+
+def _function(template: dict[str, Any]) -> dict[str, Any]:
+    fns = resources(template, "AWS::Serverless::Function")
+    assert list(fns) == ["APIHandler"]
+    return fns["APIHandler"]["Properties"]
+
+
+def test_function_gets_every_table_and_the_secret_by_ref(packaged: Packaged) -> None:
+    props = _function(packaged.sam)
+    env = props["Environment"]["Variables"]
+    tables = _tables_by_suffix(packaged.sam)
+    for _model, (env_var, suffix, _ttl) in models.TABLES.items():
+        assert env[env_var] == {"Ref": tables[suffix]["Logical"]}, env_var
+    secrets_ = resources(packaged.sam, "AWS::SecretsManager::Secret")
+    assert list(secrets_) == ["SigningKeySecret"]
+    assert env[config.ENV_SIGNING_SECRET_ARN] == {"Ref": "SigningKeySecret"}
+    assert config.ENV_SIGNING_KEYS not in env, "the signing key must never be in the template"
+    assert props["Handler"] == "app.app"
+    assert props["Runtime"] == "python3.11"
+    assert props["FunctionName"] == "workproof-prod"
+
+
+def test_signing_key_is_generated_never_written(packaged: Packaged) -> None:
+    secret = packaged.sam["Resources"]["SigningKeySecret"]["Properties"]
+    assert "SecretString" not in secret
+    generated = secret["GenerateSecretString"]
+    assert generated["PasswordLength"] >= 32
+    # Separators of the key list format ("kid:key,kid:key") must not appear in a key.
+    assert generated["ExcludePunctuation"] is True
+    assert secret["Name"] == "workproof-prod/signing-key"
+    text = json.dumps(packaged.sam)
+    assert "WORKPROOF_SIGNING_KEYS" not in text
+
+
+def test_config_json_prod_stage_matches_the_template(packaged: Packaged) -> None:
+    cfg = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    prod = cfg["stages"]["prod"]
+    assert prod["autogen_policy"] is False
+    assert prod["iam_policy_file"] == "policy-prod.json"
+    env = prod["environment_variables"]
+    tables = _tables_by_suffix(packaged.sam)
+    for _model, (env_var, suffix, _ttl) in models.TABLES.items():
+        # `chalice deploy --stage prod` uses these plain names; the template's Refs
+        # resolve to the same names.
+        assert env[env_var] == tables[suffix]["Properties"]["TableName"]
+    for value in env.values():
+        assert isinstance(value, str), "Refs in config.json crash chalice package"
+    assert env[config.ENV_SIGNING_SECRET_ARN] == \
+        packaged.sam["Resources"]["SigningKeySecret"]["Properties"]["Name"]
+    # and create-tables --stage prod creates exactly those names.
+    names = {m: n for m, n in admin_tables.table_names("prod").items()}
+    assert sorted(names.values()) == sorted(
+        t["Properties"]["TableName"] for t in tables.values())
+
+
+# --- IAM ----------------------------------------------------------------------
+
+def test_role_policy_is_the_hand_written_file(packaged: Packaged) -> None:
+    roles = resources(packaged.sam, "AWS::IAM::Role")
+    assert list(roles) == ["ApiHandlerRole"]
+    role = roles["ApiHandlerRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    (only,) = role["Policies"]
+    assert only["PolicyDocument"] == json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+
+
+def test_policy_names_only_this_stacks_tables_and_secret(packaged: Packaged) -> None:
+    doc = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    table_names = {t["Properties"]["TableName"] for t in
+                   resources(packaged.sam, "AWS::DynamoDB::Table").values()}
+    secret_name = packaged.sam["Resources"]["SigningKeySecret"]["Properties"]["Name"]
+    for st in doc["Statement"]:
+        res = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
+        for arn in res:
+            if ":dynamodb:" in arn:
+                table = arn.split(":table/", 1)[1].split("/index/")[0]
+                assert table in table_names, arn
+            elif ":secretsmanager:" in arn:
+                assert arn.endswith(f":secret:{secret_name}-??????"), arn
+            else:
+                assert arn.startswith("arn:aws:logs:*:*:log-group:/aws/lambda/workproof-prod"), arn
+
+
+def test_no_iam_wildcards_in_the_expanded_stack(packaged: Packaged) -> None:
+    for kind in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for logical, res in resources(packaged.cfn, kind).items():
+            for policy in res["Properties"].get("Policies", []) + (
+                    [{"PolicyDocument": res["Properties"]["PolicyDocument"]}]
+                    if "PolicyDocument" in res["Properties"] else []):
+                for st in policy["PolicyDocument"]["Statement"]:
+                    assert st.get("Resource") not in ("*", ["*"]), (logical, st)
+                    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                    assert not any(a == "*" or a.endswith(":*") for a in actions), (logical, st)
+
+
+# --- API Gateway ---------------------------------------------------------------
+
+def _rest_api(packaged: Packaged) -> tuple[dict[str, Any], dict[str, Any]]:
+    apis = resources(packaged.cfn, "AWS::ApiGateway::RestApi")
+    (api,) = apis.values()
+    stages = resources(packaged.cfn, "AWS::ApiGateway::Stage")
+    (stage,) = stages.values()
+    return api["Properties"], stage["Properties"]
+
+
+def _status(value: Any, mode: str, template: dict[str, Any]) -> str:
+    if isinstance(value, str):
+        return value
+    mapping, _ref, key = value["Fn::FindInMap"]
+    return template["Mappings"][mapping][mode][key]
+
+
+def test_gateway_responses_keep_the_contract(packaged: Packaged) -> None:
+    api, _stage = _rest_api(packaged)
+    responses = api["Body"]["x-amazon-apigateway-gateway-responses"]
+    expected = {"MISSING_AUTHENTICATION_TOKEN": "not_found", "DEFAULT_4XX": "bad_request",
+                "DEFAULT_5XX": "internal_error"}
+    for kind, code in expected.items():
+        assert kind in responses, kind
+    codes = contract_codes()
+    for kind, response in responses.items():
+        templates = response["responseTemplates"]
+        assert set(templates) == {"application/json"}
+        body = json.loads(templates["application/json"])
+        assert body == {"success": False, "error": body["error"]}
+        assert body["error"] in codes
+        if kind in expected:
+            assert body["error"] == expected[kind]
+        # Default: 200, as every contract answer (Coinhive's PHP client drops non-2xx bodies).
+        assert _status(response["statusCode"], "200", packaged.cfn) == "200"
+    assert "THROTTLED" in responses and "WAF_FILTERED" in responses
+    rest = {kind: _status(r["statusCode"], "rest", packaged.cfn) for kind, r in responses.items()}
+    assert rest["MISSING_AUTHENTICATION_TOKEN"] == "404"
+    assert rest["DEFAULT_4XX"] == "400" and rest["DEFAULT_5XX"] == "500"
+    assert rest["THROTTLED"] == "429"
+    # Same switch as the app's: the ErrorStatus parameter feeds both.
+    env = _function(packaged.sam)["Environment"]["Variables"]
+    assert env[config.ENV_ERROR_STATUS] == {"Ref": "ErrorStatus"}
+
+
+def test_gateway_responses_are_part_of_the_deployed_body(packaged: Packaged) -> None:
+    """In the RestApi Body, so every change redeploys the stage (SAM hashes the body)."""
+    deployments = resources(packaged.cfn, "AWS::ApiGateway::Deployment")
+    assert len(deployments) == 1
+    assert not resources(packaged.cfn, "AWS::ApiGateway::GatewayResponse")
+
+
+def test_stage_has_no_data_tracing_and_throttles_pow(packaged: Packaged) -> None:
+    api, stage = _rest_api(packaged)
+    settings = stage["MethodSettings"]
+    assert settings, "stage method settings missing"
+    for s in settings:
+        assert s["DataTraceEnabled"] is False, s
+        assert s["LoggingLevel"] == "OFF", s
+    by_path = {(s["ResourcePath"], s["HttpMethod"]): s for s in settings}
+    assert ("/*", "*") in by_path
+    for path in ("/~1pow~1job", "/~1pow~1submit"):
+        s = by_path[(path, "POST")]
+        assert s["ThrottlingRateLimit"] == {"Ref": "PowRateLimit"}
+        assert s["ThrottlingBurstLimit"] == {"Ref": "PowBurstLimit"}
+    assert "AccessLogSetting" not in stage  # access logs would print query strings (secrets)
+    assert stage["StageName"] == "api"
+    # The routes the throttles name exist.
+    assert "/pow/job" in api["Body"]["paths"] and "/pow/submit" in api["Body"]["paths"]
+
+
+def test_waf_rate_rule_is_optional_and_scoped_to_pow(packaged: Packaged) -> None:
+    tpl = packaged.cfn
+    acl = tpl["Resources"]["PowWebAcl"]
+    assoc = tpl["Resources"]["PowWebAclAssociation"]
+    assert acl["Condition"] == assoc["Condition"] == "WafEnabled"
+    assert tpl["Parameters"]["EnableWaf"]["Default"] == "false"
+    (rule,) = acl["Properties"]["Rules"]
+    rate = rule["Statement"]["RateBasedStatement"]
+    assert rate["AggregateKeyType"] == "IP"
+    assert rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/pow/"
+    # No sampled requests: they would store query strings (secrets) in WAF.
+    assert acl["Properties"]["VisibilityConfig"]["SampledRequestsEnabled"] is False
+    assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is False
+    assert "stages/" in json.dumps(assoc["Properties"]["ResourceArn"])
+
+
+# --- alarms --------------------------------------------------------------------
+
+def test_alarms_cover_lambda_errors_throttles_and_every_table(packaged: Packaged) -> None:
+    alarms = resources(packaged.sam, "AWS::CloudWatch::Alarm")
+    metrics = set()
+    table_refs = set()
+    for alarm in alarms.values():
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            metrics.add((props["Namespace"], props["MetricName"]))
+            if props["Namespace"] == "AWS/Lambda":
+                assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}]
+        for m in props.get("Metrics", []):
+            if "MetricStat" in m:
+                metric = m["MetricStat"]["Metric"]
+                metrics.add((metric["Namespace"], metric["MetricName"]))
+                for dim in metric["Dimensions"]:
+                    if dim["Name"] == "TableName":
+                        table_refs.add(dim["Value"]["Ref"])
+    assert ("AWS/Lambda", "Errors") in metrics
+    assert ("AWS/Lambda", "Throttles") in metrics
+    assert ("AWS/DynamoDB", "ReadThrottleEvents") in metrics
+    assert ("AWS/DynamoDB", "WriteThrottleEvents") in metrics
+    assert table_refs == set(resources(packaged.sam, "AWS::DynamoDB::Table"))
