@@ -35,6 +35,20 @@
   var DEFAULT_HASHES = 4194304;
   var FIELD = 'coinhive-captcha-token';
 
+
+  /** Styles a shadow root without an inline <style> where possible (CSP style-src safe). */
+  function adoptStyle(shadow, css) {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      shadow.adoptedStyleSheets = [sheet];
+      return;
+    } catch (e) { /* older browsers: a <style> element */ }
+    var style = doc.createElement('style');
+    style.textContent = css;
+    shadow.appendChild(style);
+  }
+
   var libLoading = null;
   function loadLibrary(api) {
     if (root.WorkProof) return Promise.resolve(root.WorkProof);
@@ -58,7 +72,7 @@
     'display:flex;flex-direction:column;gap:8px}' +
     '.dark{--bg:#222;--fg:#eee;--mut:#bbb;--bd:#555;--acc:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--bar:#444}' +
     '@media (prefers-color-scheme:dark){.auto{--bg:#222;--fg:#eee;--mut:#bbb;--bd:#555;--acc:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--bar:#444}}' +
-    'button{all:unset;box-sizing:border-box;display:flex;align-items:center;gap:10px;cursor:pointer;border-radius:4px;padding:2px 4px 2px 0;color:var(--fg)}' +
+    'button{all:unset;box-sizing:border-box;display:flex;width:100%;align-items:center;gap:10px;cursor:pointer;border-radius:4px;padding:2px 4px 2px 0;color:var(--fg)}' +
     'button:focus-visible{outline:2px solid var(--acc);outline-offset:2px}' +
     'button[disabled]{cursor:default}' +
     '.chk{width:22px;height:22px;flex:none;border:2px solid var(--mut);border-radius:4px;background:transparent;position:relative}' +
@@ -83,8 +97,7 @@
     var hashes = Math.floor(Number(d.hashes)) || DEFAULT_HASHES;
     var t = strings(d.lang);
     var shadow = el.attachShadow({ mode: 'closed' });
-    var style = doc.createElement('style');
-    style.textContent = CSS;
+    adoptStyle(shadow, CSS);
     var box = doc.createElement('div');
     var theme = d.theme === 'dark' ? 'dark' : d.theme === 'light' ? '' : 'auto';
     box.setAttribute('role', 'group');
@@ -120,7 +133,7 @@
     row.appendChild(status);
     if (d.whitelabel !== 'true') row.appendChild(brand);
     box.appendChild(btn); box.appendChild(bar); box.appendChild(row);
-    shadow.appendChild(style); shadow.appendChild(box);
+    shadow.appendChild(box);
 
     var state = 'idle', miner = null, lastPct = -1;
     function setState(s, text) {

@@ -27,8 +27,7 @@
   // the progress panel, in a closed shadow root: it is the miner's indicator
   var host = doc.getElementById('wp-panel');
   var shadow = host.attachShadow({ mode: 'closed' });
-  var style = doc.createElement('style');
-  style.textContent =
+  WP.adoptStyle(shadow,
     ':host{all:initial;display:block}' +
     '.p{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:inherit;display:flex;flex-direction:column;gap:10px}' +
     '.bar{height:10px;border-radius:5px;background:#ddd;overflow:hidden}' +
@@ -38,7 +37,7 @@
     'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
     '.s{color:#555}.err .s{color:#b3261e}' +
     '@media (prefers-color-scheme:dark){.bar{background:#444}.fill{background:#8ab4f8}.s{color:#bbb}' +
-    'button{background:#333;color:#eee;border-color:#888}.err .s{color:#f2b8b5}}';
+    'button{background:#333;color:#eee;border-color:#888}.err .s{color:#f2b8b5}}');
   var panel = doc.createElement('div');
   panel.className = 'p';
   var bar = doc.createElement('div');
@@ -62,7 +61,7 @@
   btn.textContent = t.pause;
   row.appendChild(status); row.appendChild(btn);
   panel.appendChild(bar); panel.appendChild(row);
-  shadow.appendChild(style); shadow.appendChild(panel);
+  shadow.appendChild(panel);
 
   var miner = new WP.Link(d.site, d.code, { api: d.api, indicator: host, hashes: hashes });
   var pct = 0, finished = false;

@@ -26,6 +26,8 @@
  *        search `count` candidates of puzzle i starting at search index s0
  *   <- {type: "result", id, i, nonce: string | null, hashes, exhausted, ms}
  *   <- {type: "error", id, message}
+ *   -> {type: "plan", id, job, i}   (diagnostics and tests: the puzzle's nonce phases)
+ *   <- {type: "plan", id, total, phases: [{s, count, n, m, after, first}]}
  *
  * Loaded with a plain <script> (no worker), it defines self.WorkProofSolver only; the
  * library uses that to solve on the main thread in short slices when Workers are blocked.
@@ -1130,6 +1132,12 @@
         if (msg.type === 'init') {
           solver = new Solver(msg.engine || 'auto');
           root.postMessage({ type: 'ready', engine: solver.engineName });
+        } else if (msg.type === 'plan') {
+          if (!solver) solver = new Solver('auto');
+          var pz = solver.puzzle(msg.job, msg.i);
+          root.postMessage({ type: 'plan', id: msg.id, total: pz.total, phases: pz.phases.map(function (ph) {
+            return { s: ph.s, count: ph.count, n: ph.n, m: ph.m, after: ph.after, first: ph.first };
+          }) });
         } else if (msg.type === 'task') {
           if (!solver) solver = new Solver('auto');
           var t = Date.now();

@@ -143,6 +143,19 @@
 
   // ------------------------------------------------------------------ the badge
 
+  /** Styles a shadow root without an inline <style> where possible (CSP style-src safe). */
+  function adoptStyle(shadow, css) {
+    try {
+      var sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      shadow.adoptedStyleSheets = [sheet];
+      return;
+    } catch (e) { /* older browsers: a <style> element */ }
+    var style = doc.createElement('style');
+    style.textContent = css;
+    shadow.appendChild(style);
+  }
+
   var BADGE_CSS =
     ':host{all:initial}' +
     '.b{display:flex;align-items:center;gap:8px;' +
@@ -162,13 +175,14 @@
   function Badge(miner) {
     var t = strings();
     this.host = doc.createElement('workproof-indicator');
-    this.host.setAttribute('style',
-      'display:block!important;visibility:visible!important;opacity:1!important;position:fixed!important;' +
-      'right:12px!important;bottom:12px!important;left:auto!important;top:auto!important;' +
-      'z-index:2147483647!important;transform:none!important;filter:none!important;margin:0!important');
+    var hs = this.host.style;
+    [['display', 'block'], ['visibility', 'visible'], ['opacity', '1'], ['position', 'fixed'], ['right', '12px'],
+     ['bottom', '12px'], ['left', 'auto'], ['top', 'auto'], ['z-index', '2147483647'], ['transform', 'none'],
+     ['filter', 'none'], ['margin', '0'], ['pointer-events', 'auto']].forEach(function (kv) {
+      hs.setProperty(kv[0], kv[1], 'important');
+    });
     var shadow = this.host.attachShadow({ mode: 'closed' });
-    var style = doc.createElement('style');
-    style.textContent = BADGE_CSS;
+    adoptStyle(shadow, BADGE_CSS);
     var box = doc.createElement('div');
     box.className = 'b';
     box.setAttribute('role', 'status');
@@ -186,7 +200,7 @@
       if (miner.isPaused()) miner.resume(); else miner.pause();
     });
     box.appendChild(dot); box.appendChild(text); box.appendChild(rate); box.appendChild(btn);
-    shadow.appendChild(style); shadow.appendChild(box);
+    shadow.appendChild(box);
     this.box = box; this.rate = rate; this.btn = btn; this.t = t;
     (doc.body || doc.documentElement).appendChild(this.host);
   }
@@ -704,6 +718,7 @@
     strings: strings,
     formatRate: formatRate,
     elementShown: elementShown,
+    adoptStyle: adoptStyle,
     hasWASMSupport: function () { return typeof WebAssembly === 'object'; },
     isMobile: function () { return /Mobi|Android/i.test(root.navigator.userAgent); }
   };
