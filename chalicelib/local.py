@@ -31,6 +31,8 @@ SNAPSHOT_FILE = STATE_DIR / "store.json"
 ENV_API_PORT = "WORKPROOF_PORT"
 ENV_STORE_PORT = "WORKPROOF_STORE_PORT"
 ENV_HOST = "WORKPROOF_HOST"
+# Diagnostics only: serve moto without the lock, to show what it breaks.
+ENV_STORE_UNLOCKED = "WORKPROOF_STORE_UNLOCKED"
 MAX_LOCAL_BODY = 1024 * 1024
 _SECRET_RE = re.compile(r"((?:^|[?&;])secret=)[^&;\s]*", re.IGNORECASE)
 
@@ -63,7 +65,7 @@ class SerialisedApp:
 class StoreServer:
     """moto's DynamoDB on host:port, in a background thread, serialised."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8001) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 8001, serialise: bool = True) -> None:
         import logging
 
         from moto.server import DomainDispatcherApplication, create_backend_app
@@ -71,7 +73,9 @@ class StoreServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
 
-        app = SerialisedApp(DomainDispatcherApplication(create_backend_app))
+        app = DomainDispatcherApplication(create_backend_app)
+        if serialise:
+            app = SerialisedApp(app)
         self.server = make_server(host, port, app, threaded=True)
         self.server.socket.listen(128)
         self.host, self.port = host, self.server.server_port
@@ -290,7 +294,10 @@ def main() -> int:
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
-    store = StoreServer(host, store_port).start()
+    unlocked = os.environ.get(ENV_STORE_UNLOCKED) == "1"
+    store = StoreServer(host, store_port, serialise=not unlocked).start()
+    if unlocked:
+        print("WARNING: store served WITHOUT its lock: writes are not atomic", flush=True)
     local_environment(store.url)
     from chalicelib import config
     os.environ.setdefault(config.ENV_SIGNING_KEYS, signing_keys_spec())

@@ -100,3 +100,125 @@ def credit(site_key: str, name: str, hashes: int) -> None:
     info = sites.get_site(site_key)
     assert info is not None
     ledger.credit(info, name, hashes)
+
+
+# --- the real `make run` stack, over HTTP -----------------------------------
+
+@dataclass
+class LiveServer:
+    base_url: str
+    store_url: str
+    site_key: str
+    secret: str
+    state_dir: str
+    env: dict
+
+    def admin(self, *args: str) -> dict[str, Any]:
+        """Run the admin command against this stack's store; its JSON answer."""
+        import subprocess
+        import sys
+
+        done = subprocess.run([sys.executable, "-m", "chalicelib.admin", *args],
+                              env=self.env, capture_output=True, text=True, timeout=60,
+                              cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
+
+
+def start_stack(tmp: Any, extra_env: dict[str, str] | None = None):
+    """Start `make run` on free ports with its state in `tmp`; (process, LiveServer)."""
+    import os
+    import signal  # noqa: F401
+    import subprocess
+    import time
+    import urllib.request
+
+    api_port, store_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k != "WORKPROOF_SIGNING_KEYS"}
+    env.update({"WORKPROOF_PORT": str(api_port), "WORKPROOF_STORE_PORT": str(store_port),
+                "WORKPROOF_STATE_DIR": str(tmp), **(extra_env or {})})
+    log = open(os.path.join(str(tmp), "server.log"), "w")
+    process = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{api_port}"
+    deadline = time.time() + 120
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/ping-readiness", timeout=2).read()
+            break
+        except Exception:
+            if process.poll() is not None or time.time() > deadline:
+                raise RuntimeError(open(os.path.join(str(tmp), "server.log")).read())
+            time.sleep(0.3)
+    demo = json.loads(open(os.path.join(str(tmp), "demo.json")).read())
+    admin_env = dict(env)
+    admin_env.update({"AWS_ENDPOINT_URL_DYNAMODB": f"http://127.0.0.1:{store_port}",
+                      "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                      "AWS_DEFAULT_REGION": "us-east-1"})
+    return process, LiveServer(base, f"http://127.0.0.1:{store_port}", demo["site_key"],
+                               demo["secret"], str(tmp), admin_env)
+
+
+def stop_stack(process: Any) -> None:
+    import os
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except (ProcessLookupError, Exception):
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: Any) -> Iterator[LiveServer]:
+    process, server = start_stack(tmp_path_factory.mktemp("stack"))
+    try:
+        yield server
+    finally:
+        stop_stack(process)
+
+
+class Http:
+    """A Coinhive-style HTTP client: form bodies like curl -d / http_build_query."""
+
+    def __init__(self, base_url: str, secret: str = "") -> None:
+        import requests
+
+        self.base, self.secret = base_url, secret
+        self.session = requests.Session()
+
+    def post(self, path: str, data: Any = None, **params: Any) -> dict[str, Any]:
+        import requests
+
+        body = dict(data or {}, **params)
+        if self.secret and "secret" not in body:
+            body["secret"] = self.secret
+        # A new connection per call, like PHP's file_get_contents.
+        response = requests.post(self.base + path, data=body, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        import requests
+
+        if self.secret and "secret" not in params:
+            params["secret"] = self.secret
+        response = requests.get(self.base + path, params=params, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
