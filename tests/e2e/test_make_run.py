@@ -1,0 +1,180 @@
+"""End to end: the real `make run`, the admin command, raw HTTP like real clients."""
+from __future__ import annotations
+
+import http.client as httpclient
+import json
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+import requests
+
+from tests.fixtures import Http
+from tests.solver import solve
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def site(live_server):
+    """A site made with the admin command, as an operator would."""
+    created = live_server.admin("create-site", "e2e-shop")
+    assert set(created) == {"name", "site_key", "secret"}
+    assert len(created["site_key"]) == 32 and len(created["secret"]) == 32
+    return created
+
+
+@pytest.fixture
+def http(live_server, site):
+    return Http(live_server.base_url, site["secret"])
+
+
+def raw(base_url: str, method: str, path: str, body: bytes | None = None,
+        headers: dict[str, str] | None = None) -> tuple[int, dict]:
+    parts = urlsplit(base_url)
+    conn = httpclient.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    assert response.getheader("Content-Type", "").startswith("application/json")
+    return response.status, json.loads(data)
+
+
+def test_php_http_build_query_post(live_server, site, http):
+    # PHP's client: http_build_query body, form content type, file_get_contents.
+    status, body = raw(live_server.base_url, "POST", "/user/withdraw",
+                       urlencode({"secret": site["secret"], "name": "nobody", "amount": "5"}).encode(),
+                       {"Content-Type": "application/x-www-form-urlencoded"})
+    assert (status, body) == (200, {"success": False, "error": "unknown_user"})
+
+
+def test_post_without_content_type_and_params_in_query(live_server, site):
+    status, body = raw(live_server.base_url, "POST",
+                       f"/user/balance?secret={site['secret']}&name=nobody")
+    assert (status, body) == (200, {"success": False, "error": "unknown_user"})
+
+
+def test_chunked_body_is_read(live_server, site):
+    parts = urlsplit(live_server.base_url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
+    payload = urlencode({"secret": site["secret"], "token": "x" * 32, "hashes": "5"}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (payload[:10], payload[10:])) + b"0\r\n\r\n"
+    sock.sendall(b"POST /token/verify HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 b"application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n"
+                 b"Connection: close\r\n\r\n" + chunks)
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    sock.close()
+    # invalid_token (not invalid_secret, not missing_input): the body was read.
+    assert json.loads(data.split(b"\r\n\r\n", 1)[1]) == {"success": False, "error": "invalid_token"}
+
+
+def test_json_body_and_unknown_paths(live_server, site):
+    status, body = raw(live_server.base_url, "POST", "/user/reset",
+                       json.dumps({"secret": site["secret"], "name": "x"}).encode(),
+                       {"Content-Type": "application/json"})
+    assert body == {"success": True}
+    for path in ("/", "/nope", "/a/b/c/d/e/f/g/h", "/api/user/balance"):
+        assert raw(live_server.base_url, "GET", path) == (200, {"success": False, "error": "not_found"})
+    assert raw(live_server.base_url, "GET", "/user/withdraw")[1] == {"success": False, "error": "wrong_method"}
+
+
+def test_mine_a_user_withdraw_and_list(live_server, site, http):
+    job = http.post("/pow/job", site=site["site_key"], user="alice@example.com")
+    answer = http.post("/pow/submit", job=job["job"], nonce=solve(job["job"], job["difficulty"], job["count"]))
+    assert answer["success"] is True and answer["hashes"] == 65536 and answer["total"] == 65536
+    assert http.get("/user/balance", name="alice@example.com") == {
+        "success": True, "name": "alice@example.com", "total": 65536, "withdrawn": 0, "balance": 65536}
+    assert http.post("/user/withdraw", name="alice@example.com", amount=65000) == {
+        "success": True, "name": "alice@example.com", "amount": 65000}
+    assert http.post("/user/withdraw", name="alice@example.com", amount=537) == {
+        "success": False, "error": "insufficent_funds"}
+    assert http.get("/user/top")["users"] == [
+        {"name": "alice@example.com", "total": 65536, "withdrawn": 65000, "balance": 536}]
+    assert http.get("/user/list") == {"success": True, "users": [
+        {"name": "alice@example.com", "total": 65536, "withdrawn": 65000, "balance": 536}],
+        "nextPage": None}
+    stats = http.get("/stats/site")
+    assert stats["hashesTotal"] == 65536 and stats["name"] == "e2e-shop"
+    assert len(stats["history"]) == 168
+
+
+def test_token_mined_then_verified_exactly_once(live_server, site, http):
+    job = http.post("/pow/job", site=site["site_key"], token="", hashes=100000)
+    answer = http.post("/pow/submit", job=job["job"], nonce=solve(job["job"], job["difficulty"], job["count"]))
+    assert answer["total"] >= 100000
+    verified = http.post("/token/verify", token=job["token"], hashes=100000)
+    assert verified["success"] is True and verified["hashes"] == answer["total"]
+    assert isinstance(verified["created"], int)
+    assert http.post("/token/verify", token=job["token"], hashes=100000) == {
+        "success": False, "error": "invalid_token"}
+
+
+def test_shortlink_page_then_mined_redirect(live_server, site, http):
+    target = "https://paypal.com@evil.example/secret/path?x=1"
+    url = http.post("/link/create", url=target, hashes=70000)["url"]
+    assert url.startswith(live_server.base_url + "/l/")
+    page = requests.get(url, timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "evil.example" in page.text and "70000" in page.text.replace(",", "").replace("\u202f", "")
+    assert "paypal" not in page.text and "secret" not in page.text
+    code = url.rsplit("/", 1)[1]
+    job = http.post("/pow/job", site=site["site_key"], link=code)
+    answer = job
+    while "redirect" not in answer:
+        answer = http.post("/pow/submit", job=answer["job"],
+                           nonce=solve(answer["job"], answer["difficulty"], answer["count"]))
+        assert answer["success"] is True
+    assert answer["redirect"] == target
+
+
+def test_admin_rotate_disable_and_errors(live_server):
+    created = live_server.admin("create-site", "rotating")
+    old = Http(live_server.base_url, created["secret"])
+    assert old.post("/user/reset", name="x") == {"success": True}
+    rotated = live_server.admin("rotate-secret", created["site_key"])
+    assert rotated["secret"] != created["secret"]
+    assert old.post("/user/reset", name="x") == {"success": False, "error": "invalid_secret"}
+    new = Http(live_server.base_url, rotated["secret"])
+    assert new.post("/user/reset", name="x") == {"success": True}
+    listed = live_server.admin("list-sites")["sites"]
+    assert any(s["site_key"] == created["site_key"] for s in listed)
+    assert all("secret" not in json.dumps(s).lower() for s in listed)
+    live_server.admin("disable-site", created["site_key"])
+    assert new.post("/user/reset", name="x") == {"success": False, "error": "invalid_secret"}
+
+
+def test_secrets_never_reach_the_log(live_server, site, http):
+    http.get("/user/balance", name="nobody")
+    log = open(f"{live_server.state_dir}/server.log").read()
+    requests_logged = [line for line in log.splitlines() if '"GET /' in line or '"POST /' in line]
+    assert any("GET /user/balance?" in line and "secret=[redacted]" in line
+               for line in requests_logged)
+    # (The demo site's secret is printed once at start, by design; never per request.)
+    assert not [line for line in requests_logged
+                if site["secret"] in line or live_server.secret in line]
+
+
+def test_demo_file_is_private(live_server):
+    import os
+    import stat
+
+    mode = os.stat(f"{live_server.state_dir}/demo.json").st_mode
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_a_burst_of_64_connections_is_not_reset(live_server, site):
+    barrier = threading.Barrier(64)
+
+    def call(_):
+        barrier.wait()
+        return requests.get(f"{live_server.base_url}/user/balance",
+                            params={"secret": site["secret"], "name": "nobody"}, timeout=60).json()
+
+    with ThreadPoolExecutor(64) as pool:
+        answers = list(pool.map(call, range(64)))
+    assert answers == [{"success": False, "error": "unknown_user"}] * 64
