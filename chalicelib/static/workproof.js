@@ -352,6 +352,7 @@
     this.throttle = clampThrottle(opts.throttle);
     this.handlers = {};
     this.token = kind === 'token' ? (opts.token || '') : null;
+    this.tokenCredited = !!this.token;  // opts.token: continue an existing token
     this.running = false;
     this.userPaused = false;
     this._active = false;       // allowed to hash right now (consent + visibility)
@@ -472,7 +473,8 @@
     if (this.badge) this.badge.update(this);
     if (allowed) {
       this._rateStart = Date.now();
-      this._emit('resume', {});
+      if (this._wasActive) this._emit('resume', {});
+      this._wasActive = true;
       this._ensureThreads();
       if (!this.job && !this._requesting) this._requestJob();
       else this._dispatch();
@@ -509,7 +511,11 @@
   Miner.prototype._accountParams = function () {
     var p = { site: this.siteKey };
     if (this.kind === 'user') p.user = this.account;
-    else if (this.kind === 'token') { p.token = this.token || ''; p.hashes = this.target; }
+    else if (this.kind === 'token') {
+      // a token exists from its first accepted submit; until then ask for a new one
+      p.token = this.tokenCredited ? this.token : '';
+      p.hashes = this.target;
+    }
     else if (this.kind === 'link') p.link = this.account;
     else p.anonymous = 1;
     if (this.opts.difficulty) p.difficulty = this.opts.difficulty;
@@ -653,6 +659,7 @@
         return;
       }
       var credited = Number(res.hashes) || 0;
+      if (self.kind === 'token' && credited > 0) self.tokenCredited = true;
       self.acceptedHashes += credited;
       self.chainTotal = Number(res.total) || self.chainTotal + credited;
       self._emit('accepted', { hashes: credited, total: self.chainTotal });
