@@ -16,12 +16,10 @@ DEMO_CAPTCHA_HASHES = 4194304
 TOKEN_FIELD = "coinhive-captcha-token"
 
 
-def render_demo_page(site_key: str, api: str = "") -> str:
-    """static/demo.html with {{site_key}} and {{api}} (API base, '' = same origin) filled in."""
+def render_demo_page(site_key: str) -> str:
+    """static/demo.html with {{site_key}} filled in (the page uses same-origin paths)."""
     page = (STATIC_DIR / "demo.html").read_text(encoding="utf-8")
-    for key, value in (("site_key", site_key), ("api", api.rstrip("/"))):
-        page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return page
+    return page.replace("{{site_key}}", html.escape(site_key, quote=True))
 
 
 def verify_demo_form(form: dict[str, str],
