@@ -4,15 +4,24 @@
 // Everything constant is prepared by the caller (chalicelib/static/worker.js):
 //
 //   MID  (byte 0,   8 x i32)  chaining value before the block holding the varying digits
-//   PRE  (byte 32,  8 x i32)  state after rounds 0..e0-1 of that block (e0 = 0 or 8)
+//   PRE  (byte 32,  8 x i32)  state after rounds 0..e0-1 of that block, stored rotated
+//                             by e0 (slot (r - e0) mod 8 holds role r) so that the
+//                             unrolled code can be entered at any round e0 < 16
 //   WV   (byte 64, 16 x v128) the block's message words, splatted to 4 lanes
 //   KW2  (byte 320, 64 x i32) K[t] + W[t] of the constant final padding block (solve2)
 //   T0   (byte 576, i32)      top 32 bits of the target floor(2^256 / D)
-//   LUT  (from byte 1024)     m-digit ASCII tables, one big-endian i32 per value
+//   BC   (byte 580, i32)      b ^ c of the state entering round e0
+//   SG0  (byte 640, 16 x v128) sigma0(W[j]) of the block's words (schedule t = 16..30)
+//   SG1  (byte 896, 16 x v128) sigma1(W[j]) (read for j = 14, 15)
+//   LUT  (from byte 2048)     m-digit ASCII tables, one big-endian i32 per value
+//
+// e0 is the first round that reads a varying word: rounds before it are the
+// caller's; the kernel jumps into the unrolled rounds with a br_table.
 //
 // Per iteration the 4 lanes take the LUT entries x, x+1, x+2, x+3 (one v128
-// load), shift them into the one or two words that hold the varying digits,
-// run the remaining rounds (from e0) and compare the first digest word with
+// load), shift them into the one or two words that hold the varying digits
+// (and their sigma0/sigma1 into SG0/SG1), run the remaining rounds (from e0)
+// and compare the first digest word with
 // T0. A lane whose first word is <= T0 is returned to the caller, which
 // checks all 256 bits exactly (a tie on the first word is a 2^-32 event).
 //
@@ -58,27 +67,29 @@ function round(t, wExpr, kwExpr, lastRound) {
 }
 
 // Message word t (t >= 16) of the varying block, into local $w<t>.
+// sigma0 / sigma1 of the block's own words come precomputed from SG0 / SG1.
+const sg0 = (j) => `(v128.load offset=${640 + 16 * j} (i32.const 0))`;
+const sg1 = (j) => `(v128.load offset=${896 + 16 * j} (i32.const 0))`;
 function schedule(t) {
   const w = (j) => (j < 16 ? null : `$w${j}`);
-  const lines = [];
-  const src15 = w(t - 15), src2 = w(t - 2);
-  let x15 = src15, x2 = src2;
-  if (!src15) { lines.push(`    (local.set $q (${wmem(t - 15).slice(1, -1)}))`); x15 = '$q'; }
-  if (!src2) { lines.push(`    (local.set $r (${wmem(t - 2).slice(1, -1)}))`); x2 = '$r'; }
-  const s0 = xor3(rotr(x15, 7), rotr(x15, 18), `(i32x4.shr_u ${get(x15)} (i32.const 3))`);
-  const s1 = xor3(rotr(x2, 17), rotr(x2, 19), `(i32x4.shr_u ${get(x2)} (i32.const 10))`);
+  const s0 = t - 15 < 16 ? sg0(t - 15)
+    : xor3(rotr(w(t - 15), 7), rotr(w(t - 15), 18), `(i32x4.shr_u ${get(w(t - 15))} (i32.const 3))`);
+  const s1 = t - 2 < 16 ? sg1(t - 2)
+    : xor3(rotr(w(t - 2), 17), rotr(w(t - 2), 19), `(i32x4.shr_u ${get(w(t - 2))} (i32.const 10))`);
   const w7 = w(t - 7) ? get(w(t - 7)) : wmem(t - 7);
   const w16 = w(t - 16) ? get(w(t - 16)) : wmem(t - 16);
-  lines.push(`    (local.set $w${t} (i32x4.add (i32x4.add ${s1} ${w7}) (i32x4.add ${s0} ${w16})))`);
-  return lines.join('\n');
+  return `    (local.set $w${t} (i32x4.add (i32x4.add ${s1} ${w7}) (i32x4.add ${s0} ${w16})))`;
 }
+
+const sigma0 = (x) => xor3(rotr(x, 7), rotr(x, 18), `(i32x4.shr_u ${get(x)} (i32.const 3))`);
+const sigma1 = (x) => xor3(rotr(x, 17), rotr(x, 19), `(i32x4.shr_u ${get(x)} (i32.const 10))`);
 
 function kernel(name, twoBlocks) {
   const L = [];
   L.push(`  (func $${name} (export "${name}")`);
   L.push(`    (param $lut i32) (param $x0 i32) (param $n4 i32) (param $w i32) (param $sh i32) (param $two i32) (param $e0 i32) (param $cw i32) (param $cw1 i32)`);
   L.push(`    (result i32)`);
-  const locals = ['$cwv', '$cw1v', '$tv', '$m0', '$t1', '$y0', '$y1', '$q', '$r', '$dg', '$p0', '$p1', '$p2', '$p3', '$p4', '$p5', '$p6', '$p7', ...S];
+  const locals = ['$cwv', '$cw1v', '$tv', '$m0', '$t1', '$y0', '$y1', '$q', '$r', '$dg', '$p0', '$p1', '$p2', '$p3', '$p4', '$p5', '$p6', '$p7', '$pbc', ...S];
   if (twoBlocks) locals.push('$c0');
   for (let t = 16; t < 64; t++) locals.push(`$w${t}`);
   L.push('    ' + locals.map((l) => `(local ${l} v128)`).join(' '));
@@ -88,6 +99,7 @@ function kernel(name, twoBlocks) {
   L.push(`    (local.set $tv (v128.load32_splat (i32.const 576)))`);
   L.push(`    (local.set $m0 (v128.load32_splat (i32.const 0)))`);
   for (let i = 0; i < 8; i++) L.push(`    (local.set $p${i} (v128.load32_splat (i32.const ${32 + 4 * i})))`);
+  L.push(`    (local.set $pbc (v128.load32_splat (i32.const 580)))`);
   L.push(`    (local.set $wadr (i32.add (i32.const 64) (i32.shl (local.get $w) (i32.const 4))))`);
   L.push(`    (local.set $shl (i32.sub (i32.const 32) (local.get $sh)))`);
   L.push(`    (local.set $ptr (i32.add (local.get $lut) (i32.shl (local.get $x0) (i32.const 2))))`);
@@ -95,17 +107,32 @@ function kernel(name, twoBlocks) {
   L.push(`    (if (i32.ge_u (local.get $ptr) (local.get $end)) (then (return (i32.const -1))))`);
   L.push(`    (loop $next`);
   L.push(`    (local.set $dg (v128.load (local.get $ptr)))`);
-  L.push(`    (v128.store (local.get $wadr) (v128.or (local.get $cwv) (i32x4.shr_u (local.get $dg) (local.get $sh))))`);
-  L.push(`    (if (local.get $two) (then (v128.store offset=16 (local.get $wadr) (v128.or (local.get $cw1v) (i32x4.shl (local.get $dg) (local.get $shl))))))`);
+  // the varying word(s), with their sigma0 (and sigma1 when the schedule reads it)
+  L.push(`    (local.set $q (v128.or (local.get $cwv) (i32x4.shr_u (local.get $dg) (local.get $sh))))`);
+  L.push(`    (v128.store (local.get $wadr) (local.get $q))`);
+  L.push(`    (v128.store offset=576 (local.get $wadr) ${sigma0('$q')})`);
+  L.push(`    (if (i32.ge_u (local.get $w) (i32.const 14)) (then (v128.store offset=832 (local.get $wadr) ${sigma1('$q')})))`);
+  L.push(`    (if (local.get $two) (then`);
+  L.push(`      (local.set $r (v128.or (local.get $cw1v) (i32x4.shl (local.get $dg) (local.get $shl))))`);
+  L.push(`      (v128.store offset=16 (local.get $wadr) (local.get $r))`);
+  L.push(`      (v128.store offset=592 (local.get $wadr) ${sigma0('$r')})`);
+  L.push(`      (if (i32.ge_u (local.get $w) (i32.const 13)) (then (v128.store offset=848 (local.get $wadr) ${sigma1('$r')})))))`);
   for (let i = 0; i < 8; i++) L.push(`    (local.set ${S[i]} (local.get $p${i}))`);
-  L.push(`    (local.set $y0 (v128.xor (local.get ${S[1]}) (local.get ${S[2]})))`);
-  L.push(`    (block $from8`);
-  L.push(`    (br_if $from8 (local.get $e0))`);
-  for (let t = 0; t < 8; t++) L.push(round(t, wmem(t), null, false));
-  L.push(`    )`);
-  for (let t = 8; t < 64; t++) {
-    if (t >= 16) L.push(schedule(t));
-    L.push(round(t, t < 16 ? wmem(t) : get(`$w${t}`), null, !twoBlocks && t === 63));
+  // b ^ c at the entry round (precomputed), whatever the round's parity
+  L.push(`    (local.set $y0 (local.get $pbc))`);
+  L.push(`    (local.set $y1 (local.get $pbc))`);
+  // jump into the unrolled rounds at round e0 (0..15); PRE is stored rotated for it
+  const labels = [];
+  for (let t = 0; t < 16; t++) labels.push(`$e${t}`);
+  for (let t = 15; t >= 0; t--) L.push(`    (block $e${t}`);
+  L.push(`    (br_table ${labels.join(' ')} (local.get $e0))`);
+  for (let t = 0; t < 16; t++) {
+    L.push(`    )`);
+    L.push(round(t, wmem(t), null, false));
+  }
+  for (let t = 16; t < 64; t++) {
+    L.push(schedule(t));
+    L.push(round(t, get(`$w${t}`), null, !twoBlocks && t === 63));
   }
   if (twoBlocks) {
     // Chaining value after the varying block, then the constant padding block.
