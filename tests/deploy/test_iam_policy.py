@@ -158,5 +158,21 @@ def test_every_recorded_action_is_granted(request) -> None:
     if library:
         print("Not granted, but only called directly by tests/fixtures (not asserted):\n" +
               "\n".join(f"  {a.action} {a.table} at {a.caller}" for a in sorted(set(library), key=str)))
+    # Report (not assert: some grants serve paths only real AWS reaches) what the
+    # policy grants that this run never used.
+    used_pairs = {(a.action.lower(), rec.resource_arn(a.table, a.index)) for a in actions}
+    unused = []
+    for st in policy("prod")["Statement"]:
+        for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]):
+            if not action.startswith("dynamodb:"):
+                continue
+            for arn in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]):
+                concrete = arn.replace("arn:aws:dynamodb:*:*:", "arn:aws:dynamodb:us-east-1:123456789012:")
+                if not any(a == action.lower() and r and (r == concrete or (
+                        concrete.endswith("/index/*") and r.startswith(concrete[:-1])))
+                        for a, r in used_pairs):
+                    unused.append(f"{action} {arn}")
+    if unused:
+        print("Granted but not used in this run:\n" + "\n".join(f"  {u}" for u in unused))
     assert not problems, "policy-prod.json does not grant:\n" + "\n".join(problems)
 

@@ -166,7 +166,6 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
         server.stop()
     assert proc.returncode == 0, proc.stderr
     results = json.loads(proc.stdout.strip().splitlines()[-1])
-    print(json.dumps(results)[:1500])
 
     assert results["files"]["pynamodb"].startswith(os.path.realpath(unpacked))
     assert not results["files"]["botocore"].startswith(os.path.realpath(unpacked))
