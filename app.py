@@ -137,11 +137,16 @@ def openapi():
 
 
 # Unknown paths answer `not_found` (Chalice local would answer 403).
+# Chalice has no greedy `{proxy+}` route, so every depth needs its own
+# catch-all; 12 segments is deeper than any path a client plausibly sends.
+NOT_FOUND_DEPTH = 12
+
+
 def _not_found(**_captured):
     return error_response(NotFound())
 
 
-for depth in range(1, 6):
+for depth in range(1, NOT_FOUND_DEPTH + 1):
     path = "".join(f"/{{p{i}}}" for i in range(depth))
     app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
               name=f"not_found_{depth}")(_not_found)

@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from chalicelib import config, ledger, links, stats, tokens
-from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
+from chalicelib.errors import (BadRequest, InvalidAmount, InvalidPage, InvalidSecret,
+                               InvalidToken, MissingInput)
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
 
@@ -17,15 +18,24 @@ TOP_ORDERS = ("total", "balance", "withdrawn")
 
 
 def _site(params: Params) -> SiteInfo:
-    return authenticate(params.string("secret", required=False, max_chars=256))
+    # Any secret that is not a plausible string (too long, a JSON number,
+    # boolean or structure) is simply not a known secret: `invalid_secret`,
+    # never `bad_request`, since the secret is checked before the parameters.
+    secret = params.values.get("secret")
+    if not isinstance(secret, str) or len(secret) > 256:
+        raise InvalidSecret("no usable secret")
+    return authenticate(secret)
 
 
 def token_verify(params: Params) -> dict[str, Any]:
     site = _site(params)
-    name = params.string("token", required=False, max_chars=tokens.MAX_TOKEN_NAME)
+    name = params.string("token", required=False, max_chars=1 << 20)
     if not name or not params.has("hashes"):
         raise MissingInput("token and hashes are required")
     hashes = positive_amount(params, "hashes", BadRequest)
+    if len(name) > tokens.MAX_TOKEN_NAME:
+        # No token has such a name: it is unknown, like any other.
+        raise InvalidToken("token name too long")
     state = tokens.verify(site.site_key, name, hashes, int(time.time()))
     return {"hashes": state.hashes, "created": state.created}
 
@@ -55,7 +65,11 @@ def user_top(params: Params) -> dict[str, Any]:
 def user_list(params: Params) -> dict[str, Any]:
     site = _site(params)
     count = clamped_count(params, "count", 32, 8192, 4096)
-    page = params.string("page", required=False, max_chars=2048)
+    page = params.values.get("page")
+    # The cursor is opaque: anything that is not one we issued (too long,
+    # not a string) is `invalid_page`, like any other garbage.
+    if page is not None and (not isinstance(page, str) or len(page) > 2048):
+        raise InvalidPage("not a page cursor")
     users, next_page = ledger.list_users(site, count, page)
     return {"users": users, "nextPage": next_page}
 
