@@ -31,43 +31,17 @@ MERGE="$ROOT/deploy/merge-template.json"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
-export PIP_DISABLE_PIP_VERSION_CHECK=1
-
-[ -f "$ROOT/app.py" ] || { echo "package.sh: $ROOT/app.py is missing" >&2; exit 1; }
 
 BUILD="$(mktemp -d "${TMPDIR:-/tmp}/workproof-package.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT
 
-# 1. Stage the app: app.py, chalicelib/, .chalice/{config,policy-*}.json.
-mkdir -p "$BUILD/.chalice" "$BUILD/vendor"
-cp "$ROOT/app.py" "$BUILD/"
-"$PYTHON" - "$ROOT/chalicelib" "$BUILD/chalicelib" <<'PY'
-import shutil, sys
-shutil.copytree(sys.argv[1], sys.argv[2],
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
-PY
-cp "$ROOT/.chalice/config.json" "$ROOT"/.chalice/policy-*.json "$BUILD/.chalice/"
-: > "$BUILD/requirements.txt"
-
-# 2. Vendor pynamodb alone, at the version requirements.txt pins.
-PIN="$(grep -iE '^pynamodb==' "$ROOT/requirements.txt" | head -n1 | cut -d= -f3 | tr -d '[:space:]')"
-[ -n "$PIN" ] || { echo "package.sh: requirements.txt pins no pynamodb==VERSION" >&2; exit 1; }
-HAVE="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("pynamodb"))' 2>/dev/null || true)"
-if [ "$HAVE" = "$PIN" ]; then
-    # The pinned version is installed: copy it (offline, reproducible).
-    "$PYTHON" - "$BUILD/vendor" <<'PY'
-import os, shutil, sys, pynamodb
-shutil.copytree(os.path.dirname(pynamodb.__file__), os.path.join(sys.argv[1], "pynamodb"),
-                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-PY
-else
-    "$PYTHON" -m pip install --quiet --no-deps --no-compile --target "$BUILD/vendor" "pynamodb==$PIN"
-    rm -rf "$BUILD"/vendor/*.dist-info "$BUILD/vendor/bin"
-fi
+# 1-2. Stage the app with pynamodb vendored alone and empty requirements.
+PYTHON="$PYTHON" bash "$ROOT/deploy/stage_app.sh" "$BUILD"
+rm -rf "$BUILD/.chalice/deployed"  # packaging never needs deployment state
 
 # 3. chalice package with the merge template.
-rm -rf "$OUT"
 mkdir -p "$OUT"
+rm -f "$OUT/sam.json" "$OUT/deployment.zip" "$OUT/cloudformation.json"
 "$BIN/chalice" --project-dir "$BUILD" package --stage "$STAGE" \
     --merge-template "$MERGE" "$OUT"
 

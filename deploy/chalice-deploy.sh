@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The `chalice deploy` path, with the same small bundle as the CloudFormation path.
+#
+#   deploy/chalice-deploy.sh [STAGE]          (default: prod; needs AWS credentials)
+#
+# 1. creates or completes the stage's tables (python -m chalicelib.admin create-tables),
+# 2. runs `chalice deploy --stage STAGE` on a staged copy of the app whose
+#    vendor/ holds pynamodb alone (boto3/botocore come from the Lambda runtime),
+#    keeping chalice's deployment state in .chalice/deployed/ of the repository,
+# 3. applies the merge template's gateway responses and stage settings
+#    (deploy/apply_gateway_settings.py) and redeploys the API stage.
+# The signing-key secret must exist first (see deploy/README.md).
+# Extra arguments to apply_gateway_settings.py can be given in GATEWAY_ARGS,
+# e.g. GATEWAY_ARGS="--param PowRateLimit=50".
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STAGE="${1:-prod}"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+BIN="$(dirname "$PYTHON")"
+: "${AWS_DEFAULT_REGION:?set AWS_DEFAULT_REGION (and your AWS credentials)}"
+
+cd "$ROOT"
+"$PYTHON" -m chalicelib.admin --stage "$STAGE" create-tables
+
+BUILD="$(mktemp -d "${TMPDIR:-/tmp}/workproof-deploy.XXXXXX")"
+trap 'rm -rf "$BUILD"' EXIT
+PYTHON="$PYTHON" bash "$ROOT/deploy/stage_app.sh" "$BUILD"
+
+status=0
+"$BIN/chalice" --project-dir "$BUILD" deploy --stage "$STAGE" || status=$?
+# Keep chalice's record of what it deployed, success or not (the next run
+# updates those resources instead of creating new ones).
+if [ -d "$BUILD/.chalice/deployed" ]; then
+    mkdir -p "$ROOT/.chalice/deployed"
+    cp -R "$BUILD/.chalice/deployed/." "$ROOT/.chalice/deployed/"
+fi
+[ "$status" = 0 ] || exit "$status"
+
+# shellcheck disable=SC2086
+"$PYTHON" "$ROOT/deploy/apply_gateway_settings.py" --stage "$STAGE" ${GATEWAY_ARGS:-}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Stage the Lambda project into DIR: app.py, chalicelib/, .chalice/ (config and
+# policies, plus deployed/ state if any), an EMPTY requirements.txt and
+# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime).
+#
+#   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
+#
+# Used by package.sh (chalice package) and chalice-deploy.sh (chalice deploy).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${1:?usage: stage_app.sh DIR}"
+PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+[ -f "$ROOT/app.py" ] || { echo "stage_app.sh: $ROOT/app.py is missing" >&2; exit 1; }
+mkdir -p "$BUILD/.chalice" "$BUILD/vendor"
+cp "$ROOT/app.py" "$BUILD/"
+"$PYTHON" - "$ROOT/chalicelib" "$BUILD/chalicelib" <<'PY'
+import shutil, sys
+shutil.copytree(sys.argv[1], sys.argv[2],
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
+PY
+cp "$ROOT/.chalice/config.json" "$ROOT"/.chalice/policy-*.json "$BUILD/.chalice/"
+if [ -d "$ROOT/.chalice/deployed" ]; then
+    cp -R "$ROOT/.chalice/deployed" "$BUILD/.chalice/"
+fi
+: > "$BUILD/requirements.txt"
+
+# pynamodb alone, at the version requirements.txt pins.
+PIN="$(grep -iE '^pynamodb==' "$ROOT/requirements.txt" | head -n1 | cut -d= -f3 | tr -d '[:space:]')"
+[ -n "$PIN" ] || { echo "stage_app.sh: requirements.txt pins no pynamodb==VERSION" >&2; exit 1; }
+HAVE="$("$PYTHON" -c 'import importlib.metadata as m; print(m.version("pynamodb"))' 2>/dev/null || true)"
+if [ "$HAVE" = "$PIN" ]; then
+    # The pinned version is installed: copy it (offline, reproducible).
+    "$PYTHON" - "$BUILD/vendor" <<'PY'
+import os, shutil, sys, pynamodb
+shutil.copytree(os.path.dirname(pynamodb.__file__), os.path.join(sys.argv[1], "pynamodb"),
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+PY
+else
+    "$PYTHON" -m pip install --quiet --no-deps --no-compile --target "$BUILD/vendor" "pynamodb==$PIN"
+    rm -rf "$BUILD"/vendor/*.dist-info "$BUILD/vendor/bin"
+fi
