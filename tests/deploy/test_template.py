@@ -281,3 +281,12 @@ def test_alarms_cover_lambda_errors_throttles_and_every_table(packaged: Packaged
     assert ("AWS/DynamoDB", "ReadThrottleEvents") in metrics
     assert ("AWS/DynamoDB", "WriteThrottleEvents") in metrics
     assert table_refs == set(resources(packaged.sam, "AWS::DynamoDB::Table"))
+
+
+def test_api_alarm_names_the_api(packaged: Packaged) -> None:
+    api, _stage = _rest_api(packaged)
+    # Name and the body's title agree, so the ApiName dimension is right either way.
+    assert api["Name"] == api["Body"]["info"]["title"] == "workproof-prod"
+    alarm = packaged.sam["Resources"]["Api5xxAlarm"]["Properties"]
+    dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    assert dims == {"ApiName": "workproof-prod", "Stage": "api"}
