@@ -34,6 +34,7 @@
   })();
   var DEFAULT_HASHES = 4194304;
   var FIELD = 'coinhive-captcha-token';
+  var TOKEN_LIFETIME_MS = 55 * 60 * 1000;  // the server keeps tokens for one hour
 
 
   /** Styles a shadow root without an inline <style> where possible (CSP style-src safe). */
@@ -135,7 +136,7 @@
     box.appendChild(btn); box.appendChild(bar); box.appendChild(row);
     shadow.appendChild(box);
 
-    var state = 'idle', miner = null, lastPct = -1;
+    var state = 'idle', miner = null, lastPct = -1, expiry = null;
     function setState(s, text) {
       state = s;
       box.className = 'box ' + theme + ' ' + s;
@@ -206,6 +207,8 @@
           putToken(e.token);
           disableTargets(false);
           miner = null;
+          // tokens live one hour: offer a fresh verification before this one expires
+          expiry = setTimeout(function () { putToken(''); ctl.reset(); }, TOKEN_LIFETIME_MS);
           var cb = d.callback && root[d.callback];
           if (typeof cb === 'function') {
             try { cb(e.token); } catch (err) { setTimeout(function () { throw err; }, 0); }
@@ -222,6 +225,7 @@
       element: el,
       getState: function () { return state; },
       reset: function () {
+        clearTimeout(expiry);
         if (miner) { miner.stop(); miner = null; }
         label.textContent = t.verify;
         setProgress(0);

@@ -325,7 +325,6 @@
 
   // ------------------------------------------------------------------ the miner
 
-  var FATAL = { invalid_site: 1, invalid_link: 1, invalid_token: 1, missing_input: 1, bad_request: 1 };
   var nextTaskId = 1;
 
   function clampThrottle(x) {
@@ -428,7 +427,16 @@
       this.io.observe(this.indicatorEl);
     }
     this.timer = setInterval(this._tick.bind(this), 500);
-    this._check();
+    // work begins only after the indicator has been painted (a frame, then a task)
+    var self = this, gen = this._gen;
+    this._painted = false;
+    root.requestAnimationFrame(function () {
+      setTimeout(function () {
+        if (gen !== self._gen) return;
+        self._painted = true;
+        self._check();
+      }, 0);
+    });
   };
 
   /** Stops mining and its workers. */
@@ -467,7 +475,7 @@
   /** Re-evaluates whether hashing is allowed now, and pauses or resumes. */
   Miner.prototype._check = function () {
     if (!this.running) return;
-    var allowed = !this.userPaused && !doc.hidden && elementShown(this.indicatorEl);
+    var allowed = this._painted && !this.userPaused && !doc.hidden && elementShown(this.indicatorEl);
     if (allowed === this._active) return;
     this._active = allowed;
     if (this.badge) this.badge.update(this);
@@ -682,10 +690,10 @@
     }, function () { /* stopped */ });
   };
 
+  /** A refusal the miner cannot recover from by itself (invalid_site, invalid_link, ...). */
   Miner.prototype._fail = function (code) {
     this._emit('error', { error: code || 'unknown_error' });
-    if (FATAL[code] || !code) this.stop();
-    else { var self = this; this.job = null; setTimeout(function () { if (self.running) self._requestJob(); }, 2000); }
+    this.stop();
   };
 
   // ------------------------------------------------------------------ public constructors
