@@ -281,7 +281,7 @@ def list_users(site: SiteInfo, count: int, page: str | None) -> tuple[list[dict[
     size = 0
     more = False
     for item in User.by_name.query(index_pk(site.site_key, epoch), condition,
-                                   limit=count + 1, page_size=min(count + 1, 1000)):
+                                   limit=count + 1, page_size=count + 1):
         if len(users) == count or size > _MAX_PAGE_BYTES:
             more = True
             break

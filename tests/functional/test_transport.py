@@ -13,7 +13,7 @@ import pytest
 
 from chalicelib import sites
 from tests.fixtures import SiteCreds, create_site, credit
-from tests.functional.store import aws  # noqa: F401 - the shared, emptied store
+from tests.functional.store import as_secret, aws  # noqa: F401 - aws: the shared store
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 JSON = {"Content-Type": "application/json"}
@@ -59,11 +59,6 @@ def multipart(fields: list[tuple[str, str]], boundary: str = "----workproofBound
                   b"", value.encode("utf-8")]
     lines += [f"--{boundary}--".encode(), b""]
     return b"\r\n".join(lines), {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def as_secret(api, secret: Any, path: str, method: str = "GET", **params: Any) -> dict[str, Any]:
-    """Call `path` with this exact `secret` value in the query string."""
-    return api.raw(method, f"{path}?{urlencode({'secret': secret, **params})}")
 
 
 @pytest.fixture
