@@ -88,7 +88,8 @@
     '.ok .fill{background:var(--ok)}' +
     '.row{display:flex;justify-content:space-between;align-items:baseline;gap:8px;font-size:12px;color:var(--mut)}' +
     '.err .status{color:var(--bad)}' +
-    '.brand{font-size:11px;white-space:nowrap}';
+    '.brand{font-size:11px;white-space:nowrap}' +
+    '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
 
   /** Renders one widget into el (idempotent). Returns its controller. */
   function render(el) {
@@ -126,14 +127,17 @@
     row.className = 'row';
     var status = doc.createElement('span');
     status.className = 'status';
-    status.setAttribute('aria-live', 'polite');
-    status.setAttribute('role', 'status');
+    // screen readers hear state changes and every 25 %, not every percent
+    var live = doc.createElement('span');
+    live.className = 'sr';
+    live.setAttribute('aria-live', 'polite');
+    live.setAttribute('role', 'status');
     var brand = doc.createElement('span');
     brand.className = 'brand';
     brand.textContent = t.by;
     row.appendChild(status);
     if (d.whitelabel !== 'true') row.appendChild(brand);
-    box.appendChild(btn); box.appendChild(bar); box.appendChild(row);
+    box.appendChild(btn); box.appendChild(bar); box.appendChild(row); box.appendChild(live);
     shadow.appendChild(box);
 
     var state = 'idle', miner = null, lastPct = -1, expiry = null;
@@ -141,6 +145,7 @@
       state = s;
       box.className = 'box ' + theme + ' ' + s;
       status.textContent = text || '';
+      live.textContent = text || '';
       btn.disabled = s === 'busy' || s === 'ok' || s === 'paused';
       btn.setAttribute('aria-disabled', btn.disabled ? 'true' : 'false');
     }
@@ -150,10 +155,11 @@
       bar.setAttribute('aria-valuenow', String(pct));
       bar.setAttribute('aria-valuetext', pct + '%');
       if (state === 'busy' && pct !== lastPct) {
+        var milestone = Math.floor(pct / 25) !== Math.floor(Math.max(lastPct, 0) / 25);
         lastPct = pct;
-        // the live region speaks every 25 %, the bar shows every step
         label.textContent = t.verifying + ' ' + pct + '%';
-        if (pct % 25 === 0) status.textContent = t.progress + ': ' + pct + '%';
+        status.textContent = t.progress + ': ' + pct + '%';
+        if (milestone) live.textContent = t.progress + ': ' + pct + '%';
       }
     }
     function disableTargets(disabled) {

@@ -49,7 +49,8 @@
       badge: 'This page uses your CPU for proof-of-work', pause: 'Pause', resume: 'Resume',
       progress: 'Progress', hashes: 'hashes', captchaLabel: 'Proof-of-work captcha', by: 'by Workproof',
       linkTitle: 'One moment, please', linkTo: 'You are going to', linkWork: 'Before you continue, your browser solves a small proof-of-work:',
-      linkDone: 'Done. Redirecting…', linkError: 'This link cannot be opened', hiddenPaused: 'Paused while this page is not visible'
+      linkDone: 'Done. Redirecting…', linkError: 'This link cannot be opened', hiddenPaused: 'Paused while this page is not visible',
+      linkNote: 'Workproof: no cryptocurrency is mined; the work only proves that a real browser visited.'
     },
     de: {
       verify: 'Ich bin ein Mensch', verifying: 'Wird geprüft…', verified: 'Bestätigt', failed: 'Prüfung fehlgeschlagen. Erneut versuchen',
@@ -57,7 +58,8 @@
       badge: 'Diese Seite nutzt Ihre CPU für einen Arbeitsnachweis', pause: 'Pause', resume: 'Fortsetzen',
       progress: 'Fortschritt', hashes: 'Hashes', captchaLabel: 'Arbeitsnachweis-Captcha', by: 'von Workproof',
       linkTitle: 'Einen Moment bitte', linkTo: 'Sie werden weitergeleitet zu', linkWork: 'Vorher berechnet Ihr Browser einen kleinen Arbeitsnachweis:',
-      linkDone: 'Fertig. Weiterleitung…', linkError: 'Dieser Link kann nicht geöffnet werden', hiddenPaused: 'Pausiert, solange die Seite nicht sichtbar ist'
+      linkDone: 'Fertig. Weiterleitung…', linkError: 'Dieser Link kann nicht geöffnet werden', hiddenPaused: 'Pausiert, solange die Seite nicht sichtbar ist',
+      linkNote: 'Workproof: Es wird keine Kryptowährung geschürft; die Arbeit belegt nur, dass ein echter Browser die Seite besucht hat.'
     },
     fr: {
       verify: 'Je suis un humain', verifying: 'Vérification…', verified: 'Vérifié', failed: 'Échec de la vérification. Réessayer',
@@ -65,7 +67,8 @@
       badge: 'Cette page utilise votre processeur pour une preuve de travail', pause: 'Pause', resume: 'Reprendre',
       progress: 'Progression', hashes: 'hachages', captchaLabel: 'Captcha par preuve de travail', by: 'par Workproof',
       linkTitle: 'Un instant, s’il vous plaît', linkTo: 'Vous allez vers', linkWork: 'Avant de continuer, votre navigateur calcule une petite preuve de travail :',
-      linkDone: 'Terminé. Redirection…', linkError: 'Ce lien ne peut pas être ouvert', hiddenPaused: 'En pause tant que la page n’est pas visible'
+      linkDone: 'Terminé. Redirection…', linkError: 'Ce lien ne peut pas être ouvert', hiddenPaused: 'En pause tant que la page n’est pas visible',
+      linkNote: 'Workproof : aucune cryptomonnaie n’est minée ; le travail prouve seulement qu’un vrai navigateur a visité la page.'
     },
     es: {
       verify: 'Soy humano', verifying: 'Verificando…', verified: 'Verificado', failed: 'La verificación falló. Reintentar',
@@ -73,7 +76,8 @@
       badge: 'Esta página usa su CPU para una prueba de trabajo', pause: 'Pausa', resume: 'Reanudar',
       progress: 'Progreso', hashes: 'hashes', captchaLabel: 'Captcha de prueba de trabajo', by: 'por Workproof',
       linkTitle: 'Un momento, por favor', linkTo: 'Va a ir a', linkWork: 'Antes de continuar, su navegador resuelve una pequeña prueba de trabajo:',
-      linkDone: 'Listo. Redirigiendo…', linkError: 'Este enlace no se puede abrir', hiddenPaused: 'En pausa mientras la página no esté visible'
+      linkDone: 'Listo. Redirigiendo…', linkError: 'Este enlace no se puede abrir', hiddenPaused: 'En pausa mientras la página no esté visible',
+      linkNote: 'Workproof: no se mina ninguna criptomoneda; el trabajo solo prueba que un navegador real visitó la página.'
     }
   };
 
