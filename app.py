@@ -42,6 +42,10 @@ def _base_url() -> str:
     host = headers.get("host", "localhost")
     context = request.context or {}
     full, resource = context.get("path", ""), context.get("resourcePath", "")
+    # The route with its parameters filled in (`/l/{code}` -> `/l/Ab3...`) is
+    # what follows the stage in the full path.
+    for name, value in (request.uri_params or {}).items():
+        resource = resource.replace("{" + name + "}", value)
     stage_prefix = full[: -len(resource)] if resource and full.endswith(resource) else ""
     return f"{proto}://{host}{stage_prefix}".rstrip("/")
 
@@ -123,7 +127,9 @@ def shortlink_page(code):
         link = links.get(code)
     except ApiError as error:
         return error_response(error)
-    return link_page(link, "")
+    # The page loads the library and calls /pow/* under the API's own base
+    # (the stage path when deployed), so it needs the absolute base URL.
+    return link_page(link, _base_url())
 
 
 @app.route("/lib/{name}", methods=["GET"])
