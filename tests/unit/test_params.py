@@ -1,0 +1,186 @@
+"""Pure parameter logic: merging, integers, body decoding (no AWS, no app)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
+from chalicelib.params import (
+    MAX_BODY_BYTES,
+    MAX_SAFE_INTEGER,
+    Params,
+    clamped_count,
+    merge,
+    parse_body,
+    positive_amount,
+    to_int,
+)
+
+FORM = "application/x-www-form-urlencoded"
+
+
+# --- merge -----------------------------------------------------------------------------
+
+def test_merge_body_wins_over_query():
+    params = merge([("a", "q"), ("b", "q")], [("b", "body"), ("c", "body")])
+    assert params.values == {"a": "q", "b": "body", "c": "body"}
+
+
+def test_merge_last_repeat_wins():
+    assert merge([("a", "1"), ("a", "2")], []).values == {"a": "2"}
+    assert merge([], [("a", "1"), ("a", "2"), ("a", "3")]).values == {"a": "3"}
+
+
+def test_merge_empty_string_and_null_are_absent():
+    params = merge([("a", ""), ("b", "x")], [("c", None)])
+    assert params.values == {"b": "x"}
+    assert not params.has("a") and not params.has("c")
+    assert params.raw_has("a") and params.raw_has("c") and not params.raw_has("zzz")
+
+
+def test_merge_a_later_value_revives_an_empty_one():
+    params = merge([("a", "")], [("a", "x")])
+    assert params.values == {"a": "x"} and params.raw_has("a")
+
+
+def test_merge_keeps_json_types():
+    params = merge([], [("n", 5), ("b", True), ("f", 1.5)])
+    assert params.values == {"n": 5, "b": True, "f": 1.5}
+
+
+# --- to_int ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value,expected", [
+    (0, 0), (7, 7), (-3, -3), ("42", 42), ("+42", 42), ("-42", -42), (" 9 ", 9), ("007", 7),
+    (2.0, 2), (-0.0, 0), (str(2**53), 2**53), (10**50, 10**50), ("0" * 100 + "5", 5),
+])
+def test_to_int_accepts(value, expected):
+    assert to_int(value) == expected
+
+
+@pytest.mark.parametrize("value", [
+    True, False, 1.5, float("inf"), float("nan"), "", " ", "1.5", "1e3", "0x10", "abc", "1 2",
+    "--1", "+-1", "١٢", "²", None, [1], {"a": 1}, b"1",
+])
+def test_to_int_refuses(value):
+    with pytest.raises(BadRequest):
+        to_int(value)
+
+
+def test_to_int_raises_the_callers_error():
+    with pytest.raises(InvalidAmount):
+        to_int("abc", InvalidAmount)
+    with pytest.raises(InvalidAmount):
+        to_int(True, InvalidAmount)
+
+
+def test_to_int_saturates_long_integers():
+    assert to_int("9" * 41) == 10**40
+    assert to_int("-" + "9" * 41) == -(10**40)
+    assert to_int("1" * 100_000) == 10**40   # no int() of 100,000 digits
+    assert to_int("9" * 40) == int("9" * 40)
+
+
+# --- Params ----------------------------------------------------------------------------
+
+def test_string_and_name():
+    params = Params({"s": "hello", "n": 12, "b": True, "l": [1], "long": "x" * 300,
+                     "emoji": "😀" * 256, "emoji257": "😀" * 257, "surrogate": "\ud800"})
+    assert params.string("s") == "hello"
+    assert params.string("n") == "12"
+    assert params.string("nope", required=False) is None
+    assert params.name("emoji") == "😀" * 256          # 256 code points, 1024 bytes
+    for bad in ("b", "l", "emoji257", "surrogate"):
+        with pytest.raises(BadRequest):
+            params.name(bad)
+    with pytest.raises(BadRequest):
+        params.string("long", max_chars=299)
+    with pytest.raises(MissingInput):
+        params.string("nope")
+    with pytest.raises(MissingInput):
+        params.name("nope")
+
+
+def test_positive_amount():
+    assert positive_amount(Params({"a": "1"}), "a", InvalidAmount) == 1
+    assert positive_amount(Params({"a": MAX_SAFE_INTEGER}), "a", InvalidAmount) == MAX_SAFE_INTEGER
+    for value in (0, -1, "0", MAX_SAFE_INTEGER + 1, "9" * 41, 1.5, True):
+        with pytest.raises(InvalidAmount):
+            positive_amount(Params({"a": value}), "a", InvalidAmount)
+    with pytest.raises(MissingInput):
+        positive_amount(Params({}), "a", InvalidAmount)
+
+
+def test_clamped_count():
+    def count(value):
+        return clamped_count(Params({} if value is None else {"c": value}), "c", 32, 8192, 4096)
+    assert count(None) == 4096
+    assert [count(v) for v in (0, -1, 31, 32, 100, 8192, 8193, "9" * 41, "-" + "9" * 41)] == \
+        [32, 32, 32, 32, 100, 8192, 8192, 8192, 32]
+    for bad in ("1.5", "x", True):
+        with pytest.raises(BadRequest):
+            count(bad)
+
+
+# --- parse_body ------------------------------------------------------------------------
+
+def test_form_body():
+    assert parse_body(b"a=1&b=&c=x+y&d=%C3%A9&a=2", FORM) == [
+        ("a", "1"), ("b", ""), ("c", "x y"), ("d", "é"), ("a", "2")]
+    assert parse_body(b"a=1", FORM + "; charset=UTF-8") == [("a", "1")]
+
+
+def test_json_body():
+    assert parse_body(b'{"a": 1, "b": "x", "c": true, "d": null}', "application/json") == [
+        ("a", 1), ("b", "x"), ("c", True), ("d", None)]
+    assert parse_body(b'{"a": 1, "a": 2}', "application/json; charset=utf-8") == [("a", 2)]
+
+
+def test_untyped_bodies():
+    assert parse_body(b"a=1&b=2", None) == [("a", "1"), ("b", "2")]
+    assert parse_body(b'{"a": "1"}', None) == [("a", "1")]
+    assert parse_body(b"a=1", "text/plain") == [("a", "1")]
+    assert parse_body(b'  {"a": 2}', "text/plain; charset=utf-8") == [("a", 2)]
+
+
+def test_multipart_body():
+    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+            b"--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nz\xc3\xab\r\n"
+            b"--XyZ--\r\n")
+    assert parse_body(body, "multipart/form-data; boundary=XyZ") == [("a", "1"), ("name", "zë")]
+
+
+def test_empty_bodies():
+    for content_type in (None, FORM, "application/json", "multipart/form-data; boundary=x",
+                         "application/xml"):
+        assert parse_body(b"", content_type) == []
+        assert parse_body(b"  \r\n", content_type) == []
+
+
+@pytest.mark.parametrize("body,content_type", [
+    (b"{not json", "application/json"),
+    (b"[1, 2]", "application/json"),
+    (b'"a"', "application/json"),
+    (b'{"a": 1', None),
+    (b"\xff\xfe", "application/json"),
+    (b"a=\xff", FORM),
+    (b"a=%FF", FORM),
+    (b"a=%C3", None),
+    (b"<a>1</a>", "application/xml"),
+    (b"--x\r\nContent-Disposition: form-data\r\n\r\n1\r\n--x--\r\n",
+     "multipart/form-data; boundary=x"),
+    (b"[" * 100_00 + b"]" * 100_00, "application/json"),
+])
+def test_undecodable_bodies(body, content_type):
+    with pytest.raises(BadRequest):
+        parse_body(body, content_type)
+
+
+def test_body_size_limit():
+    at_limit = b"a=" + b"x" * (MAX_BODY_BYTES - 2)
+    assert parse_body(at_limit, FORM) == [("a", "x" * (MAX_BODY_BYTES - 2))]
+    with pytest.raises(BadRequest):
+        parse_body(at_limit + b"x", FORM)
+    with pytest.raises(BadRequest):
+        parse_body(json.dumps({"a": "x" * MAX_BODY_BYTES}).encode(), "application/json")
