@@ -1,4 +1,5 @@
-// Generates wasm/solver.wat: the 4-lane SIMD128 SHA-256 proof-of-work kernels.
+// Generates wasm/solver.wat: the 4-lane SIMD128 SHA-256 proof-of-work kernels, and
+// wasm/solver-scalar.wat: the same kernels on one i32 lane (WebAssembly without SIMD).
 //
 // The kernels evaluate SHA-256(job ":" i ":" nonce) for 4 nonces at a time.
 // Everything constant is prepared by the caller (chalicelib/static/worker.js):
@@ -42,81 +43,109 @@ const K = [
 
 const S = ['$s0', '$s1', '$s2', '$s3', '$s4', '$s5', '$s6', '$s7'];
 const get = (x) => `(local.get ${x})`;
-const rotr = (x, n) => `(v128.or (i32x4.shr_u ${get(x)} (i32.const ${n})) (i32x4.shl ${get(x)} (i32.const ${32 - n})))`;
-const xor3 = (a, b, c) => `(v128.xor (v128.xor ${a} ${b}) ${c})`;
-const kconst = (k) => `(v128.const i32x4 ${k} ${k} ${k} ${k})`;
-const wmem = (j) => `(v128.load offset=${64 + 16 * j} (i32.const 0))`;
+
+// The two instruction sets: 4 lanes of i32 in a v128, or one i32 (browsers without SIMD).
+const SIMD = {
+  type: 'v128', step: 16,
+  rotr: (x, n) => `(v128.or (i32x4.shr_u ${get(x)} (i32.const ${n})) (i32x4.shl ${get(x)} (i32.const ${32 - n})))`,
+  shr: (x, n) => `(i32x4.shr_u ${x} ${n})`,
+  shl: (x, n) => `(i32x4.shl ${x} ${n})`,
+  xor: (a, b) => `(v128.xor ${a} ${b})`,
+  and: (a, b) => `(v128.and ${a} ${b})`,
+  or: (a, b) => `(v128.or ${a} ${b})`,
+  add: (a, b) => `(i32x4.add ${a} ${b})`,
+  ch: (e, f, g) => `(v128.bitselect ${get(f)} ${get(g)} ${get(e)})`,
+  k: (k) => `(v128.const i32x4 ${k} ${k} ${k} ${k})`,
+  load: (off, addr) => `(v128.load offset=${off} ${addr})`,
+  store: (off, addr, v) => `(v128.store offset=${off} ${addr} ${v})`,
+  scalar: (addr) => `(v128.load32_splat (i32.const ${addr}))`,
+  splat: (x) => `(i32x4.splat ${x})`,
+};
+const SCALAR = {
+  type: 'i32', step: 4,
+  rotr: (x, n) => `(i32.rotr ${get(x)} (i32.const ${n}))`,
+  shr: (x, n) => `(i32.shr_u ${x} ${n})`,
+  shl: (x, n) => `(i32.shl ${x} ${n})`,
+  xor: (a, b) => `(i32.xor ${a} ${b})`,
+  and: (a, b) => `(i32.and ${a} ${b})`,
+  or: (a, b) => `(i32.or ${a} ${b})`,
+  add: (a, b) => `(i32.add ${a} ${b})`,
+  ch: (e, f, g) => `(i32.xor ${get(g)} (i32.and ${get(e)} (i32.xor ${get(f)} ${get(g)})))`,
+  k: (k) => `(i32.const ${k | 0})`,
+  load: (off, addr) => `(i32.load offset=${off} ${addr})`,
+  store: (off, addr, v) => `(i32.store offset=${off} ${addr} ${v})`,
+  scalar: (addr) => `(i32.load (i32.const ${addr}))`,
+  splat: (x) => x,
+};
 
 // Variable holding role r (0 = a ... 7 = h) at round t.
 const role = (t, r) => S[(((r - t) % 8) + 8) % 8];
 
-// One compression round. kw: expression of K[t] + W[t] (or null to use K and w).
-function round(t, wExpr, kwExpr, lastRound) {
-  const a = role(t, 0), b = role(t, 1), d = role(t, 3), e = role(t, 4);
-  const f = role(t, 5), g = role(t, 6), h = role(t, 7);
-  const bc = t % 2 === 0 ? '$y0' : '$y1';
-  const ab = t % 2 === 0 ? '$y1' : '$y0';
-  const addend = kwExpr !== null ? kwExpr : `(i32x4.add ${kconst(K[t])} ${wExpr})`;
-  const out = [];
-  out.push(`    ;; round ${t}`);
-  out.push(`    (local.set $t1 (i32x4.add (i32x4.add (i32x4.add ${get(h)} ${xor3(rotr(e, 6), rotr(e, 11), rotr(e, 25))}) (v128.bitselect ${get(f)} ${get(g)} ${get(e)})) ${addend}))`);
-  out.push(`    (local.set ${ab} (v128.xor ${get(a)} ${get(b)}))`);
-  if (!lastRound) out.push(`    (local.set ${d} (i32x4.add ${get(d)} (local.get $t1)))`);
-  out.push(`    (local.set ${h} (i32x4.add (i32x4.add (local.get $t1) ${xor3(rotr(a, 2), rotr(a, 13), rotr(a, 22))}) (v128.xor ${get(b)} (v128.and (local.get ${ab}) (local.get ${bc})))))`);
-  return out.join('\n');
-}
+function kernel(name, twoBlocks, V) {
+  const xor3 = (a, b, c) => V.xor(V.xor(a, b), c);
+  const wmem = (j) => V.load(64 + 16 * j, '(i32.const 0)');  // lane 0 for the scalar kernel
+  const sg0 = (j) => V.load(640 + 16 * j, '(i32.const 0)');
+  const sg1 = (j) => V.load(896 + 16 * j, '(i32.const 0)');
+  const sigma0 = (x) => xor3(V.rotr(x, 7), V.rotr(x, 18), V.shr(get(x), '(i32.const 3)'));
+  const sigma1 = (x) => xor3(V.rotr(x, 17), V.rotr(x, 19), V.shr(get(x), '(i32.const 10)'));
 
-// Message word t (t >= 16) of the varying block, into local $w<t>.
-// sigma0 / sigma1 of the block's own words come precomputed from SG0 / SG1.
-const sg0 = (j) => `(v128.load offset=${640 + 16 * j} (i32.const 0))`;
-const sg1 = (j) => `(v128.load offset=${896 + 16 * j} (i32.const 0))`;
-function schedule(t) {
-  const w = (j) => (j < 16 ? null : `$w${j}`);
-  const s0 = t - 15 < 16 ? sg0(t - 15)
-    : xor3(rotr(w(t - 15), 7), rotr(w(t - 15), 18), `(i32x4.shr_u ${get(w(t - 15))} (i32.const 3))`);
-  const s1 = t - 2 < 16 ? sg1(t - 2)
-    : xor3(rotr(w(t - 2), 17), rotr(w(t - 2), 19), `(i32x4.shr_u ${get(w(t - 2))} (i32.const 10))`);
-  const w7 = w(t - 7) ? get(w(t - 7)) : wmem(t - 7);
-  const w16 = w(t - 16) ? get(w(t - 16)) : wmem(t - 16);
-  return `    (local.set $w${t} (i32x4.add (i32x4.add ${s1} ${w7}) (i32x4.add ${s0} ${w16})))`;
-}
+  // One compression round; addend = K[t] + W[t].
+  function round(t, addend, lastRound) {
+    const a = role(t, 0), b = role(t, 1), d = role(t, 3), e = role(t, 4);
+    const f = role(t, 5), g = role(t, 6), h = role(t, 7);
+    const bc = t % 2 === 0 ? '$y0' : '$y1';
+    const ab = t % 2 === 0 ? '$y1' : '$y0';
+    const out = [`    ;; round ${t}`];
+    out.push(`    (local.set $t1 ${V.add(V.add(V.add(get(h), xor3(V.rotr(e, 6), V.rotr(e, 11), V.rotr(e, 25))), V.ch(e, f, g)), addend)})`);
+    out.push(`    (local.set ${ab} ${V.xor(get(a), get(b))})`);
+    if (!lastRound) out.push(`    (local.set ${d} ${V.add(get(d), get('$t1'))})`);
+    out.push(`    (local.set ${h} ${V.add(V.add(get('$t1'), xor3(V.rotr(a, 2), V.rotr(a, 13), V.rotr(a, 22))), V.xor(get(b), V.and(get(ab), get(bc))))})`);
+    return out.join('\n');
+  }
 
-const sigma0 = (x) => xor3(rotr(x, 7), rotr(x, 18), `(i32x4.shr_u ${get(x)} (i32.const 3))`);
-const sigma1 = (x) => xor3(rotr(x, 17), rotr(x, 19), `(i32x4.shr_u ${get(x)} (i32.const 10))`);
+  // Message word t (t >= 16), into local $w<t>; sigma of the block's own words from SG0/SG1.
+  function schedule(t) {
+    const loc = (j) => `$w${j}`;
+    const s0 = t - 15 < 16 ? sg0(t - 15) : sigma0(loc(t - 15));
+    const s1 = t - 2 < 16 ? sg1(t - 2) : sigma1(loc(t - 2));
+    const w7 = t - 7 < 16 ? wmem(t - 7) : get(loc(t - 7));
+    const w16 = t - 16 < 16 ? wmem(t - 16) : get(loc(t - 16));
+    return `    (local.set $w${t} ${V.add(V.add(s1, w7), V.add(s0, w16))})`;
+  }
 
-function kernel(name, twoBlocks) {
   const L = [];
   L.push(`  (func $${name} (export "${name}")`);
-  L.push(`    (param $lut i32) (param $x0 i32) (param $n4 i32) (param $w i32) (param $sh i32) (param $two i32) (param $e0 i32) (param $cw i32) (param $cw1 i32)`);
+  L.push(`    (param $lut i32) (param $x0 i32) (param $n i32) (param $w i32) (param $sh i32) (param $two i32) (param $e0 i32) (param $cw i32) (param $cw1 i32)`);
   L.push(`    (result i32)`);
   const locals = ['$cwv', '$cw1v', '$tv', '$m0', '$t1', '$y0', '$y1', '$q', '$r', '$dg', '$p0', '$p1', '$p2', '$p3', '$p4', '$p5', '$p6', '$p7', '$pbc', ...S];
   if (twoBlocks) locals.push('$c0');
   for (let t = 16; t < 64; t++) locals.push(`$w${t}`);
-  L.push('    ' + locals.map((l) => `(local ${l} v128)`).join(' '));
+  L.push('    ' + locals.map((l) => `(local ${l} ${V.type})`).join(' '));
   L.push(`    (local $ptr i32) (local $end i32) (local $wadr i32) (local $shl i32) (local $lane i32)`);
-  L.push(`    (local.set $cwv (i32x4.splat (local.get $cw)))`);
-  L.push(`    (local.set $cw1v (i32x4.splat (local.get $cw1)))`);
-  L.push(`    (local.set $tv (v128.load32_splat (i32.const 576)))`);
-  L.push(`    (local.set $m0 (v128.load32_splat (i32.const 0)))`);
-  for (let i = 0; i < 8; i++) L.push(`    (local.set $p${i} (v128.load32_splat (i32.const ${32 + 4 * i})))`);
-  L.push(`    (local.set $pbc (v128.load32_splat (i32.const 580)))`);
+  L.push(`    (local.set $cwv ${V.splat('(local.get $cw)')})`);
+  L.push(`    (local.set $cw1v ${V.splat('(local.get $cw1)')})`);
+  L.push(`    (local.set $tv ${V.scalar(576)})`);
+  L.push(`    (local.set $m0 ${V.scalar(0)})`);
+  for (let i = 0; i < 8; i++) L.push(`    (local.set $p${i} ${V.scalar(32 + 4 * i)})`);
+  L.push(`    (local.set $pbc ${V.scalar(580)})`);
   L.push(`    (local.set $wadr (i32.add (i32.const 64) (i32.shl (local.get $w) (i32.const 4))))`);
   L.push(`    (local.set $shl (i32.sub (i32.const 32) (local.get $sh)))`);
   L.push(`    (local.set $ptr (i32.add (local.get $lut) (i32.shl (local.get $x0) (i32.const 2))))`);
-  L.push(`    (local.set $end (i32.add (local.get $ptr) (i32.shl (local.get $n4) (i32.const 4))))`);
+  // $n counts steps: groups of 4 nonces (SIMD) or single nonces (scalar)
+  L.push(`    (local.set $end (i32.add (local.get $ptr) (i32.mul (local.get $n) (i32.const ${V.step}))))`);
   L.push(`    (if (i32.ge_u (local.get $ptr) (local.get $end)) (then (return (i32.const -1))))`);
   L.push(`    (loop $next`);
-  L.push(`    (local.set $dg (v128.load (local.get $ptr)))`);
+  L.push(`    (local.set $dg ${V.load(0, '(local.get $ptr)')})`);
   // the varying word(s), with their sigma0 (and sigma1 when the schedule reads it)
-  L.push(`    (local.set $q (v128.or (local.get $cwv) (i32x4.shr_u (local.get $dg) (local.get $sh))))`);
-  L.push(`    (v128.store (local.get $wadr) (local.get $q))`);
-  L.push(`    (v128.store offset=576 (local.get $wadr) ${sigma0('$q')})`);
-  L.push(`    (if (i32.ge_u (local.get $w) (i32.const 14)) (then (v128.store offset=832 (local.get $wadr) ${sigma1('$q')})))`);
+  L.push(`    (local.set $q ${V.or(get('$cwv'), V.shr(get('$dg'), get('$sh')))})`);
+  L.push(`    ${V.store(0, '(local.get $wadr)', get('$q'))}`);
+  L.push(`    ${V.store(576, '(local.get $wadr)', sigma0('$q'))}`);
+  L.push(`    (if (i32.ge_u (local.get $w) (i32.const 14)) (then ${V.store(832, '(local.get $wadr)', sigma1('$q'))}))`);
   L.push(`    (if (local.get $two) (then`);
-  L.push(`      (local.set $r (v128.or (local.get $cw1v) (i32x4.shl (local.get $dg) (local.get $shl))))`);
-  L.push(`      (v128.store offset=16 (local.get $wadr) (local.get $r))`);
-  L.push(`      (v128.store offset=592 (local.get $wadr) ${sigma0('$r')})`);
-  L.push(`      (if (i32.ge_u (local.get $w) (i32.const 13)) (then (v128.store offset=848 (local.get $wadr) ${sigma1('$r')})))))`);
+  L.push(`      (local.set $r ${V.or(get('$cw1v'), V.shl(get('$dg'), get('$shl')))})`);
+  L.push(`      ${V.store(16, '(local.get $wadr)', get('$r'))}`);
+  L.push(`      ${V.store(592, '(local.get $wadr)', sigma0('$r'))}`);
+  L.push(`      (if (i32.ge_u (local.get $w) (i32.const 13)) (then ${V.store(848, '(local.get $wadr)', sigma1('$r'))}))))`);
   for (let i = 0; i < 8; i++) L.push(`    (local.set ${S[i]} (local.get $p${i}))`);
   // b ^ c at the entry round (precomputed), whatever the round's parity
   L.push(`    (local.set $y0 (local.get $pbc))`);
@@ -128,47 +157,50 @@ function kernel(name, twoBlocks) {
   L.push(`    (br_table ${labels.join(' ')} (local.get $e0))`);
   for (let t = 0; t < 16; t++) {
     L.push(`    )`);
-    L.push(round(t, wmem(t), null, false));
+    L.push(round(t, V.add(V.k(K[t]), wmem(t)), false));
   }
   for (let t = 16; t < 64; t++) {
     L.push(schedule(t));
-    L.push(round(t, get(`$w${t}`), null, !twoBlocks && t === 63));
+    L.push(round(t, V.add(V.k(K[t]), get(`$w${t}`)), !twoBlocks && t === 63));
   }
   if (twoBlocks) {
     // Chaining value after the varying block, then the constant padding block.
-    for (let i = 0; i < 8; i++) {
-      L.push(`    (local.set ${S[i]} (i32x4.add (local.get ${S[i]}) (v128.load32_splat (i32.const ${4 * i}))))`);
-    }
+    for (let i = 0; i < 8; i++) L.push(`    (local.set ${S[i]} ${V.add(get(S[i]), V.scalar(4 * i))})`);
     L.push(`    (local.set $c0 (local.get ${S[0]}))`);
-    L.push(`    (local.set $y0 (v128.xor (local.get ${S[1]}) (local.get ${S[2]})))`);
-    for (let t = 0; t < 64; t++) {
-      L.push(round(t, null, `(v128.load32_splat (i32.const ${320 + 4 * t}))`, t === 63));
-    }
-    L.push(`    (local.set $q (i32x4.add (local.get ${role(64, 0)}) (local.get $c0)))`);
+    L.push(`    (local.set $y0 ${V.xor(get(S[1]), get(S[2]))})`);
+    for (let t = 0; t < 64; t++) L.push(round(t, V.scalar(320 + 4 * t), t === 63));
+    L.push(`    (local.set $q ${V.add(get(role(64, 0)), get('$c0'))})`);
   } else {
-    L.push(`    (local.set $q (i32x4.add (local.get ${role(64, 0)}) (local.get $m0)))`);
+    L.push(`    (local.set $q ${V.add(get(role(64, 0)), get('$m0'))})`);
   }
-  L.push(`    (if (v128.any_true (i32x4.le_u (local.get $q) (local.get $tv)))`);
-  L.push(`      (then`);
-  L.push(`        (local.set $lane (i32.const 3))`);
-  L.push(`        (if (i32.le_u (i32x4.extract_lane 2 (local.get $q)) (i32x4.extract_lane 0 (local.get $tv))) (then (local.set $lane (i32.const 2))))`);
-  L.push(`        (if (i32.le_u (i32x4.extract_lane 1 (local.get $q)) (i32x4.extract_lane 0 (local.get $tv))) (then (local.set $lane (i32.const 1))))`);
-  L.push(`        (if (i32.le_u (i32x4.extract_lane 0 (local.get $q)) (i32x4.extract_lane 0 (local.get $tv))) (then (local.set $lane (i32.const 0))))`);
-  L.push(`        (return (i32.add (i32.shr_u (i32.sub (local.get $ptr) (i32.add (local.get $lut) (i32.shl (local.get $x0) (i32.const 2)))) (i32.const 2)) (local.get $lane)))))`);
-  L.push(`    (local.set $ptr (i32.add (local.get $ptr) (i32.const 16)))`);
+  const offset = `(i32.shr_u (i32.sub (local.get $ptr) (i32.add (local.get $lut) (i32.shl (local.get $x0) (i32.const 2)))) (i32.const 2))`;
+  if (V === SIMD) {
+    L.push(`    (if (v128.any_true (i32x4.le_u (local.get $q) (local.get $tv)))`);
+    L.push(`      (then`);
+    L.push(`        (local.set $lane (i32.const 3))`);
+    for (const lane of [2, 1, 0]) {
+      L.push(`        (if (i32.le_u (i32x4.extract_lane ${lane} (local.get $q)) (i32x4.extract_lane 0 (local.get $tv))) (then (local.set $lane (i32.const ${lane}))))`);
+    }
+    L.push(`        (return (i32.add ${offset} (local.get $lane)))))`);
+  } else {
+    L.push(`    (if (i32.le_u (local.get $q) (local.get $tv)) (then (return ${offset})))`);
+  }
+  L.push(`    (local.set $ptr (i32.add (local.get $ptr) (i32.const ${V.step})))`);
   L.push(`    (br_if $next (i32.lt_u (local.get $ptr) (local.get $end)))`);
   L.push(`    )`);
   L.push(`    (i32.const -1))`);
   return L.join('\n');
 }
 
-function generate() {
+/** The SIMD module (solve1, solve2) or the scalar one for browsers without SIMD. */
+function generate(simd = true) {
+  const V = simd ? SIMD : SCALAR;
   return [
     ';; GENERATED by wasm/gen.js; edit that file, then run wasm/build.sh.',
     '(module',
     '  (memory (export "memory") 1)',
-    kernel('solve1', false),
-    kernel('solve2', true),
+    kernel('solve1', false, V),
+    kernel('solve2', true, V),
     ')',
     '',
   ].join('\n');
@@ -178,5 +210,6 @@ module.exports = { generate, K };
 
 if (require.main === module) {
   const path = require('path');
-  require('fs').writeFileSync(path.join(__dirname, 'solver.wat'), generate());
+  require('fs').writeFileSync(path.join(__dirname, 'solver.wat'), generate(true));
+  require('fs').writeFileSync(path.join(__dirname, 'solver-scalar.wat'), generate(false));
 }

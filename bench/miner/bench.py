@@ -132,7 +132,8 @@ def main() -> None:
         print(f"\nWASM SIMD: {med['workproof-wasm-simd'] / med['cap']:.2f}x Cap (target >= 3), "
               f"{med['workproof-wasm-simd'] / ossl:.2f}x OpenSSL (target >= 1). "
               f"JS fallback: {med['workproof-js'] / med['plain-js']:.2f}x plain JS, "
-              f"{med['workproof-js'] / med['hash-wasm']:.2f}x the hash-wasm loop (target >= 1.5).")
+              f"{med['workproof-js'] / med['hash-wasm']:.2f}x the hash-wasm loop (target >= 1.5). "
+              f"Scalar WASM (no SIMD): {med['workproof-wasm-scalar'] / med['cap']:.2f}x Cap.")
     print()
     for n, v in other.items():
         print(f"{n}, 16-byte messages: median {statistics.median(v) / 1e6:.2f} MH/s "

@@ -76,7 +76,7 @@ def check_results(job, results, difficulty, count):
         assert puzzle_holds(job, r["i"], nonce, difficulty), (job, r)
 
 
-@pytest.mark.parametrize("engine", ["wasm-simd", "js"])
+@pytest.mark.parametrize("engine", ["wasm-simd", "wasm", "js"])
 def test_solver_nonces_hold_exactly(browser, fake_api, engine):
     page, got = open_solver(browser, fake_api, engine)
     assert got == engine
@@ -87,7 +87,7 @@ def test_solver_nonces_hold_exactly(browser, fake_api, engine):
     page.close()
 
 
-@pytest.mark.parametrize("engine", ["wasm-simd", "js"])
+@pytest.mark.parametrize("engine", ["wasm-simd", "wasm", "js"])
 def test_every_block_layout(browser, fake_api, engine):
     """Jobs of 64 consecutive lengths put `job:i:` at every offset of a SHA-256 block; for
     each, every nonce phase (one-block, folded high digits, two-block) is searched from its
