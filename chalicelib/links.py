@@ -4,6 +4,7 @@ from __future__ import annotations
 import secrets
 import string
 import time
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -25,16 +26,45 @@ class LinkInfo:
     hashes: int
 
 
+# IDNA 2003 (Python's "idna" codec) maps these away (ß -> ss, ς -> σ, joiners
+# dropped); browsers (UTS 46, non-transitional) keep them. So `faß.de` would be
+# shown as `fass.de`, someone else's domain, while the browser goes to
+# `xn--fa-hia.de`: labels holding one are encoded as the browser does.
+_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
+_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
+
+
+def _ascii_label(label: str) -> str:
+    if not label:
+        raise UnicodeError("empty label")
+    if _IDNA_DEVIATIONS.isdisjoint(label):
+        return label.encode("idna").decode("ascii")
+    folded = unicodedata.normalize("NFC", label.lower())
+    encoded = "xn--" + folded.encode("punycode").decode("ascii")
+    if len(encoded) > 63:
+        raise UnicodeError("label too long")
+    return encoded
+
+
 def display_host(url: str) -> str:
     """The target's host as shown before the work is done: no userinfo, IDNA in punycode."""
     try:
-        host = urlsplit(url).hostname or ""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
     except ValueError:
         raise InvalidUrl("unparsable url") from None
     if not host:
         raise InvalidUrl("url without host")
+    hostinfo = parts.netloc.rpartition("@")[2]
+    if not hostinfo.startswith("["):
+        # Lower-case character by character, as UTS 46 does: str.lower()
+        # (urlsplit's) turns a final capital sigma into ς, UTS 46 into σ.
+        host = "".join(ch.lower() for ch in hostinfo.partition(":")[0])
     try:
-        return host.encode("idna").decode("ascii")
+        if _IDNA_DEVIATIONS.isdisjoint(host):
+            return host.encode("idna").decode("ascii")
+        labels = host.translate(_IDEOGRAPHIC_DOTS).rstrip(".").split(".")
+        return ".".join(_ascii_label(label) for label in labels)
     except UnicodeError:
         raise InvalidUrl("host is not a valid internationalised name") from None
 
