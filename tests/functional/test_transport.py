@@ -451,6 +451,50 @@ def test_deeply_nested_json_is_bad_request(api):
     assert api.raw("POST", "/user/top", body, JSON) == fail("bad_request")
 
 
+# --- anything unexpected is internal_error, details only in the log ---------------------
+
+class Boom(RuntimeError):
+    pass
+
+
+def _explode(*_args: Any, **_kwargs: Any) -> Any:
+    raise Boom("table workproof-dev-ledger: secret detail")
+
+
+@pytest.mark.parametrize("path,params", [("/user/balance", {"name": "alice"}),
+                                         ("/user/top", {}), ("/user/list", {}),
+                                         ("/user/withdraw", {"name": "alice", "amount": 1})])
+def test_unexpected_errors_are_internal_error(api, alice, monkeypatch, caplog, path, params):
+    from chalicelib import ledger
+
+    for name in ("read_user", "top", "list_users"):
+        monkeypatch.setattr(ledger, name, _explode)
+    response = api.client.http.post(path, body=urlencode({"secret": api.site.secret, **params}),
+                                    headers=FORM)
+    assert response.status_code == 200
+    assert json.loads(response.body) == fail("internal_error")
+    assert b"secret detail" not in response.body
+    assert "secret detail" in caplog.text
+
+
+def test_unexpected_error_outside_the_api_views_is_internal_error(api, monkeypatch):
+    from chalicelib import links
+
+    monkeypatch.setattr(links, "get", _explode)
+    status, _headers, answer = call(api.client, "GET", "/l/AbCdEf123456")
+    assert (status, answer) == (200, fail("internal_error"))
+
+
+def test_unexpected_errors_rest_status(api, alice, monkeypatch):
+    from chalicelib import ledger
+
+    monkeypatch.setenv("WORKPROOF_ERROR_STATUS", "rest")
+    monkeypatch.setattr(ledger, "read_user", _explode)
+    status, _headers, answer = call(api.client, "GET",
+                                    f"/user/balance?secret={api.site.secret}&name=alice")
+    assert (status, answer) == (500, fail("internal_error"))
+
+
 # --- REST-style statuses (opt-in) ------------------------------------------------------
 
 def test_rest_statuses_when_opted_in(client, site, monkeypatch):
