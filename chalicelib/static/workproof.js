@@ -451,6 +451,8 @@
     this._gen++;
     this.threadsList.forEach(function (t) { t.terminate(); });
     this.threadsList = [];
+    this.job = null;  // a restart asks for a fresh job (a token continues its chain)
+    this._requesting = false;
     doc.removeEventListener('visibilitychange', this._listen);
     root.removeEventListener('scroll', this._listen);
     root.removeEventListener('resize', this._listen);
@@ -552,9 +554,10 @@
   };
 
   Miner.prototype._requestJob = function () {
-    var self = this;
+    var self = this, gen = this._gen;
     this._requesting = true;
     this._call('/pow/job', this._accountParams()).then(function (res) {
+      if (gen !== self._gen) return;  // answered after stop()
       self._requesting = false;
       if (!res.success) { self._fail(res.error); return; }
       var first = !self.opened;
@@ -658,8 +661,9 @@
     var nonces = job.puzzles.map(function (p) { return p.nonce; }).join(',');
     this._emit('found', { job: job.text, nonce: nonces });
     this._call('/pow/submit', { job: job.text, nonce: nonces }).then(function (res) {
-      if (job !== self.job) return;
+      var current = job === self.job && self.running;
       if (!res.success) {
+        if (!current) return;
         if (res.error === 'invalid_job' || res.error === 'duplicate_share' || res.error === 'invalid_share') {
           // expired or already credited (a retried submit): continue with a fresh job
           if (res.error === 'invalid_share') self._emit('error', { error: 'invalid_share' });
@@ -675,6 +679,7 @@
       self.acceptedHashes += credited;
       self.chainTotal = Number(res.total) || self.chainTotal + credited;
       self._emit('accepted', { hashes: credited, total: self.chainTotal });
+      if (!current) return;  // credited after stop(): counted, but the chain ends here
       if (res.redirect) {
         self.done = true;
         self.job = null;

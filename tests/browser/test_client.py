@@ -278,3 +278,17 @@ def test_shortlink_page_pause_and_progress(page, server, big_jobs):
     assert "/l/Slow5678" in page.url, "paused: no redirect"
     page.mouse.click(box["x"] + box["width"] - 30, box["y"] + box["height"] - 15)  # resume
     page.wait_for_url("**/target?slow=1", timeout=120000)
+
+
+def test_restart_after_stop_continues(page, server, big_jobs):
+    page.goto(server.url + "/page/miner.html")
+    page.evaluate("makeMiner('token', {threads: 1, target: 8 * 2 ** 20}); miner.start()")
+    page.wait_for_function("miner.getTotalHashes() > 0", timeout=30000)
+    page.evaluate("miner.stop()")
+    assert not page.evaluate("miner.isRunning()")
+    page.wait_for_timeout(300)
+    page.evaluate("miner.start()")
+    page.wait_for_function("window.events.some(e => e[0] === 'done')", timeout=120000)
+    token = page.evaluate("miner.getToken()")
+    assert server.api.tokens[token] >= 8 * 2**20
+    assert page.evaluate("miner.getAcceptedHashes()") == server.api.tokens[token]
