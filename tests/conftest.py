@@ -23,4 +23,4 @@ os.environ.pop("AWS_PROFILE", None)
 
 import pytest  # noqa: E402
 
-pytest_plugins = ["tests.fixtures"]
+pytest_plugins = ["tests.fixtures", "tests.deploy.botocore_recorder"]
