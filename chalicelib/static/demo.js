@@ -80,7 +80,7 @@
 
   // 3. shortlink
   ajaxForm($('link-form'), $('link-result'), function (json) {
-    if (json && json.success && json.url) {
+    if (json && json.success && /^https?:\/\//.test(String(json.url))) {
       var out = $('link-result');
       out.textContent = '';
       var a = doc.createElement('a');

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from browser_support import (FakeApi, FakeApiServer, browser, pw,  # noqa: E402,F401
                              requires_chromium)
 
-pytestmark = [requires_chromium, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.timeout(300)]
 
 # Counts workers the page creates and terminates, and every fetch it makes.
 SPY = """

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from browser_support import (FakeApi, FakeApiServer, browser, have_live_server,  # noqa: E402,F401
                              pw, requires_chromium)
 
-pytestmark = [requires_chromium, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
 TOKEN_INPUT = "document.querySelector('input[name=\"coinhive-captcha-token\"]')"
 HASHES = 262144

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from browser_support import (FakeApi, FakeApiServer, browser, fake_job_text, launch,  # noqa: E402,F401
                              puzzle_holds, pw, requires_chromium, valid_nonce_text)
 
-pytestmark = [requires_chromium, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.timeout(300)]
 
 SOLVER_PAGE = """<!doctype html><meta charset="utf-8"><title>solver</title>
 <script>
