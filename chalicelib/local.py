@@ -138,12 +138,11 @@ def restore(path: Path) -> int:
 
 # --- the demo (local server only: it holds the demo site's secret) ---------
 
-DEMO_PATHS = ("/", "/demo/verify")
+DEMO_PATHS = ("/", "/demo/verify", "/demo/link")
 
 
 def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int, dict, str]:
-    """The demo page, and its backend check of a captcha token via /token/verify."""
-    import html
+    """The demo page, and its backend calls made with the demo site's secret."""
     import urllib.parse
     import urllib.request
 
@@ -151,22 +150,25 @@ def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int
 
     site = json.loads(DEMO_FILE.read_text())
     if path == "/":
-        page = (ROOT / "chalicelib" / "static" / "demo.html").read_text(encoding="utf-8")
-        page = page.replace("{{site_key}}", html.escape(site["site_key"]))
-        return 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}, page
+        return (200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+                demo.render_demo_page(site["site_key"]))
     if method != "POST":
         return 200, {"Content-Type": "application/json"}, '{"success":false,"error":"wrong_method"}'
     form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     api = f"http://{server.server_address[0]}:{server.server_address[1]}"
 
-    def verify_token(token: str, hashes: int) -> dict:
-        # Exactly what a site's backend does: POST the token with the secret.
-        data = urllib.parse.urlencode({"secret": site["secret"], "token": token,
-                                       "hashes": hashes}).encode()
-        with urllib.request.urlopen(f"{api}/token/verify", data=data, timeout=10) as answer:
+    def call(endpoint: str, **params: Any) -> dict:
+        # Exactly what a site's backend does: POST the parameters with the secret.
+        data = urllib.parse.urlencode({"secret": site["secret"], **params}).encode()
+        with urllib.request.urlopen(f"{api}{endpoint}", data=data, timeout=10) as answer:
             return json.loads(answer.read())
 
-    result = demo.verify_demo_form(form, verify_token)
+    if path == "/demo/verify":
+        result = demo.verify_demo_form(
+            form, lambda token, hashes: call("/token/verify", token=token, hashes=hashes))
+    else:
+        result = demo.create_demo_link(
+            form, lambda url, hashes: call("/link/create", url=url, hashes=hashes))
     return 200, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(result)
 
 
@@ -220,6 +222,9 @@ def _handler_class() -> type:
                 self._send_http_response(200, {"Content-Type": "application/json",
                                                "Connection": "close"},
                                          '{"success":false,"error":"bad_request"}')
+
+        # The base class bound do_* to its own _generic_handle: rebind to ours.
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
         def _send_error_response(self, error: LocalGatewayException) -> None:
             # API Gateway's "Missing Authentication Token" means "no such path".

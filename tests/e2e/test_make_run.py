@@ -78,7 +78,7 @@ def test_json_body_and_unknown_paths(live_server, site):
                        json.dumps({"secret": site["secret"], "name": "x"}).encode(),
                        {"Content-Type": "application/json"})
     assert body == {"success": True}
-    for path in ("/", "/nope", "/a/b/c/d/e/f/g/h", "/api/user/balance"):
+    for path in ("/nope", "/a/b/c/d/e/f/g/h", "/api/user/balance", "/demo"):
         assert raw(live_server.base_url, "GET", path) == (200, {"success": False, "error": "not_found"})
     assert raw(live_server.base_url, "GET", "/user/withdraw")[1] == {"success": False, "error": "wrong_method"}
 
@@ -178,3 +178,15 @@ def test_a_burst_of_64_connections_is_not_reset(live_server, site):
     with ThreadPoolExecutor(64) as pool:
         answers = list(pool.map(call, range(64)))
     assert answers == [{"success": False, "error": "unknown_user"}] * 64
+
+
+def test_demo_page_and_its_backend(live_server):
+    page = requests.get(live_server.base_url + "/", timeout=30)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert live_server.site_key in page.text and live_server.secret not in page.text
+    link = requests.post(live_server.base_url + "/demo/link",
+                         data={"url": "https://example.com/", "hashes": "70000"}, timeout=30).json()
+    assert link["success"] is True and link["url"].startswith(live_server.base_url + "/l/")
+    refused = requests.post(live_server.base_url + "/demo/verify",
+                            data={"coinhive-captcha-token": "x" * 32}, timeout=30).json()
+    assert refused == {"success": False, "verified": False, "error": "invalid_token"}
