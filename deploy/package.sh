@@ -16,7 +16,8 @@
 #
 # Environment: STAGE (default prod), PYTHON (default .venv/bin/python),
 # AWS_DEFAULT_REGION (default us-east-1; chalice needs one, it calls no AWS),
-# SKIP_LINT=1 to skip cfn-lint.
+# SKIP_LINT=1 to skip cfn-lint, REQUIRE_SAM_TRANSFORM=1 to fail when
+# aws-sam-translator is missing (otherwise only sam.json is linted).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -49,8 +50,18 @@ ZIP_BYTES="$(wc -c < "$OUT/deployment.zip" | tr -d ' ')"
 echo "package.sh: $OUT/sam.json, $OUT/deployment.zip ($ZIP_BYTES bytes)"
 
 # 4. Expand the SAM transform offline (what CloudFormation will create).
-"$PYTHON" "$ROOT/deploy/sam_transform.py" "$OUT/sam.json" "$OUT/cloudformation.json"
-echo "package.sh: $OUT/cloudformation.json (SAM transform expanded offline)"
+TEMPLATES=("$OUT/sam.json")
+if "$PYTHON" -c 'import samtranslator' 2>/dev/null; then
+    "$PYTHON" "$ROOT/deploy/sam_transform.py" "$OUT/sam.json" "$OUT/cloudformation.json"
+    TEMPLATES+=("$OUT/cloudformation.json")
+    echo "package.sh: $OUT/cloudformation.json (SAM transform expanded offline)"
+elif [ "${REQUIRE_SAM_TRANSFORM:-0}" = "1" ]; then
+    echo "package.sh: aws-sam-translator is not installed (pip install aws-sam-translator)" >&2
+    exit 1
+else
+    echo "package.sh: WARNING: aws-sam-translator not installed: SAM transform not expanded," \
+         "only sam.json is linted (pip install aws-sam-translator)" >&2
+fi
 
 # 5. Lint both: zero errors required (warnings fail too with STRICT_LINT=1).
 if [ "${SKIP_LINT:-0}" != "1" ]; then
@@ -59,6 +70,6 @@ if [ "${SKIP_LINT:-0}" != "1" ]; then
     [ -n "$LINT" ] || { echo "package.sh: cfn-lint not installed (pip install cfn-lint)" >&2; exit 1; }
     LEVEL=error
     [ "${STRICT_LINT:-0}" = "1" ] && LEVEL=warning
-    "$LINT" --non-zero-exit-code "$LEVEL" -- "$OUT/sam.json" "$OUT/cloudformation.json"
+    "$LINT" --non-zero-exit-code "$LEVEL" -- "${TEMPLATES[@]}"
     echo "package.sh: cfn-lint: no errors"
 fi
