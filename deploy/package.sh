@@ -14,7 +14,7 @@
 # local runs; this script packages a staged copy of the app whose vendor/
 # holds pynamodb alone and whose requirements.txt is empty.
 #
-# Environment: STAGE (default prod), PYTHON (default .venv/bin/python),
+# Environment: PYTHON (default .venv/bin/python),
 # AWS_DEFAULT_REGION (default us-east-1; chalice needs one, it calls no AWS),
 # SKIP_LINT=1 to skip cfn-lint, REQUIRE_SAM_TRANSFORM=1 to fail when
 # aws-sam-translator is missing (otherwise only sam.json is linted).
@@ -24,6 +24,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${1:-$ROOT/out}"
 case "$OUT" in /*) ;; *) OUT="$PWD/$OUT" ;; esac
 STAGE="${STAGE:-prod}"
+# deploy/merge-template.json names the prod stage's tables, secret and function
+# (the same names .chalice/policy-prod.json grants): it is for `prod` only.
+[ "$STAGE" = prod ] || { echo "package.sh: only STAGE=prod has a merge template" >&2; exit 2; }
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 BIN="$(dirname "$PYTHON")"
 MERGE="$ROOT/deploy/merge-template.json"
