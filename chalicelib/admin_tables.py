@@ -22,7 +22,7 @@ import os
 import time
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, BinaryAttribute
+from pynamodb.attributes import BinaryAttribute, NumberAttribute
 from pynamodb.indexes import (
     AllProjection,
     GlobalSecondaryIndex,

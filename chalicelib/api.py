@@ -9,8 +9,14 @@ import time
 from typing import Any
 
 from chalicelib import config, ledger, links, stats, tokens
-from chalicelib.errors import (BadRequest, InvalidAmount, InvalidPage, InvalidSecret,
-                               InvalidToken, MissingInput)
+from chalicelib.errors import (
+    BadRequest,
+    InvalidAmount,
+    InvalidPage,
+    InvalidSecret,
+    InvalidToken,
+    MissingInput,
+)
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
 

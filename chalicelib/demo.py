@@ -7,8 +7,9 @@ exercises exactly what a site's backend would do.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Must match data-hashes of the captcha in static/demo.html.

@@ -46,7 +46,7 @@ class UserState:
     withdrawn: int
     version: int
 
-    def in_epoch(self, epoch: int) -> "UserState":
+    def in_epoch(self, epoch: int) -> UserState:
         """The user as seen in `epoch`: an older epoch's figures read as zero."""
         if self.exists and self.epoch != epoch:
             return UserState(self.name, True, epoch, 0, 0, self.version)

@@ -1,8 +1,6 @@
 """Shortlinks: creation, lookup, and the target's displayable host."""
 from __future__ import annotations
 
-import secrets
-import string
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -12,9 +10,9 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib.errors import InternalError, InvalidLink, InvalidUrl
 from chalicelib.models import Link
+from chalicelib.sites import KEY_ALPHABET, random_key
 
 MAX_URL_CHARS = 2048
-CODE_ALPHABET = string.ascii_letters + string.digits
 CODE_LENGTH = 12
 
 
@@ -88,7 +86,7 @@ def validate_url(url: str) -> str:
 def create(site_key: str, url: str, hashes: int) -> LinkInfo:
     validate_url(url)
     for _ in range(5):
-        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        code = random_key(CODE_LENGTH)
         try:
             Link(code, site_key=site_key, url=url, hashes=hashes,
                  created=int(time.time())).save(condition=Link.pk.does_not_exist())
@@ -101,7 +99,7 @@ def create(site_key: str, url: str, hashes: int) -> LinkInfo:
 
 
 def get(code: str | None) -> LinkInfo:
-    if not code or len(code) > 64 or any(c not in CODE_ALPHABET for c in code):
+    if not code or len(code) > 64 or any(c not in KEY_ALPHABET for c in code):
         raise InvalidLink("malformed link code")
     try:
         item = Link.get(code, consistent_read=False)

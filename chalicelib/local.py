@@ -17,10 +17,11 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable, Iterable
 from http.server import HTTPServer
 from pathlib import Path
 from socketserver import ThreadingMixIn
-from typing import Any, Callable, Iterable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_STATE_DIR = "WORKPROOF_STATE_DIR"
@@ -82,7 +83,7 @@ class StoreServer:
         self.url = f"http://{self.host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "StoreServer":
+    def start(self) -> StoreServer:
         self._thread.start()
         return self
 
@@ -232,8 +233,8 @@ def _handler_class() -> type:
                                      '{"success":false,"error":"not_found"}')
 
         def log_message(self, format: str, *args: Any) -> None:
-            sys.stderr.write(redact("%s - - [%s] %s\n" % (
-                self.address_string(), self.log_date_time_string(), format % args)))
+            line = f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n"
+            sys.stderr.write(redact(line))
 
     return RequestHandler
 

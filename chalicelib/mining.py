@@ -22,8 +22,18 @@ from chalicelib.errors import (
 )
 from chalicelib.models import Guard
 from chalicelib.params import Params, positive_amount
-from chalicelib.pow import Job, check_share, new_job_id, next_rate, parse_nonces, sign, \
-    signing_keys, size_rate_work, size_target_work, verify
+from chalicelib.pow import (
+    Job,
+    check_share,
+    new_job_id,
+    next_rate,
+    parse_nonces,
+    sign,
+    signing_keys,
+    size_rate_work,
+    size_target_work,
+    verify,
+)
 from chalicelib.sites import SiteInfo, clear_cache, public_site
 from chalicelib.txn import ConditionFailed, Transaction
 

@@ -8,15 +8,15 @@ endpoint comes from the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB`.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
-from pynamodb.connection import Connection
 from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 

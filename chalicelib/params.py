@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
@@ -83,7 +84,7 @@ def parse_body(body: bytes, content_type: str | None) -> list[tuple[str, Any]]:
     raise BadRequest(f"unsupported content type {media!r}")
 
 
-def merge(query: Iterable[tuple[str, Any]], body: Iterable[tuple[str, Any]]) -> "Params":
+def merge(query: Iterable[tuple[str, Any]], body: Iterable[tuple[str, Any]]) -> Params:
     """Query then body; later pairs win, so the body wins and the last repeat wins.
 
     Empty strings (and JSON nulls) count as absent; they still override an

@@ -15,8 +15,8 @@ import math
 import os
 import re
 import secrets
+import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 
 from chalicelib import config
 from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
@@ -82,9 +82,12 @@ def parse_keys(spec: str) -> list[tuple[str, bytes]]:
     return keys
 
 
-@lru_cache(maxsize=1)
-def signing_keys() -> tuple[tuple[str, bytes], ...]:
-    """The deployment's keys, loaded on first use (off the cold-start path)."""
+# A warm Lambda re-reads its keys this often, so a key roll needs no restart.
+KEYS_CACHE_SECONDS = 300.0
+_keys_cache: tuple[float, tuple[tuple[str, bytes], ...]] | None = None
+
+
+def _load_keys() -> tuple[tuple[str, bytes], ...]:
     spec = os.environ.get(config.ENV_SIGNING_KEYS)
     if not spec and os.environ.get(config.ENV_SIGNING_SECRET_ARN):
         import boto3  # only when deployed with Secrets Manager
@@ -94,6 +97,20 @@ def signing_keys() -> tuple[tuple[str, bytes], ...]:
     if not spec:
         raise InternalError("no proof-of-work signing key configured")
     return tuple(parse_keys(spec))
+
+
+def clear_keys_cache() -> None:
+    global _keys_cache
+    _keys_cache = None
+
+
+def signing_keys(now: float | None = None) -> tuple[tuple[str, bytes], ...]:
+    """The deployment's keys, loaded on first use (off the cold-start path)."""
+    global _keys_cache
+    now = time.monotonic() if now is None else now
+    if _keys_cache is None or now - _keys_cache[0] > KEYS_CACHE_SECONDS:
+        _keys_cache = (now, _load_keys())
+    return _keys_cache[1]
 
 
 def new_job_id() -> str:

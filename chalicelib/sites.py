@@ -32,9 +32,9 @@ class SiteInfo:
     xmr_paid: str = "0"
 
 
-def random_key() -> str:
-    """32 characters of [A-Za-z0-9] from `secrets` (~190 bits)."""
-    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(KEY_LENGTH))
+def random_key(length: int = KEY_LENGTH) -> str:
+    """`length` characters of [A-Za-z0-9] from `secrets` (32: ~190 bits)."""
+    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(length))
 
 
 def hash_secret(secret: str) -> str:

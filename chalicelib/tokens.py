@@ -1,18 +1,16 @@
 """Tokens: hashes recorded per (site, token name), verified once within an hour."""
 from __future__ import annotations
 
-import secrets
-import string
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.errors import InvalidToken
 from chalicelib.models import Token
+from chalicelib.sites import random_key
 from chalicelib.txn import Transaction
 
 TOKEN_LIFETIME = 3600
-TOKEN_ALPHABET = string.ascii_letters + string.digits
 TOKEN_NAME_LENGTH = 32
 MAX_TOKEN_NAME = 256
 
@@ -25,7 +23,7 @@ class TokenState:
 
 def new_token_name() -> str:
     """32 random [A-Za-z0-9] characters, like Coinhive's."""
-    return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_NAME_LENGTH))
+    return random_key(TOKEN_NAME_LENGTH)
 
 
 def token_pk(site_key: str, name: str) -> str:

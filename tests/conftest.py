@@ -21,6 +21,5 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
 
-import pytest  # noqa: E402
 
 pytest_plugins = ["tests.fixtures", "tests.deploy.botocore_recorder"]

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -160,7 +161,7 @@ def start_stack(tmp: Any, extra_env: dict[str, str] | None = None):
             break
         except Exception:
             if process.poll() is not None or time.time() > deadline:
-                raise RuntimeError(open(os.path.join(str(tmp), "server.log")).read())
+                raise RuntimeError(open(os.path.join(str(tmp), "server.log")).read()) from None
             time.sleep(0.3)
     demo = json.loads(open(os.path.join(str(tmp), "demo.json")).read())
     admin_env = dict(env)

@@ -268,7 +268,7 @@ class FakeApiServer:
         api.base_url = self.url
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "FakeApiServer":
+    def __enter__(self) -> FakeApiServer:
         self.thread.start()
         return self
 

@@ -3,16 +3,11 @@ stack needed): consent (nothing before the click or start()), the indicator and
 its pause rules, throttle, stop, retries, captcha and shortlink flows."""
 from __future__ import annotations
 
-import os
-import sys
-import time
 import urllib.request
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from browser_support import (FakeApi, FakeApiServer, browser, pw,  # noqa: E402,F401
-                             requires_chromium)
+from tests.browser.browser_support import FakeApi, FakeApiServer, requires_chromium
 
 pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.timeout(300)]
 

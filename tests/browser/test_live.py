@@ -4,15 +4,10 @@ verified by the site's backend exactly once; a shortlink visited and followed;
 the demo page; a user miner credited; the JS solver accepted by the server."""
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 import requests
 
-sys.path.insert(0, os.path.dirname(__file__))
-from browser_support import (FakeApi, FakeApiServer, browser, have_live_server,  # noqa: E402,F401
-                             pw, requires_chromium)
+from tests.browser.browser_support import FakeApi, FakeApiServer, have_live_server, requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 

@@ -4,15 +4,18 @@ fallback solves with WebAssembly disabled and never hangs."""
 from __future__ import annotations
 
 import hashlib
-import os
 import random
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(__file__))
-from browser_support import (FakeApi, FakeApiServer, browser, fake_job_text, launch,  # noqa: E402,F401
-                             puzzle_holds, pw, requires_chromium, valid_nonce_text)
+from tests.browser.browser_support import (
+    FakeApi,
+    FakeApiServer,
+    fake_job_text,
+    puzzle_holds,
+    requires_chromium,
+    valid_nonce_text,
+)
 
 pytestmark = [pytest.mark.browser, requires_chromium, pytest.mark.timeout(300)]
 

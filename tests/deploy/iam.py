@@ -9,11 +9,12 @@ use them, and a checker that ignored them would be wrong.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Any, Iterable
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(glob: str, ignore_case: bool) -> re.Pattern[str]:
     regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
     return re.compile(f"^{regex}$", re.IGNORECASE if ignore_case else 0)

@@ -1,7 +1,8 @@
 """`create-tables` (admin_tables.create_tables) against moto: shapes, TTL, PITR, idempotence."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -102,7 +103,7 @@ def test_models_work_against_created_tables(ddb: Any) -> None:
     admin_tables.create_tables("prod")
     models.bind(prefix="workproof-prod")
     try:
-        models.User(f"U#site#bob", name="bob", total=3, ix="SITE#site#E#0",
+        models.User("U#site#bob", name="bob", total=3, ix="SITE#site#E#0",
                     ord_total="x", ord_balance="x", ord_withdrawn="x", ord_name="bob").save()
         assert [u.name for u in models.User.by_total.query("SITE#site#E#0")] == ["bob"]
         models.StatsShard("site#0", 3600, hashes=5).save()

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 import pytest
 
 from chalicelib import errors
-from tests.deploy.powsolve import mine, post as pow_post, solve
+from tests.deploy.powsolve import mine, solve
+from tests.deploy.powsolve import post as pow_post
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC_PATH = ROOT / "chalicelib" / "openapi.json"

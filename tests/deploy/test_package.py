@@ -21,8 +21,6 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 import secrets
 import string
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from moto import mock_aws
@@ -25,7 +25,7 @@ def generated() -> str:
 @pytest.fixture
 def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[object, str]]:
     monkeypatch.delenv(config.ENV_SIGNING_KEYS, raising=False)
-    pow.signing_keys.cache_clear()
+    pow.clear_keys_cache()
     with mock_aws():
         import boto3
 
@@ -34,16 +34,19 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[object, str]]:
                                    SecretString=generated())["ARN"]
         monkeypatch.setenv(config.ENV_SIGNING_SECRET_ARN, arn)
         yield client, arn
-    pow.signing_keys.cache_clear()
+    pow.clear_keys_cache()
 
 
 def test_function_reads_the_generated_secret_once(secret_env) -> None:
     client, arn = secret_env
     keys = pow.signing_keys()
     assert len(keys) == 1 and len(keys[0][1]) >= 32
-    # Cached: a changed value is seen only by fresh instances (see deploy/README.md).
+    # Cached for KEYS_CACHE_SECONDS: a rolled value is seen after that, no restart.
     client.put_secret_value(SecretId=arn, SecretString=generated())
     assert pow.signing_keys() == keys
+    import time
+    later = time.monotonic() + pow.KEYS_CACHE_SECONDS + 1
+    assert pow.signing_keys(now=later) != keys
 
 
 def test_rolled_value_signs_with_the_first_and_verifies_all(secret_env) -> None:

@@ -10,7 +10,7 @@ untouched by it.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws

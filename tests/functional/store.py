@@ -1,8 +1,9 @@
 """Helpers shared by the functional tests: an emptied shared store, the clock."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from chalicelib import pow
-from chalicelib.errors import BadRequest, InvalidJob, InvalidShare
+from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
 from tests.solver import find_bad_nonce, solve, solves
 
 KEYS = (("k1", b"0123456789abcdef0123456789abcdef"),)
@@ -126,7 +126,7 @@ def test_parse_keys_formats():
     keys = pow.parse_keys("a:" + base64.urlsafe_b64encode(b"x" * 32).decode() + ",rawsecretvalue-123456")
     assert keys[0] == ("a", b"x" * 32)
     assert keys[1][1] == b"rawsecretvalue-123456"
-    with pytest.raises(Exception):
+    with pytest.raises(InternalError):
         pow.parse_keys("short:" + base64.urlsafe_b64encode(b"x").decode())
 
 
