@@ -15,7 +15,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import InsufficientFunds, InternalError, InvalidPage, UnknownUser
 from chalicelib.models import Site, User
@@ -24,15 +24,15 @@ from chalicelib.sites import SiteInfo, site_pk
 from chalicelib.txn import ConditionFailed, Transaction
 
 COUNTER_SHARDS = 16
+# Every user write checks the site's epoch in its transaction; spread over
+# copies so one site's credits are not capped by one item's write limit
+# (a ConditionCheck costs write units too). reset-all moves all of them.
+EPOCH_SHARDS = 8
 CAS_ATTEMPTS = 200
 ORDER_FIELDS = ("total", "balance", "withdrawn")
 # Sort keys are at most 1024 bytes: 14 hex digits, then the name's UTF-8
 # bytes, cut on a character boundary.
 _ORDER_NAME_BYTES = 1024 - 14
-
-
-class StaleEpoch(Exception):
-    """The site's epoch moved (a reset-all) while we were working."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,23 @@ def read_user(site_key: str, name: str) -> UserState:
                      int(item.version))
 
 
+def epoch_shard_pk(site_key: str, k: int) -> str:
+    return f"EPOCH#{site_key}#{k}"
+
+
+def stage_epoch_check(tx: Transaction, site_key: str, epoch: int) -> None:
+    """Add to `tx`: the site is still in `epoch` (label "epoch").
+
+    Shards are written by the first reset-all; until then a missing shard
+    means epoch 0.
+    """
+    condition = Site.epoch == epoch
+    if epoch == 0:
+        condition = condition | Site.pk.does_not_exist()
+    pk = epoch_shard_pk(site_key, random.randrange(EPOCH_SHARDS))
+    tx.condition_check("epoch", Site, pk, condition)
+
+
 def current_epoch(site_key: str) -> int:
     try:
         return int(Site.get(site_pk(site_key), consistent_read=True).epoch)
@@ -125,7 +142,7 @@ def stage_user_write(tx: Transaction, site_key: str, epoch: int, state: UserStat
     if delta:
         shard = User(f"C#{site_key}#{epoch}#{random.randrange(COUNTER_SHARDS)}")
         tx.update("counter", shard, [User.n.add(delta)])
-    tx.condition_check("epoch", Site, site_pk(site_key), Site.epoch == epoch)
+    stage_epoch_check(tx, site_key, epoch)
 
 
 def _mutate(site: SiteInfo, name: str, change, now: int | None = None) -> UserState:
@@ -203,7 +220,7 @@ def delete_user(site: SiteInfo, name: str) -> bool:
         if state.in_epoch(epoch).total > 0:
             shard = User(f"C#{site.site_key}#{epoch}#{random.randrange(COUNTER_SHARDS)}")
             tx.update("counter", shard, [User.n.add(-1)])
-        tx.condition_check("epoch", Site, site_pk(site.site_key), Site.epoch == epoch)
+        stage_epoch_check(tx, site.site_key, epoch)
         try:
             tx.commit()
             return True
@@ -221,17 +238,23 @@ def reset_all(site: SiteInfo) -> int:
     """Start a new epoch; answers how many users had a non-zero total."""
     while True:
         epoch = current_epoch(site.site_key)
+        tx = Transaction()
+        tx.update("site", Site(site_pk(site.site_key)),
+                  [Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
+                  Site.epoch == epoch)
+        for k in range(EPOCH_SHARDS):
+            shard_condition = Site.epoch == epoch
+            if epoch == 0:
+                shard_condition = shard_condition | Site.pk.does_not_exist()
+            tx.update(f"shard{k}", Site(epoch_shard_pk(site.site_key, k)),
+                      [Site.epoch.set(epoch + 1)], shard_condition)
         try:
-            Site(site_pk(site.site_key)).update(
-                actions=[Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
-                condition=Site.epoch == epoch,
-            )
-        except UpdateError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue
-            raise
-        # Every credit of `epoch` checked the epoch in its transaction, so
-        # none can land after the bump: the count is final.
+            tx.commit()
+        except ConditionFailed:
+            continue  # a concurrent reset-all won; count from the new epoch
+        # Every credit of `epoch` checked an epoch shard in its transaction,
+        # and this transaction moved all of them: none can land after it, so
+        # the count is final.
         return count_nonzero(site.site_key, epoch)
 
 

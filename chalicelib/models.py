@@ -38,6 +38,8 @@ class Site(_Base):
     Key shapes (hash key only):
       pk = SITE#<site_key>   the site record (name, secret_hash, epoch, ...)
       pk = SECRET#<sha256>   secret lookup: site_key of the secret's owner
+      pk = EPOCH#<site_key>#<k>  copy k of the epoch, checked by user writes
+                             (written by the first reset-all; absent = 0)
       pk = CONFIG#payout     operator-set payout figures (in `payout`)
     `epoch` is bumped by reset-all; user items of older epochs read as zero.
     """
