@@ -303,6 +303,8 @@ def main() -> int:
     unlocked = os.environ.get(ENV_STORE_UNLOCKED) == "1"
     store = StoreServer(host, store_port, serialise=not unlocked).start()
     if unlocked:
+        # Frequent thread switches make moto's interleavings show up at once.
+        sys.setswitchinterval(1e-6)
         print("WARNING: store served WITHOUT its lock: writes are not atomic", flush=True)
     local_environment(store.url)
     from chalicelib import config
