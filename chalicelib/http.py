@@ -49,8 +49,8 @@ def request_params(request: Any) -> Params:
     if multi is not None:
         for name in multi.keys():
             values = multi.getlist(name) if hasattr(multi, "getlist") else [multi[name]]
-            # Last one wins: keep only the final value of a repeat.
-            query.append((name, values[-1]))
+            # In order: merge() lets the last non-empty one win.
+            query.extend((name, value) for value in values)
     body_pairs: list[tuple[str, Any]] = []
     if request.method != "GET":
         raw = request.raw_body or b""

@@ -87,19 +87,17 @@ def parse_body(body: bytes, content_type: str | None) -> list[tuple[str, Any]]:
 def merge(query: Iterable[tuple[str, Any]], body: Iterable[tuple[str, Any]]) -> Params:
     """Query then body; later pairs win, so the body wins and the last repeat wins.
 
-    Empty strings (and JSON nulls) count as absent; they still override an
-    earlier value, since the caller's last word was "nothing". Which names
-    were sent empty is kept (`token=` means "a new token").
+    Empty strings (and JSON nulls) count as absent: as if not sent at all, so
+    they override nothing. Which names were sent empty is kept (`token=`
+    means "a new token").
     """
     merged: dict[str, Any] = {}
     blank: set[str] = set()
     for name, value in list(query) + list(body):
         if value is None or value == "":
-            merged.pop(name, None)
             blank.add(name)
         else:
             merged[name] = value
-            blank.discard(name)
     return Params(merged, blank)
 
 

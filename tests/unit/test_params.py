@@ -44,6 +44,12 @@ def test_merge_a_later_value_revives_an_empty_one():
     assert params.values == {"a": "x"} and params.raw_has("a")
 
 
+def test_merge_an_empty_value_overrides_nothing():
+    # "Counts as absent": as if it had not been sent at all.
+    params = merge([("name", "bob"), ("a", "1"), ("a", "")], [("name", "")])
+    assert params.values == {"name": "bob", "a": "1"}
+
+
 def test_merge_keeps_json_types():
     params = merge([], [("n", 5), ("b", True), ("f", 1.5)])
     assert params.values == {"n": 5, "b": True, "f": 1.5}
