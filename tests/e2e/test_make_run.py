@@ -190,3 +190,22 @@ def test_demo_page_and_its_backend(live_server):
     refused = requests.post(live_server.base_url + "/demo/verify",
                             data={"coinhive-captcha-token": "x" * 32}, timeout=30).json()
     assert refused == {"success": False, "verified": False, "error": "invalid_token"}
+
+
+def test_store_snapshot_survives_a_restart(tmp_path):
+    from tests.fixtures import start_stack, stop_stack
+
+    process, server = start_stack(tmp_path)
+    try:
+        rows = tmp_path / "users.csv"
+        rows.write_text("name,total,withdrawn\nkept,500,100\n")
+        server.admin("import-users", server.site_key, str(rows))
+    finally:
+        stop_stack(process)  # SIGTERM: the store is written to store.json
+    process, again = start_stack(tmp_path)
+    try:
+        assert again.site_key == server.site_key  # the demo site is kept, not recreated
+        assert Http(again.base_url, again.secret).get("/user/balance", name="kept") == {
+            "success": True, "name": "kept", "total": 500, "withdrawn": 100, "balance": 400}
+    finally:
+        stop_stack(process)
