@@ -47,14 +47,7 @@ def _site_for(site_key: str | None, origin: str | None) -> SiteInfo:
     return site
 
 
-def allowed_origin(site: SiteInfo | None, origin: str | None) -> str:
-    """The Access-Control-Allow-Origin value for an answer to `origin`."""
-    if site is not None and site.origins:
-        return origin if origin in site.origins else "null"
-    return "*"
-
-
-def _answer(job: Job, min_work: int) -> dict[str, Any]:
+def _answer(job: Job) -> dict[str, Any]:
     return {"job": sign(job, signing_keys()), "difficulty": job.d, "count": job.k,
             "expires": job.exp}
 
@@ -104,7 +97,7 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     job = Job(kid="", site=site.site_key, epoch=site.epoch, kind=kind, account=account,
               new=new, d=d, k=k, exp=now + ttl, id=new_job_id(), total=total, rate=0,
               target=target, iat=now)
-    answer = _answer(job, min_work)
+    answer = _answer(job)
     if kind == "token":
         answer["token"] = account
     return answer
@@ -163,6 +156,6 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
             answer["redirect"] = links.get(job.account).url
     following = replace(job, new=False, d=d, k=k, exp=now + ttl, id=new_job_id(), total=total,
                         rate=next_rate(job, now), iat=now)
-    answer.update({"total": total, **_answer(following, min_work)})
+    answer.update({"total": total, **_answer(following)})
     return answer
 
