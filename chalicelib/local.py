@@ -227,6 +227,20 @@ def _handler_class() -> type:
         # The base class bound do_* to its own _generic_handle: rebind to ours.
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            """The standard library's own errors (414, 400, 501...) in the contract, not HTML."""
+            error = {404: "not_found", 501: "wrong_method"}.get(code, "bad_request")
+            body = json.dumps({"success": False, "error": error}).encode()
+            self.log_error("code %d, message %s", code, message)
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD" and getattr(self, "request_version", "HTTP/0.9") != "HTTP/0.9":
+                self.wfile.write(body)
+
         def _send_error_response(self, error: LocalGatewayException) -> None:
             # API Gateway's "Missing Authentication Token" means "no such path".
             self._send_http_response(200, {"Content-Type": "application/json"},

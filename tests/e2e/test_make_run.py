@@ -209,3 +209,13 @@ def test_store_snapshot_survives_a_restart(tmp_path):
             "success": True, "name": "kept", "total": 500, "withdrawn": 100, "balance": 400}
     finally:
         stop_stack(process)
+
+
+def test_protocol_errors_keep_the_contract(live_server):
+    # The HTTP server's own refusals (request line over 64 kB, an unknown
+    # method) answer JSON too, never the standard library's HTML page.
+    answer = requests.get(live_server.base_url + "/user/balance", params={"name": "a" * 100_000},
+                          timeout=30)
+    assert (answer.status_code, answer.json()) == (200, {"success": False, "error": "bad_request"})
+    status, body = raw(live_server.base_url, "BREW", "/user/balance")
+    assert (status, body) == (200, {"success": False, "error": "wrong_method"})
