@@ -67,7 +67,7 @@ def put_users(site_key: str, users: dict[str, tuple[int, int]]) -> None:
             item = User(ledger.user_pk(site_key, name), name=name, epoch=epoch, total=total,
                         withdrawn=withdrawn, version=1)
             if total > 0:
-                item.ix = ledger.index_pk(site_key, epoch)
+                item.ix = ledger.index_pk(site_key, epoch, ledger.index_shard(name))
                 item.ord_total = ledger.order_key(total, name)
                 item.ord_balance = ledger.order_key(total - withdrawn, name)
                 item.ord_withdrawn = ledger.order_key(withdrawn, name)

@@ -57,8 +57,18 @@ def test_truncated_keys_keep_the_order_of_their_prefixes():
 
 def test_keys_by_site_and_epoch():
     assert user_pk("S" * 32, "alice") == f"U#{'S' * 32}#alice"
-    assert index_pk("S" * 32, 3) == f"SITE#{'S' * 32}#E#3"
-    assert index_pk("S" * 32, 3) != index_pk("S" * 32, 4)
+    assert index_pk("S" * 32, 3, 1) == f"SITE#{'S' * 32}#E#3#1"
+    assert index_pk("S" * 32, 3, 1) != index_pk("S" * 32, 4, 1)
+
+
+def test_index_shards_are_stable_and_spread():
+    from chalicelib.ledger import INDEX_SHARDS, index_shard
+
+    names = [f"user{i}" for i in range(400)]
+    shards = [index_shard(n) for n in names]
+    assert shards == [index_shard(n) for n in names]
+    assert set(shards) == set(range(INDEX_SHARDS))
+    assert min(shards.count(k) for k in range(INDEX_SHARDS)) > 400 / INDEX_SHARDS / 2
 
 
 @pytest.mark.parametrize("epoch,name", [(0, "a"), (7, "😀" * 256), (2**40, "名前 with spaces"),
