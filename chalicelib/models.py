@@ -62,7 +62,7 @@ class Site(_Base):
 
 
 class _ByIndex(GlobalSecondaryIndex):
-    """Base for the four sparse user indexes; partition `ix = SITE#<key>#E#<epoch>`."""
+    """Base for the four sparse user indexes; partition `ix = SITE#<key>#E#<epoch>#<shard>`."""
 
     class Meta:
         abstract = True
@@ -113,7 +113,8 @@ class User(_Base):
       pk = C#<site_key>#<epoch>#<k>     counter shard k: `n` users of the epoch
                                         with a non-zero total
     While a user's total > 0 in its epoch it carries the sparse index keys
-    `ix = SITE#<site_key>#E#<epoch>` and `ord_*` (see ledger.order_key).
+    `ix = SITE#<site_key>#E#<epoch>#<shard>` (shard = hash of the name, see
+    ledger.index_shard) and `ord_*` (see ledger.order_key).
     Every write of a user is conditioned on `version` (optimistic
     concurrency: no blind read-modify-write).
     """
