@@ -6,7 +6,6 @@ stats shards, so a crash or a retry can neither lose nor double a share.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -105,11 +104,12 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
 
 def _credit(job: Job, now: int) -> None:
     """The share's transaction, retried on a concurrent write of the user."""
-    for attempt in range(CAS_ATTEMPTS):
-        # A fresh ClientRequestToken per distinct transaction; Transaction
-        # reuses it for its own conflict/throttle retries.
-        token = hashlib.sha256(f"{job.id}:{attempt}".encode()).hexdigest()[:36]
-        tx = Transaction(token)
+    for _attempt in range(CAS_ATTEMPTS):
+        # A random ClientRequestToken per transaction, reused only by its own
+        # conflict/throttle retries. Not derived from the job: DynamoDB would
+        # answer a concurrent duplicate submit with the first one's success
+        # instead of letting its guard condition fail (duplicate_share).
+        tx = Transaction()
         tx.save("guard", Guard(job.id, expires_at=job.exp + 60), Guard.pk.does_not_exist())
         if job.kind == "user":
             state = ledger.read_user(job.site, job.account)
