@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner package clean
+.PHONY: run test browser-deps bench-miner bench-local package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(STAMP) browser-deps
 
 bench-miner: $(STAMP) browser-deps
 	bash bench/miner/run.sh
+
+bench-local: $(STAMP)
+	$(PY) bench/local_server.py
 
 package: $(STAMP)
 	bash deploy/package.sh
