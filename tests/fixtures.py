@@ -70,14 +70,14 @@ class Api:
         assert response.headers["Content-Type"].startswith("application/json")
         return json.loads(response.body)
 
-    def get(self, path: str, secret: bool = True, **params: Any) -> dict[str, Any]:
-        if secret:
+    def get(self, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
+        if with_secret:
             params.setdefault("secret", self.site.secret)
         query = urlencode(params)
         return self._answer(self.client.http.get(f"{path}?{query}" if query else path))
 
-    def post(self, path: str, secret: bool = True, **params: Any) -> dict[str, Any]:
-        if secret:
+    def post(self, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
+        if with_secret:
             params.setdefault("secret", self.site.secret)
         return self._answer(self.client.http.post(
             path, body=urlencode(params),

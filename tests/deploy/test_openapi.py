@@ -155,7 +155,7 @@ def test_seed_api_answers_match_the_document(check: Checker) -> None:
     assert c.call("post", "/user/balance", name="alice")["success"]  # POST alias
     assert c.call("get", "/user/balance", name="nobody")["error"] == "unknown_user"
     assert c.call("get", "/user/balance")["error"] == "missing_input"
-    assert c.call("get", "/user/balance", secret=False, name="alice")["error"] == "invalid_secret"
+    assert c.call("get", "/user/balance", with_secret=False, name="alice")["error"] == "invalid_secret"
     assert c.call("post", "/user/withdraw", name="alice", amount=1)["success"]
     assert c.call("post", "/user/withdraw", name="alice", amount=10**12)["error"] == "insufficent_funds"
     assert c.call("post", "/user/withdraw", name="alice", amount="x")["error"] == "invalid_amount"
@@ -203,34 +203,34 @@ def test_seed_api_answers_match_the_document(check: Checker) -> None:
 def test_pow_answers_match_the_document(check: Checker) -> None:
     c = check
     key = c.site.site_key
-    job = c.call("post", "/pow/job", secret=False, site=key, user="carol")
+    job = c.call("post", "/pow/job", with_secret=False, site=key, user="carol")
     assert job["success"] and "token" not in job
-    new_token = c.call("post", "/pow/job", secret=False, site=key, token="", hashes=500)
+    new_token = c.call("post", "/pow/job", with_secret=False, site=key, token="", hashes=500)
     assert new_token["success"] and len(new_token["token"]) == 32
-    assert c.call("post", "/pow/job", secret=False, site="x" * 32, user="a")["error"] == "invalid_site"
-    assert c.call("post", "/pow/job", secret=False, site=key)["error"] == "missing_input"
-    assert c.call("post", "/pow/job", secret=False, site=key, user="a",
+    assert c.call("post", "/pow/job", with_secret=False, site="x" * 32, user="a")["error"] == "invalid_site"
+    assert c.call("post", "/pow/job", with_secret=False, site=key)["error"] == "missing_input"
+    assert c.call("post", "/pow/job", with_secret=False, site=key, user="a",
                   anonymous=1)["error"] == "bad_request"
-    assert c.call("post", "/pow/job", secret=False, site=key, link="nolink")["error"] == "invalid_link"
+    assert c.call("post", "/pow/job", with_secret=False, site=key, link="nolink")["error"] == "invalid_link"
 
     nonce = solve(job["job"], job["difficulty"], job["count"])
     wrong = ",".join("0" for _ in range(job["count"]))
     if wrong != nonce:
-        assert c.call("post", "/pow/submit", secret=False, job=job["job"],
+        assert c.call("post", "/pow/submit", with_secret=False, job=job["job"],
                       nonce=wrong)["error"] == "invalid_share"
-    done = c.call("post", "/pow/submit", secret=False, job=job["job"], nonce=nonce)
+    done = c.call("post", "/pow/submit", with_secret=False, job=job["job"], nonce=nonce)
     assert done["success"] and done["hashes"] == job["difficulty"] * job["count"]
-    assert c.call("post", "/pow/submit", secret=False, job=job["job"],
+    assert c.call("post", "/pow/submit", with_secret=False, job=job["job"],
                   nonce=nonce)["error"] == "duplicate_share"
-    assert c.call("post", "/pow/submit", secret=False, job="v1.AAAA.BBBB",
+    assert c.call("post", "/pow/submit", with_secret=False, job="v1.AAAA.BBBB",
                   nonce="1")["error"] == "invalid_job"
-    assert c.call("post", "/pow/submit", secret=False, job=job["job"])["error"] == "missing_input"
+    assert c.call("post", "/pow/submit", with_secret=False, job=job["job"])["error"] == "missing_input"
 
     # A link visit ends with a redirect.
     url = pow_post(c.client, "/link/create", secret=c.site.secret, url="https://example.org/t",
                    hashes=10)["url"]
-    visit = c.call("post", "/pow/job", secret=False, site=key, link=url.rsplit("/", 1)[1])
-    answer = c.call("post", "/pow/submit", secret=False, job=visit["job"],
+    visit = c.call("post", "/pow/job", with_secret=False, site=key, link=url.rsplit("/", 1)[1])
+    answer = c.call("post", "/pow/submit", with_secret=False, job=visit["job"],
                     nonce=solve(visit["job"], visit["difficulty"], visit["count"]))
     assert answer["success"] and answer["redirect"] == "https://example.org/t"
 

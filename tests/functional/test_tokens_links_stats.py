@@ -238,7 +238,7 @@ def test_link_page_escapes_nothing_it_should_not_show(api):
 
 
 def test_unknown_link_code(api):
-    assert api.get("/l/NoSuchCode12", secret=False) == fail("invalid_link")
+    assert api.get("/l/NoSuchCode12", with_secret=False) == fail("invalid_link")
 
 
 def test_link_url_of_2048_characters(api):

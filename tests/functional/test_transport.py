@@ -280,8 +280,8 @@ def test_body_of_exactly_64_kb_is_decoded(api, alice):
 @pytest.mark.parametrize("path", ALL_ENDPOINTS)
 def test_secret_checked_before_parameters(api, path):
     # No parameters at all, bad ones, and no secret: the secret is reported.
-    assert api.post(path, secret=False) == fail("invalid_secret")
-    assert api.post(path, secret=False, name="", amount="-1", count="x", begin="z") == \
+    assert api.post(path, with_secret=False) == fail("invalid_secret")
+    assert api.post(path, with_secret=False, name="", amount="-1", count="x", begin="z") == \
         fail("invalid_secret")
     method = "GET" if path in GET_ENDPOINTS else "POST"
     assert api.raw(method, f"{path}?hashes=0&amount=x&name=") == fail("invalid_secret")
