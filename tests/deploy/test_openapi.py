@@ -125,8 +125,8 @@ class Checker:
         kind = "success" if body["success"] else body["error"]
         self.seen.setdefault((path, method), set()).add(kind)
 
-    def call(self, method: str, path: str, secret: bool = True, **params: Any) -> dict[str, Any]:
-        if secret:
+    def call(self, method: str, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
+        if with_secret:
             params.setdefault("secret", self.site.secret)
         if method == "get":
             query = urlencode(params)
