@@ -310,11 +310,25 @@ def ensure_demo_site() -> dict[str, str]:
     return demo
 
 
+def _check_port_free(host: str, port: int, variable: str) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise SystemExit(f"error: {host}:{port} is in use (another `make run`?); "
+                             f"set {variable} to another port") from None
+
+
 def main() -> int:
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
     unlocked = os.environ.get(ENV_STORE_UNLOCKED) == "1"
+    for port, variable in ((store_port, ENV_STORE_PORT), (api_port, ENV_API_PORT)):
+        _check_port_free(host, port, variable)
     store = StoreServer(host, store_port, serialise=not unlocked).start()
     if unlocked:
         # Frequent thread switches make moto's interleavings show up at once.
