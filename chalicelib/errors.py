@@ -84,3 +84,13 @@ class DuplicateShare(ApiError):
 
 class InvalidShare(ApiError):
     code, rest_status = "invalid_share", 400
+
+
+def contract_codes() -> set[str]:
+    """Every error code on the wire (each ApiError subclass's `code`)."""
+    found, todo = set(), [ApiError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.code)
+        todo.extend(cls.__subclasses__())
+    return found

@@ -107,11 +107,14 @@ def stage_epoch_check(tx: Transaction, site_key: str, epoch: int) -> None:
     Shards are written by the first reset-all; until then a missing shard
     means epoch 0.
     """
-    condition = Site.epoch == epoch
-    if epoch == 0:
-        condition = condition | Site.pk.does_not_exist()
     pk = epoch_shard_pk(site_key, random.randrange(EPOCH_SHARDS))
-    tx.condition_check("epoch", Site, pk, condition)
+    tx.condition_check("epoch", Site, pk, _epoch_shard_is(epoch))
+
+
+def _epoch_shard_is(epoch: int):
+    """An epoch shard holds `epoch` (a shard never written holds epoch 0)."""
+    condition = Site.epoch == epoch
+    return condition | Site.pk.does_not_exist() if epoch == 0 else condition
 
 
 def current_epoch(site_key: str) -> int:
@@ -249,22 +252,21 @@ def count_nonzero(site_key: str, epoch: int) -> int:
 
 def reset_all(site: SiteInfo) -> int:
     """Start a new epoch; answers how many users had a non-zero total."""
+    epoch = site.epoch  # read by authenticate() for this request
     while True:
-        epoch = current_epoch(site.site_key)
         tx = Transaction()
         tx.update("site", Site(site_pk(site.site_key)),
                   [Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
                   Site.epoch == epoch)
         for k in range(EPOCH_SHARDS):
-            shard_condition = Site.epoch == epoch
-            if epoch == 0:
-                shard_condition = shard_condition | Site.pk.does_not_exist()
             tx.update(f"shard{k}", Site(epoch_shard_pk(site.site_key, k)),
-                      [Site.epoch.set(epoch + 1)], shard_condition)
+                      [Site.epoch.set(epoch + 1)], _epoch_shard_is(epoch))
         try:
             tx.commit()
         except ConditionFailed:
-            continue  # a concurrent reset-all won; count from the new epoch
+            # A concurrent reset-all won: start from the epoch it made.
+            epoch = current_epoch(site.site_key)
+            continue
         # Every credit of `epoch` checked an epoch shard in its transaction,
         # and this transaction moved all of them: none can land after it, so
         # the count is final.

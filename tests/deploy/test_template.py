@@ -21,15 +21,6 @@ def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
 
 
-def contract_codes() -> set[str]:
-    found, todo = set(), [errors.ApiError]
-    while todo:
-        cls = todo.pop()
-        found.add(cls.code)
-        todo.extend(cls.__subclasses__())
-    return found
-
-
 # --- tables -----------------------------------------------------------------
 
 def _tables_by_suffix(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -202,7 +193,7 @@ def test_gateway_responses_keep_the_contract(packaged: Packaged) -> None:
                 "DEFAULT_5XX": "internal_error"}
     for kind in expected:
         assert kind in responses, kind
-    codes = contract_codes()
+    codes = errors.contract_codes()
     for kind, response in responses.items():
         templates = response["responseTemplates"]
         assert set(templates) == {"application/json"}
