@@ -13,7 +13,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m chalicelib.local
+	$(PY) -m ops.local
 
 # Debian's Chromium for the real-browser tests (no browser downloads).
 browser-deps:

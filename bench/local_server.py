@@ -28,25 +28,26 @@ def free_port() -> int:
 
 
 def start_servers() -> tuple[int, int, str]:
-    from chalicelib import local
+    from ops import local, server, store
 
-    store = local.StoreServer("127.0.0.1", free_port()).start()
-    local.local_environment(store.url)
+    embedded = store.StoreServer("127.0.0.1", free_port()).start()
+    local.local_environment(embedded.url)
     os.environ.setdefault("WORKPROOF_SIGNING_KEYS", "bench:" + "A" * 43)
     from chalice.local import LocalDevServer
 
-    from chalicelib import admin_tables, models, sites
+    from chalicelib import models, sites
+    from ops import tables as admin_tables
 
     models.bind()
     admin_tables.create_tables("local")
     _info, secret = sites.create_site("bench")
-    ours = local.api_server("127.0.0.1", free_port())
+    ours = server.api_server("127.0.0.1", free_port())
     # Chalice's own handler and server class: what `chalice local` runs.
     stock = LocalDevServer(ours.app_object, ours._wrapped_handler.keywords["config"],
                            "127.0.0.1", free_port())
-    for server in (ours, stock):
-        server._wrapped_handler.func.log_message = lambda *a, **k: None
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+    for each in (ours, stock):
+        each._wrapped_handler.func.log_message = lambda *a, **k: None
+        threading.Thread(target=each.serve_forever, daemon=True).start()
     return ours.port, stock.port, secret
 
 

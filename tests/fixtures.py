@@ -21,7 +21,8 @@ class SiteCreds:
 def aws() -> Iterator[None]:
     """moto in-process, with every table created."""
     with mock_aws():
-        from chalicelib import admin_tables, models, sites, stats
+        from chalicelib import models, sites, stats
+        from ops import tables as admin_tables
 
         models.bind()
         admin_tables.create_tables("local")

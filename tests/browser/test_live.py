@@ -107,7 +107,7 @@ def test_demo_page_captcha_round_trip(live, page):
     front = requests.get(live.base_url + "/", timeout=30)
     if front.headers.get("Content-Type", "").startswith("application/json"):
         pytest.skip("the local server does not serve the demo page at / yet "
-                    f"(answered {front.text[:60]!r}); chalicelib/local.py must route / to demo.html")
+                    f"(answered {front.text[:60]!r}); ops/server.py must route / to demo.html")
     seen = pow_requests(page, live)
     page.goto(live.base_url + "/")
     assert page.title() == "Workproof demo"

@@ -46,8 +46,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = str(ROOT / "app.py")
 CHALICELIB = str(ROOT / "chalicelib") + os.sep
-OPERATOR_FILES = {str(ROOT / "chalicelib" / name) for name in
-                  ("admin.py", "admin_tables.py", "local.py", "__main__.py")}
+OPERATOR_DIR = str(ROOT / "ops") + os.sep
 TESTS_DIR = str(ROOT / "tests") + os.sep
 
 _TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
@@ -92,7 +91,7 @@ def _classify() -> tuple[str, str]:
         filename = frame.f_code.co_filename
         if filename == APP_FILE:
             saw_app = True
-        elif filename in OPERATOR_FILES:
+        elif filename.startswith(OPERATOR_DIR):
             saw_operator = True
         if not inner_kind and (filename == APP_FILE or filename.startswith(CHALICELIB)
                                or filename.startswith(TESTS_DIR)):

@@ -144,7 +144,7 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
         endpoint = f"http://127.0.0.1:{port}"
         import boto3
 
-        from chalicelib import admin_tables
+        from ops import tables as admin_tables
 
         client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
                               aws_access_key_id="testing", aws_secret_access_key="testing")

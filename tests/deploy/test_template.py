@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import admin_tables, config, errors, models
+from chalicelib import config, errors, models
+from ops import tables as admin_tables
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]

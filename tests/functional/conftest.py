@@ -19,7 +19,8 @@ from moto import mock_aws
 @pytest.fixture(scope="module")
 def shared_tables() -> Iterator[None]:
     with mock_aws():
-        from chalicelib import admin_tables, models
+        from chalicelib import models
+        from ops import tables as admin_tables
 
         models.bind()
         admin_tables.create_tables("local")

@@ -11,7 +11,8 @@ import pytest
 
 def empty_tables() -> None:
     """Delete every item of every table (what a freshly created store holds)."""
-    from chalicelib import admin_tables, models, sites, stats
+    from chalicelib import models, sites, stats
+    from ops import tables as admin_tables
 
     # No models.bind() here: it drops the cached botocore clients (~0.1 s each).
     recreate = False

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chalicelib import admin
+from ops import admin
 from tests.fixtures import Api, SiteCreds, credit
 
 

@@ -23,6 +23,11 @@ def render_demo_page(site_key: str) -> str:
     return page.replace("{{site_key}}", html.escape(site_key, quote=True))
 
 
+def demo_script() -> str:
+    """static/demo.js: the demo page's own script (served by the local server only)."""
+    return (STATIC_DIR / "demo.js").read_text(encoding="utf-8")
+
+
 def verify_demo_form(form: dict[str, str],
                      verify_token: Callable[[str, int], dict[str, Any]]) -> dict[str, Any]:
     """Checks the captcha token of the demo form once, as a site's backend would.

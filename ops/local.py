@@ -1,0 +1,119 @@
+"""`make run`: the embedded store, the tables, the demo site and the API server."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import signal
+import sys
+from typing import Any
+
+from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
+from ops.server import api_server
+from ops.store import StoreServer, restore, snapshot
+
+ENV_API_PORT = "WORKPROOF_PORT"
+ENV_STORE_PORT = "WORKPROOF_STORE_PORT"
+ENV_HOST = "WORKPROOF_HOST"
+# Diagnostics only: serve moto without the lock, to show what it breaks.
+ENV_STORE_UNLOCKED = "WORKPROOF_STORE_UNLOCKED"
+
+
+def local_environment(store_url: str) -> None:
+    """Fake credentials, a region and the store endpoint, for this process."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = store_url
+
+
+def signing_keys_spec() -> str:
+    """This machine's signing key (generated once, kept out of the repository)."""
+    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+    if not SIGNING_FILE.exists():
+        key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        SIGNING_FILE.write_text(f"local1:{key}\n")
+        os.chmod(SIGNING_FILE, 0o600)
+    return SIGNING_FILE.read_text().strip()
+
+
+def ensure_demo_site() -> dict[str, str]:
+    from chalicelib import sites
+
+    if DEMO_FILE.exists():
+        demo = json.loads(DEMO_FILE.read_text())
+        if sites.get_site(demo.get("site_key", "")) is not None:
+            return demo
+    info, secret = sites.create_site("demo")
+    demo = {"name": info.name, "site_key": info.site_key, "secret": secret}
+    STATE_DIR.mkdir(mode=0o700, exist_ok=True)
+    DEMO_FILE.write_text(json.dumps(demo, indent=2) + "\n")
+    os.chmod(DEMO_FILE, 0o600)
+    return demo
+
+
+def _check_port_free(host: str, port: int, variable: str) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise SystemExit(f"error: {host}:{port} is in use (another `make run`?); "
+                             f"set {variable} to another port") from None
+
+
+def main() -> int:
+    host = os.environ.get(ENV_HOST, "127.0.0.1")
+    api_port = int(os.environ.get(ENV_API_PORT, "8000"))
+    store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
+    unlocked = os.environ.get(ENV_STORE_UNLOCKED) == "1"
+    for port, variable in ((store_port, ENV_STORE_PORT), (api_port, ENV_API_PORT)):
+        _check_port_free(host, port, variable)
+    store = StoreServer(host, store_port, serialise=not unlocked).start()
+    if unlocked:
+        # Frequent thread switches make moto's interleavings show up at once.
+        sys.setswitchinterval(1e-6)
+        print("WARNING: store served WITHOUT its lock: writes are not atomic", flush=True)
+    local_environment(store.url)
+    from chalicelib import config
+    os.environ.setdefault(config.ENV_SIGNING_KEYS, signing_keys_spec())
+
+    from chalicelib import models
+    from ops import tables as admin_tables
+
+    models.bind()
+    admin_tables.create_tables("local")
+    restored = restore(SNAPSHOT_FILE)
+    demo = ensure_demo_site()
+    server = api_server(host, api_port)
+    print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
+    print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
+    print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
+          flush=True)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        # A signal to the whole process group (make and us) can arrive twice:
+        # the first one stops serving, later ones must not cut the snapshot short.
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for each in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(each, signal.SIG_IGN)
+        count = snapshot(SNAPSHOT_FILE)
+        print(f"\nSnapshot of {count} items written to {SNAPSHOT_FILE}", flush=True)
+        store.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

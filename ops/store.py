@@ -1,0 +1,107 @@
+"""The embedded DynamoDB-compatible store behind `make run` and the race tests.
+
+moto's DynamoDB served behind one lock per request (moto is not atomic
+under threads; real DynamoDB is), snapshotted to a file on exit and
+restored on start.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+class SerialisedApp:
+    """WSGI middleware: one request at a time, so moto behaves atomically."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        with self.lock:
+            result = self.app(environ, start_response)
+            try:
+                return [b"".join(result)]
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+
+
+class StoreServer:
+    """moto's DynamoDB on host:port, in a background thread, serialised."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8001, serialise: bool = True) -> None:
+        import logging
+
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import make_server
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
+
+        app = DomainDispatcherApplication(create_backend_app)
+        if serialise:
+            app = SerialisedApp(app)
+        self.server = make_server(host, port, app, threaded=True)
+        self.server.socket.listen(128)
+        self.host, self.port = host, self.server.server_port
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> StoreServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _dynamodb() -> Any:
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+def snapshot(path: Path) -> int:
+    """Write every item of every table to `path` (offline: scans allowed here)."""
+    from chalicelib import models
+
+    client = _dynamodb()
+    data: dict[str, list] = {}
+    for model in models.all_models():
+        items: list = []
+        for page in client.get_paginator("scan").paginate(TableName=model.Meta.table_name):
+            items.extend(page["Items"])
+        data[model.Meta.table_name] = items
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, default=_encode_bytes))
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return sum(len(v) for v in data.values())
+
+
+def _encode_bytes(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"__b64__": base64.b64encode(value).decode()}
+    raise TypeError(type(value))
+
+
+def restore(path: Path) -> int:
+    """Load a snapshot written by `snapshot` into (empty) tables."""
+    if not path.exists():
+        return 0
+    data = json.loads(path.read_text())
+    client = _dynamodb()
+    count = 0
+    for table, items in data.items():
+        for start in range(0, len(items), 25):
+            batch = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
+            client.batch_write_item(RequestItems={table: batch})
+            count += len(batch)
+    return count
