@@ -35,6 +35,8 @@ RETENTION_SECONDS = 24 * 3600
 ITERATOR_SECONDS = 15 * 60
 MAX_GET_RECORDS = 1000
 FIRST_SEQUENCE_NUMBER = 10**20
+# botocore >= 1.38 sends streams calls to account endpoints, which moto 5.2.5 does not route.
+ACCOUNT_ENDPOINT = r"https?://(.+)\.streams-ddb\.(.+)\.amazonaws\.com"
 # Seconds since the epoch; tests move it.
 clock: Callable[[], float] = time.time
 
@@ -290,6 +292,16 @@ def _blobs_as_bytes(value: dict[str, Any]) -> dict[str, Any]:
 
 # --- installation -----------------------------------------------------------------
 
+def _route_account_endpoints() -> None:
+    import re
+
+    from moto import backend_index
+    from moto.dynamodbstreams import urls
+
+    urls.url_bases.append(ACCOUNT_ENDPOINT)
+    backend_index.backend_url_patterns.append(("dynamodbstreams", re.compile(ACCOUNT_ENDPOINT)))
+
+
 def install() -> None:
     """Patch this process's moto: streams above, one record per UpdateItem."""
     from moto.dynamodb.models import DynamoDBBackend
@@ -298,6 +310,7 @@ def install() -> None:
 
     if moto_table.StreamShard is StreamLog:
         return
+    _route_account_endpoints()
     moto_table.StreamShard = StreamLog  # tables created from now on get a StreamLog
     moto_update_item = DynamoDBBackend.update_item
 

@@ -28,6 +28,8 @@ from typing import Any
 from ops import store_streams
 
 TOKEN_SECONDS = 600
+# moto's own DynamoDBBackend.transact_write_items, kept by install() (the tests compare).
+moto_transact_write_items: Callable[..., None] | None = None
 # Seconds on a monotonic clock; tests move it.
 clock: Callable[[], float] = time.monotonic
 
@@ -185,8 +187,10 @@ def install() -> None:
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.responses import DynamoHandler
 
+    global moto_transact_write_items
     if getattr(DynamoDBBackend.transact_write_items, "workproof", False):
         return
+    moto_transact_write_items = DynamoDBBackend.transact_write_items
     moto_handler = DynamoHandler.transact_write_items
 
     def handler(self: Any) -> Any:
