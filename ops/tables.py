@@ -13,6 +13,8 @@ For every model in `models.TABLES` this:
   - adds any global secondary index the model declares but the table lacks
     (DynamoDB builds one index at a time: a later run adds the next);
   - enables TTL on the attribute `models.TABLES` names;
+  - enables a NEW_AND_OLD_IMAGES stream on the tables of `models.STREAM_TABLES`
+    (their records feed the stream consumer: Lambda, or `make run`'s pump);
   - enables point-in-time recovery on deployed stages (not on `local`).
 It never deletes or shrinks anything. It returns one summary dict per table.
 """
@@ -34,6 +36,20 @@ from pynamodb.models import Model
 from chalicelib import config, models
 
 LOCAL_STAGES = {"local"}
+STREAM_VIEW = "NEW_AND_OLD_IMAGES"
+
+
+def streams(model: type[Model]) -> bool:
+    """Whether the model's table has a stream: `models.STREAM_TABLES` names it
+    (by model class, or by its table suffix as in `models.TABLES`)."""
+    named = getattr(models, "STREAM_TABLES", ())
+    return model in named or models.TABLES[model][1] in named
+
+
+def stream_table_names(stage: str | None = None) -> list[str]:
+    """The names of the tables with a stream, as `create_tables(stage)` names them."""
+    names = table_names(None if stage in LOCAL_STAGES else stage)
+    return [name for model, name in names.items() if streams(model)]
 
 
 def stage_prefix(stage: str | None) -> str:
@@ -91,7 +107,7 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
 
     Keys: AttributeDefinitions (sorted by name), KeySchema,
     GlobalSecondaryIndexes (sorted by name, absent if none), BillingMode,
-    plus `TimeToLiveAttribute` (or None).
+    StreamSpecification (absent if none), plus `TimeToLiveAttribute` (or None).
     """
     key_attrs: dict[str, str] = {}
     key_schema = _keys(model.get_attributes(), key_attrs)
@@ -113,6 +129,8 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
     }
     if gsis:
         spec["GlobalSecondaryIndexes"] = gsis
+    if streams(model):
+        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW}
     return spec
 
 
@@ -146,6 +164,7 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
         "created": False,
         "indexes_added": [],
         "ttl": ttl_attr,
+        "stream": "StreamSpecification" in spec,
         "pitr": False,
         "sse": False,
         "deletion_protection": False,
@@ -186,6 +205,10 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
             summary["notes"].append(
                 f"index {gsi['IndexName']} not added yet ({exc.response['Error']['Code']}): run again")
             break
+
+    if "StreamSpecification" in spec and not table.get("StreamSpecification", {}).get(
+            "StreamEnabled"):
+        client.update_table(TableName=name, StreamSpecification=spec["StreamSpecification"])
 
     if ttl_attr:
         current = client.describe_time_to_live(TableName=name).get(

@@ -58,6 +58,10 @@ def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, w
             assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
         else:
             assert "TimeToLiveSpecification" not in props
+        # The tables of models.STREAM_TABLES feed the stream consumer.
+        stream = spec.get("StreamSpecification")
+        assert props.get("StreamSpecification") == (
+            {"StreamViewType": stream["StreamViewType"]} if stream else None), suffix
 
 
 def test_ledger_indexes_are_the_models(packaged: Packaged) -> None:
