@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local package clean
+.PHONY: run test browser-deps bench-miner bench-local bench-store bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ bench-miner: $(STAMP) browser-deps
 
 bench-local: $(STAMP)
 	$(PY) bench/local_server.py
+
+bench-store: $(STAMP)
+	$(PY) bench/store.py
+
+bench-cold: $(STAMP)
+	$(PY) bench/cold_start.py
 
 package: $(STAMP)
 	bash deploy/package.sh
