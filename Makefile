@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local bench-store bench-cold package clean
+.PHONY: run test browser-deps bench-miner bench-local bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ bench-local: $(STAMP)
 
 bench-store: $(STAMP)
 	$(PY) bench/store.py
+
+bench-memory: $(STAMP)
+	$(PY) bench/make_run_memory.py
 
 bench-cold: $(STAMP)
 	$(PY) bench/cold_start.py

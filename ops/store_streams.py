@@ -123,7 +123,8 @@ class StreamLog:
     def _open_shard(self) -> Shard:
         shard = self.shards[-1]
         now = clock()
-        if len(shard.records) >= RECORDS_PER_SHARD or now - shard.opened >= SHARD_SECONDS:
+        if len(shard.records) >= RECORDS_PER_SHARD or (
+                shard.records and now - shard.opened >= SHARD_SECONDS):
             shard.closed = now
             shard = Shard(shard.id, shard.end_seq)
             self.shards.append(shard)

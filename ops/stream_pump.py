@@ -16,11 +16,14 @@ import base64
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 Handler = Callable[[dict[str, Any]], None]
+# A stream's shard list is read again when its known shards are all read, or after this.
+SHARD_LIST_SECONDS = 10.0
 log = logging.getLogger("workproof.stream_pump")
 
 
@@ -61,18 +64,46 @@ class StreamReader:
         self.positions = {} if positions is None else positions
         self.stopping = threading.Event()
         self.dynamodb, self.streams = _clients()
+        self._arns: dict[str, str] = {}  # table -> its latest stream
+        self._listed: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # arn -> (when, shards)
 
     def pump(self) -> int:
         """One pass over every table's stream until caught up; the number of records delivered."""
         return sum(self._pump_table(name) for name in self.table_names)
 
+    def _stream_arn(self, table_name: str) -> str | None:
+        arn = self._arns.get(table_name)
+        if arn is None:
+            table = self.dynamodb.describe_table(TableName=table_name)["Table"]
+            arn = table.get("LatestStreamArn")
+            if arn:
+                self._arns[table_name] = arn
+        return arn
+
     def _pump_table(self, table_name: str) -> int:
-        arn = self.dynamodb.describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+        arn = self._stream_arn(table_name)
         if not arn:
             return 0
+        try:
+            return self._pump_stream(arn)
+        except self.streams.exceptions.ResourceNotFoundException:
+            # The table or its stream was replaced: look for its latest stream next time.
+            self._arns.pop(table_name, None)
+            self._listed.pop(arn, None)
+            return 0
+
+    def _current_shards(self, arn: str, cursors: dict[str, ShardCursor]) -> list[dict[str, Any]]:
+        listed = self._listed.get(arn)
+        now = time.monotonic()
+        if listed is None or now - listed[0] > SHARD_LIST_SECONDS or all(
+                s["ShardId"] in cursors and cursors[s["ShardId"]].done for s in listed[1]):
+            listed = self._listed[arn] = (now, self._shards(arn))
+        return listed[1]
+
+    def _pump_stream(self, arn: str) -> int:
         first_sight = arn not in self.positions
         cursors = self.positions.setdefault(arn, {})
-        shards = self._shards(arn)
+        shards = self._current_shards(arn, cursors)
         ids = {shard["ShardId"] for shard in shards}
         delivered = 0
         for shard in shards:  # oldest first: a parent is listed before its children
@@ -87,7 +118,7 @@ class StreamReader:
 
     def take_positions(self, table_name: str) -> None:
         """Fix where reading starts now (for `start="LATEST"`: after what is there now)."""
-        arn = self.dynamodb.describe_table(TableName=table_name)["Table"].get("LatestStreamArn")
+        arn = self._stream_arn(table_name)
         if not arn or arn in self.positions:
             return
         cursors = self.positions.setdefault(arn, {})

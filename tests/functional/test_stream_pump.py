@@ -180,3 +180,22 @@ def test_lambda_record_keeps_plain_values() -> None:
     assert converted["dynamodb"]["NewImage"] == {"l": {"L": [{"B": "/w=="}, {"N": "1"}]}}
     assert converted["eventSourceARN"] == "arn:aws:dynamodb:r:1:table/t/stream/x"
     assert record["dynamodb"]["NewImage"]["l"]["L"][0] == {"B": b"\xff"}  # input untouched
+
+
+def test_the_pump_follows_a_table_that_was_replaced(dynamo: Dynamo) -> None:
+    table = dynamo.table(NEW_AND_OLD)
+    handler = Recorder()
+    pump = StreamPump([table], handler, interval=0.02).start()
+    try:
+        write(dynamo, table, ["old"])
+        wait_for(lambda: handler.keys() == ["old"])
+        dynamo.client.delete_table(TableName=table)
+        dynamo.client.create_table(
+            TableName=table, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": NEW_AND_OLD})
+        write(dynamo, table, ["new"])
+        wait_for(lambda: handler.keys() == ["old", "new"])
+    finally:
+        pump.stop()
