@@ -267,15 +267,15 @@ _drain_positions: dict[str, dict[str, ShardCursor]] = {}
 
 
 def drain(table_names: Iterable[str], handler: Handler, *, attempts: int = 5,
-          retry_pause: float = 0.05) -> int:
+          retry_pause: float = 0.05, batch_size: int = 100) -> int:
     """Deliver, now, every record written to these tables' streams since the last drain.
 
     Returns once everything written before the call has been delivered (the
     number of records). A handler that fails `attempts` times on one batch:
     its exception is raised and that batch stays undelivered.
     """
-    reader = StreamReader(table_names, handler, retry_pause=retry_pause, max_attempts=attempts,
-                          positions=_drain_positions)
+    reader = StreamReader(table_names, handler, batch_size=batch_size, retry_pause=retry_pause,
+                          max_attempts=attempts, positions=_drain_positions)
     total = 0
     while delivered := reader.pump():
         total += delivered

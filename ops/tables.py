@@ -36,20 +36,14 @@ from pynamodb.models import Model
 from chalicelib import config, models
 
 LOCAL_STAGES = {"local"}
-STREAM_VIEW = "NEW_AND_OLD_IMAGES"
-
-
-def streams(model: type[Model]) -> bool:
-    """Whether the model's table has a stream: `models.STREAM_TABLES` names it
-    (by model class, or by its table suffix as in `models.TABLES`)."""
-    named = getattr(models, "STREAM_TABLES", ())
-    return model in named or models.TABLES[model][1] in named
+# The stream consumer (chalicelib/streams.py) needs both images.
+STREAM_SPEC = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def stream_table_names(stage: str | None = None) -> list[str]:
     """The names of the tables with a stream, as `create_tables(stage)` names them."""
     names = table_names(None if stage in LOCAL_STAGES else stage)
-    return [name for model, name in names.items() if streams(model)]
+    return [name for model, name in names.items() if model in models.STREAM_TABLES]
 
 
 def stage_prefix(stage: str | None) -> str:
@@ -129,8 +123,8 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
     }
     if gsis:
         spec["GlobalSecondaryIndexes"] = gsis
-    if streams(model):
-        spec["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW}
+    if model in models.STREAM_TABLES:
+        spec["StreamSpecification"] = STREAM_SPEC
     return spec
 
 
@@ -206,9 +200,10 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
                 f"index {gsi['IndexName']} not added yet ({exc.response['Error']['Code']}): run again")
             break
 
-    if "StreamSpecification" in spec and not table.get("StreamSpecification", {}).get(
-            "StreamEnabled"):
-        client.update_table(TableName=name, StreamSpecification=spec["StreamSpecification"])
+    stream = spec.get("StreamSpecification")
+    if stream and not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        client.update_table(TableName=name, StreamSpecification=stream)
+        summary["notes"].append("stream enabled")
 
     if ttl_attr:
         current = client.describe_time_to_live(TableName=name).get(
