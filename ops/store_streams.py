@@ -42,6 +42,8 @@ clock: Callable[[], float] = time.time
 
 _ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 Pending = tuple["StreamLog", Any, Any]  # (stream, old item or None, new item or None)
+# moto's own StreamShard, kept by install() (the tests use it).
+moto_stream_shard: Any = None
 
 
 def _error(code: str, message: str) -> Exception:
@@ -188,13 +190,31 @@ def one_per_item(records: list[Pending]) -> list[Pending]:
 
 # --- the DynamoDB Streams API -------------------------------------------------------
 
+def adopt(table: Any) -> StreamLog | None:
+    """The table's StreamLog; a table made before `install()` has moto's shard: take it over."""
+    shard = getattr(table, "stream_shard", None)
+    if shard is None or isinstance(shard, StreamLog):
+        return shard
+    from moto.dynamodb.models.utilities import dynamo_json_dump
+
+    log = StreamLog(table.account_id, table)
+    for moto_record in shard.items:
+        record = json.loads(dynamo_json_dump(moto_record.to_json()))
+        record["dynamodb"]["ApproximateCreationDateTime"] = int(
+            record["dynamodb"]["ApproximateCreationDateTime"])
+        record["dynamodb"]["SequenceNumber"] = str(log.shards[0].end_seq)
+        log.shards[0].records.append(json.dumps(record))
+    table.stream_shard = log
+    return log
+
+
 def _stream(backend: Any, arn: str) -> StreamLog:
     try:
         table_name = arn.split(":", 5)[5].split("/")[1]
         table = backend.dynamodb.tables[table_name]
     except (IndexError, KeyError):
         table = None
-    log = getattr(table, "stream_shard", None)
+    log = adopt(table)
     if not isinstance(log, StreamLog) or not arn.endswith(f"/stream/{log.label}"):
         raise _error("ResourceNotFoundException", f"Requested resource not found: Stream: {arn}")
     return log
@@ -309,8 +329,10 @@ def install() -> None:
     from moto.dynamodb.models import table as moto_table
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
+    global moto_stream_shard
     if moto_table.StreamShard is StreamLog:
         return
+    moto_stream_shard = moto_table.StreamShard
     _route_account_endpoints()
     moto_table.StreamShard = StreamLog  # tables created from now on get a StreamLog
     moto_update_item = DynamoDBBackend.update_item

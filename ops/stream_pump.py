@@ -87,34 +87,40 @@ class StreamReader:
         try:
             return self._pump_stream(arn)
         except self.streams.exceptions.ResourceNotFoundException:
-            # The table or its stream was replaced: look for its latest stream next time.
+            # The stream was replaced (a new table), or a shard is gone: list again.
             self._arns.pop(table_name, None)
             self._listed.pop(arn, None)
-            return 0
+            fresh = self._stream_arn(table_name)
+            return self._pump_stream(fresh) if fresh else 0
 
-    def _current_shards(self, arn: str, cursors: dict[str, ShardCursor]) -> list[dict[str, Any]]:
+    def _current_shards(self, arn: str) -> list[dict[str, Any]]:
         listed = self._listed.get(arn)
         now = time.monotonic()
-        if listed is None or now - listed[0] > SHARD_LIST_SECONDS or all(
-                s["ShardId"] in cursors and cursors[s["ShardId"]].done for s in listed[1]):
+        if listed is None or now - listed[0] > SHARD_LIST_SECONDS:
             listed = self._listed[arn] = (now, self._shards(arn))
         return listed[1]
 
     def _pump_stream(self, arn: str) -> int:
         first_sight = arn not in self.positions
         cursors = self.positions.setdefault(arn, {})
-        shards = self._current_shards(arn, cursors)
-        ids = {shard["ShardId"] for shard in shards}
         delivered = 0
-        for shard in shards:  # oldest first: a parent is listed before its children
-            cursor = cursors.get(shard["ShardId"])
-            if cursor is None:
-                cursor = cursors[shard["ShardId"]] = self._new_cursor(shard, first_sight)
-            parent = shard.get("ParentShardId")
-            if cursor.done or (parent in ids and not cursors[parent].done):
-                continue  # a child waits for its parent: records stay in order
-            delivered += self._pump_shard(arn, shard["ShardId"], cursor)
-        return delivered
+        while True:
+            shards = self._current_shards(arn)
+            ids = {shard["ShardId"] for shard in shards}
+            finished = False
+            for shard in shards:  # oldest first: a parent is listed before its children
+                cursor = cursors.get(shard["ShardId"])
+                if cursor is None:
+                    cursor = cursors[shard["ShardId"]] = self._new_cursor(shard, first_sight)
+                parent = shard.get("ParentShardId")
+                if cursor.done or (parent in ids and not cursors[parent].done):
+                    continue  # a child waits for its parent: records stay in order
+                delivered += self._pump_shard(arn, shard["ShardId"], cursor)
+                finished = finished or cursor.done
+            if not finished:
+                return delivered
+            self._listed.pop(arn, None)  # a shard ended: list its children now
+            first_sight = False
 
     def take_positions(self, table_name: str) -> None:
         """Fix where reading starts now (for `start="LATEST"`: after what is there now)."""
@@ -155,11 +161,11 @@ class StreamReader:
             except errors.ExpiredIteratorException:
                 cursor.iterator = None  # a new one from the last record delivered
                 continue
-            except (errors.ResourceNotFoundException, errors.TrimmedDataAccessException) as exc:
-                log.warning("stream %s shard %s is gone (%s): skipped", arn, shard_id,
-                            exc.response["Error"]["Code"])
-                cursor.done = True
-                return delivered
+            except errors.TrimmedDataAccessException:
+                log.warning("stream %s shard %s: records past the retention were lost; "
+                            "reading on from the oldest kept", arn, shard_id)
+                cursor.iterator, cursor.last_seq, cursor.start = None, None, "TRIM_HORIZON"
+                continue
             records = page["Records"]
             if records:
                 self._deliver(arn, shard_id, records)
@@ -262,8 +268,9 @@ class StreamPump:
             return 0
 
 
-# Positions of drain(), per stream ARN (a new table has a new stream ARN).
-_drain_positions: dict[str, dict[str, ShardCursor]] = {}
+# drain()'s reader, per endpoint: its positions, clients and stream lists outlive a call
+# (a replaced table has a new stream ARN, which the reader notices).
+_drain_readers: dict[tuple[str | None, ...], StreamReader] = {}
 
 
 def drain(table_names: Iterable[str], handler: Handler, *, attempts: int = 5,
@@ -274,8 +281,13 @@ def drain(table_names: Iterable[str], handler: Handler, *, attempts: int = 5,
     number of records). A handler that fails `attempts` times on one batch:
     its exception is raised and that batch stays undelivered.
     """
-    reader = StreamReader(table_names, handler, batch_size=batch_size, retry_pause=retry_pause,
-                          max_attempts=attempts, positions=_drain_positions)
+    endpoint = tuple(os.environ.get(name) for name in (
+        "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS"))
+    reader = _drain_readers.get(endpoint)
+    if reader is None:
+        reader = _drain_readers[endpoint] = StreamReader([], handler)
+    reader.table_names, reader.handler, reader.batch_size = list(table_names), handler, batch_size
+    reader.retry_pause, reader.max_attempts = retry_pause, attempts
     total = 0
     while delivered := reader.pump():
         total += delivered

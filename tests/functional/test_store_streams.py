@@ -183,3 +183,26 @@ def test_iterators_start_where_they_are_asked_to(dynamo: Dynamo) -> None:
     assert keys("LATEST") == []
     assert keys("AT_SEQUENCE_NUMBER", SequenceNumber=second) == ["k1", "k2"]
     assert keys("AFTER_SEQUENCE_NUMBER", SequenceNumber=second) == ["k2"]
+
+
+def test_a_table_made_before_the_fixes_keeps_its_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its moto shard is taken over, records included, when its stream is first read."""
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models import table as moto_table
+
+    from ops.store import install_dynamodb_fixes
+    from tests.functional.embedded import Dynamo
+
+    install_dynamodb_fixes()
+    monkeypatch.setattr(moto_table, "StreamShard", store_streams.moto_stream_shard)
+    with mock_aws():
+        dynamo = Dynamo(boto3.client("dynamodb"), boto3.client("dynamodbstreams"), "in_process")
+        table = dynamo.table(NEW_AND_OLD)
+        dynamo.client.put_item(TableName=table, Item={"pk": {"S": "before"}})
+        monkeypatch.setattr(moto_table, "StreamShard", store_streams.StreamLog)
+        records = dynamo.records(table)
+        dynamo.client.put_item(TableName=table, Item={"pk": {"S": "after"}})
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in dynamo.records(table)]
+    assert [r["eventName"] for r in records] == ["INSERT"]
+    assert keys == ["before", "after"]
