@@ -31,6 +31,16 @@ MIN_WORK = 8
 START_BALANCE = 2000
 
 
+def _collecting(target: Any, failures: list[BaseException]) -> Any:
+    """`target`, with any exception kept for the test thread to raise."""
+    def run(*args: Any) -> None:
+        try:
+            target(*args)
+        except BaseException as error:  # noqa: BLE001 - re-raised by the test
+            failures.append(error)
+    return run
+
+
 def _params(**values: Any) -> Any:
     from chalicelib.params import merge
 
@@ -141,8 +151,10 @@ def test_ten_percent_of_dynamodb_calls_failing_lose_and_double_nothing(store: An
     clients = _clients()
     injector.install(clients)
     tally = Tally()
+    failures: list[BaseException] = []
     try:
-        threads = [threading.Thread(target=_worker, args=(secret, site_key, tokens, tally, t))
+        threads = [threading.Thread(target=_collecting(_worker, failures),
+                                    args=(secret, site_key, tokens, tally, t))
                    for t in range(THREADS)]
         for thread in threads:
             thread.start()
@@ -150,6 +162,8 @@ def test_ten_percent_of_dynamodb_calls_failing_lose_and_double_nothing(store: An
             thread.join()
     finally:
         injector.uninstall(clients)
+    if failures:
+        raise failures[0]
     assert sum(tally.answers.values()) == THREADS * OPS_PER_THREAD
     assert set(injector.injected) == {"throttle", "internal", "conflict", "reset",
                                       "lost_answer"}, injector.injected

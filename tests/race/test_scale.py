@@ -33,6 +33,16 @@ USERS = [f"racer{i}" for i in range(6)]
 MIN_WORK = 8  # D = 1: every nonce solves, so the threads spend no time hashing
 
 
+def _collecting(target: Any, failures: list[BaseException]) -> Any:
+    """`target`, with any exception kept for the test thread to raise."""
+    def run(*args: Any) -> None:
+        try:
+            target(*args)
+        except BaseException as error:  # noqa: BLE001 - re-raised by the test
+            failures.append(error)
+    return run
+
+
 def _params(**values: Any) -> Any:
     from chalicelib.params import merge
 
@@ -157,13 +167,17 @@ def test_ten_thousand_mixed_operations_match_the_tally(store: Any) -> None:
             user = USERS[round_ % len(USERS)]
             api.user_reset(_params(secret=secret, name=user))
             tally.total[user] = tally.withdrawn[user] = 0
-        threads = [threading.Thread(target=_worker, args=(secret, site_key, tally, tokens,
-                                                          round_ * 100 + t, spare))
+        failures: list[BaseException] = []
+        threads = [threading.Thread(target=_collecting(_worker, failures),
+                                    args=(secret, site_key, tally, tokens, round_ * 100 + t,
+                                          spare))
                    for t in range(THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        if failures:
+            raise failures[0]
         site = sites.get_site(site_key)
         assert site is not None
         for user in USERS:
