@@ -1,24 +1,32 @@
 """Workproof's routes: read the request, call chalicelib, shape the answer."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, links, mining, models, streams
+from chalicelib import api, config, links, mining, models, observe, pow, streams
 from chalicelib.errors import ApiError, NotFound
 from chalicelib.http import (
     ALL_METHODS,
     ANY_CONTENT,
     contract_view,
     error_response,
-    normalise,
+    serve,
 )
 from chalicelib.pages import link_page, static_file
 
-app = Chalice(app_name="workproof")
-models.bind()
+# Read and checked once, at cold start: a bad value fails the function's init
+# with one line naming the variable (config.SettingsError).
+SETTINGS = config.Settings.from_environ(os.environ)
+
+# Chalice's own log setup would put the shared "workproof" logger at ERROR:
+# chalicelib/observe.py's Powertools Logger owns it.
+app = Chalice(app_name="workproof", configure_logs=False)
+models.bind(SETTINGS.tables, SETTINGS.region)
+pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id)
 
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
 
@@ -33,9 +41,8 @@ def _route(path: str, accepted: str, **kwargs):
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
-    configured = config.public_url()
-    if configured:
-        return configured
+    if SETTINGS.public_url:
+        return SETTINGS.public_url
     request = app.current_request
     headers = request.headers
     proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
@@ -92,7 +99,7 @@ def link_create(params):
 
 @_route("/stats/payout", "GET")
 def stats_payout(params):
-    return api.stats_payout(params)
+    return api.stats_payout(params, SETTINGS.min_work)
 
 
 @_route("/stats/site", "GET")
@@ -111,14 +118,14 @@ def _origin() -> str | None:
 
 @_route("/pow/job", "POST", cors=POW_CORS)
 def pow_job(params):
-    return mining.issue_job(params, _origin(), int(time.time()), config.min_work(),
-                            config.job_ttl())
+    return mining.issue_job(params, _origin(), int(time.time()), SETTINGS.min_work,
+                            SETTINGS.job_ttl)
 
 
 @_route("/pow/submit", "POST", cors=POW_CORS)
 def pow_submit(params):
-    return mining.submit(params, _origin(), int(time.time()), config.min_work(),
-                         config.job_ttl())
+    return mining.submit(params, _origin(), int(time.time()), SETTINGS.min_work,
+                         SETTINGS.job_ttl)
 
 
 @app.route("/l/{code}", methods=["GET"])
@@ -145,8 +152,9 @@ def openapi():
 @app.lambda_function(name="streams")
 def stream_consumer(event, _context):
     """The guards', tokens' and ledger's DynamoDB streams (event source mappings
-    in deploy/merge-template.json): stats, captcha counts, link visits, ranks."""
-    return streams.handle_event(event)
+    in deploy/merge-template.json): stats, captcha counts, link visits, ranks.
+    One log line and one set of metrics per batch."""
+    return observe.consume(streams.handle_event, event)
 
 
 # Unknown paths answer `not_found` (Chalice local would answer 403).
@@ -168,5 +176,6 @@ app.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT, name="not_found_r
 
 @app.middleware("http")
 def contract_errors(event, get_response) -> Response:
-    """Chalice's own error answers (415, 405, 500...) become contract errors."""
-    return normalise(get_response(event))
+    """Chalice's own error answers (415, 405, 500...) become contract errors;
+    every request is logged and counted (chalicelib/http.py `serve`)."""
+    return serve(event, get_response, SETTINGS.rest_status)

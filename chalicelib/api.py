@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from chalicelib import config, idempotency, ledger, links, ranks, stats, tokens
+from chalicelib import idempotency, ledger, links, ranks, stats, tokens
 from chalicelib.errors import (
     BadRequest,
     InvalidAmount,
@@ -116,12 +116,12 @@ def link_create(params: Params, base_url: str) -> dict[str, Any]:
     return {"url": f"{base_url}/l/{link.code}"}
 
 
-def stats_payout(params: Params) -> dict[str, Any]:
+def stats_payout(params: Params, min_work: int) -> dict[str, Any]:
     _site(params)
     now = int(time.time())
     figures, updated = stats.read_payout()
     return {
-        "globalDifficulty": config.min_work(),
+        "globalDifficulty": min_work,
         "globalHashrate": stats.global_hashrate(now),
         **figures,
         "updated": updated,

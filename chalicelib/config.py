@@ -1,11 +1,20 @@
-"""Every environment variable the project reads, with its default, in one place.
+"""Every setting the app reads, parsed and checked once, at cold start.
 
-Explicit arguments beat environment: modules take values as parameters and
-only the entry points (app.py, admin, local) read from here.
+`Settings.from_environ(os.environ)` is the only place a `WORKPROOF_*`
+variable is read: app.py builds the settings when it is imported (a bad
+value fails the function's init, or `make run`'s start, with one line
+naming the variable) and hands each part to the code that needs it.
+Table names and the default region live here and nowhere else.
 """
 from __future__ import annotations
 
-import os
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # Table names (each stage gets its own; CloudFormation passes them by Ref).
 ENV_SITES_TABLE = "WORKPROOF_SITES_TABLE"
@@ -14,6 +23,15 @@ ENV_TOKENS_TABLE = "WORKPROOF_TOKENS_TABLE"
 ENV_GUARDS_TABLE = "WORKPROOF_GUARDS_TABLE"
 ENV_STATS_TABLE = "WORKPROOF_STATS_TABLE"
 ENV_LINKS_TABLE = "WORKPROOF_LINKS_TABLE"
+# Table suffix (as in `workproof-dev-<suffix>`) -> the variable that overrides its name.
+TABLE_ENV: Mapping[str, str] = {
+    "sites": ENV_SITES_TABLE,
+    "ledger": ENV_LEDGER_TABLE,
+    "tokens": ENV_TOKENS_TABLE,
+    "guards": ENV_GUARDS_TABLE,
+    "stats": ENV_STATS_TABLE,
+    "links": ENV_LINKS_TABLE,
+}
 
 # DynamoDB endpoint: the AWS SDK's own variable (unset = real AWS).
 ENV_DYNAMODB_ENDPOINT = "AWS_ENDPOINT_URL_DYNAMODB"
@@ -27,8 +45,9 @@ ENV_PUBLIC_URL = "WORKPROOF_PUBLIC_URL"
 ENV_ERROR_STATUS = "WORKPROOF_ERROR_STATUS"
 
 # Proof-of-work signing keys: either given directly (local runs) as
-# "kid:base64key[,kid:base64key...]" (first = current), or as the ARN of a
-# Secrets Manager secret holding the same string (deployed).
+# "kid:base64key[,kid:base64key...]" (first = current), or as the ARN (or
+# name) of a Secrets Manager secret holding the same string (deployed; read
+# on first use, off the cold-start path).
 ENV_SIGNING_KEYS = "WORKPROOF_SIGNING_KEYS"
 ENV_SIGNING_SECRET_ARN = "WORKPROOF_SIGNING_SECRET_ARN"
 # Minimum work per submit (k x D), in hashes.
@@ -37,26 +56,178 @@ ENV_MIN_WORK = "WORKPROOF_MIN_WORK"
 ENV_JOB_TTL = "WORKPROOF_JOB_TTL"
 
 DEFAULT_TABLE_PREFIX = "workproof-dev"
+DEFAULT_REGION = "us-east-1"
 DEFAULT_MIN_WORK = 65536
 DEFAULT_JOB_TTL = 600
+# One job holds at most this much work (pow.MAX_JOB_WORK), so no minimum above it.
+MAX_MIN_WORK = 2**32
+JOB_TTL_RANGE = (60, 86400)
+MIN_SIGNING_KEY_BYTES = 16
+
+_DIGITS = re.compile(r"[1-9][0-9]{0,99}")
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+# us-east-1, us-gov-west-1, eusc-de-east-1, ...
+_REGION = re.compile(r"[a-z]{2,4}(-[a-z0-9]+)+-[0-9]{1,2}")
+_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+")
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]{1,512}")
+
+SigningKeys = tuple[tuple[str, bytes], ...]
 
 
-def table_name(env_var: str, suffix: str) -> str:
-    """The table name for one concern: env override, else `workproof-dev-<suffix>`."""
-    return os.environ.get(env_var) or f"{DEFAULT_TABLE_PREFIX}-{suffix}"
+class SettingsError(ValueError):
+    """A setting with a bad value; its message is one line naming the variable."""
 
 
-def rest_status_codes() -> bool:
-    return os.environ.get(ENV_ERROR_STATUS, "200").strip().lower() == "rest"
+def _shown(value: str) -> str:
+    """A value as it can appear in a one-line message (escaped, cut short)."""
+    text = value if value.isprintable() else value.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
-def public_url() -> str:
-    return os.environ.get(ENV_PUBLIC_URL, "").rstrip("/")
+def _bad(name: str, value: str, problem: str) -> SettingsError:
+    return SettingsError(f"{name}={_shown(value)}: {problem}")
 
 
-def min_work() -> int:
-    return int(os.environ.get(ENV_MIN_WORK) or DEFAULT_MIN_WORK)
+def stage_prefix(stage: str | None) -> str:
+    """Table name prefix of a stage: `workproof-<stage>`; no stage = the default."""
+    return f"workproof-{stage}" if stage else DEFAULT_TABLE_PREFIX
 
 
-def job_ttl() -> int:
-    return int(os.environ.get(ENV_JOB_TTL) or DEFAULT_JOB_TTL)
+def table_names(environ: Mapping[str, str], stage: str | None = None, *,
+                prefix: str | None = None) -> dict[str, str]:
+    """Suffix -> table name: its `WORKPROOF_*_TABLE` variable, else `<prefix>-<suffix>`.
+
+    The prefix is `prefix` if given, else the stage's (`stage_prefix`).
+    """
+    names = {}
+    for suffix, variable in TABLE_ENV.items():
+        value = environ.get(variable, "")
+        if value and not _TABLE_NAME.fullmatch(value):
+            raise _bad(variable, value, "not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")
+        names[suffix] = value or f"{prefix or stage_prefix(stage)}-{suffix}"
+    return names
+
+
+def region(environ: Mapping[str, str]) -> str:
+    """The AWS region the tables live in (the SDK's variable, else the default)."""
+    value = environ.get(ENV_REGION, "")
+    if value and not _REGION.fullmatch(value):
+        raise _bad(ENV_REGION, value, "not an AWS region name (like us-east-1)")
+    return value or DEFAULT_REGION
+
+
+def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int, high: int,
+                  problem: str, above: str | None = None) -> int:
+    value = environ.get(name, "")
+    if not value:
+        return default
+    # ASCII digits only: int() would also take " 5", "+5", "5_0" and "٥".
+    if not _DIGITS.fullmatch(value) or int(value) < low:
+        raise _bad(name, value, problem)
+    if int(value) > high:
+        raise _bad(name, value, above or problem)
+    return int(value)
+
+
+def _decode_key(encoded: str) -> bytes:
+    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+
+
+def parse_signing_keys(spec: str) -> SigningKeys:
+    """`kid:base64key[,kid:base64key...]` (first signs), or raw secret strings.
+
+    A raw string (Secrets Manager's GenerateSecretString output) gets a key
+    id derived from it. ValueError (never quoting a key) if a key is missing,
+    undecodable or shorter than 16 bytes.
+    """
+    keys: list[tuple[str, bytes]] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if not part:
+            continue
+        if ":" in part:
+            kid, _, encoded = part.partition(":")
+            try:
+                keys.append((kid, _decode_key(encoded)))
+            except (binascii.Error, ValueError):
+                raise ValueError("a key is not base64url") from None
+        else:
+            keys.append((hashlib.sha256(part.encode()).hexdigest()[:8], part.encode()))
+    if not keys or any(len(key) < MIN_SIGNING_KEY_BYTES for _kid, key in keys):
+        raise ValueError(f"signing keys missing or shorter than {MIN_SIGNING_KEY_BYTES} bytes")
+    return tuple(keys)
+
+
+def _signing_keys(environ: Mapping[str, str]) -> SigningKeys:
+    spec = environ.get(ENV_SIGNING_KEYS, "")
+    if not spec:
+        return ()
+    try:
+        return parse_signing_keys(spec)
+    except ValueError:
+        # Never the value: it is the key.
+        raise SettingsError(f"{ENV_SIGNING_KEYS}: not kid:base64key[,kid:base64key...] with keys of "
+                            f"{MIN_SIGNING_KEY_BYTES} bytes or more (value not shown)") from None
+
+
+def _secret_id(environ: Mapping[str, str]) -> str:
+    value = environ.get(ENV_SIGNING_SECRET_ARN, "")
+    if value and not (_SECRET_ARN.fullmatch(value) or _SECRET_NAME.fullmatch(value)):
+        raise _bad(ENV_SIGNING_SECRET_ARN, value, "not a Secrets Manager secret ARN or name")
+    return value
+
+
+def _public_url(environ: Mapping[str, str]) -> str:
+    value = environ.get(ENV_PUBLIC_URL, "")
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        usable = (parts.scheme in ("http", "https") and bool(parts.hostname)
+                  and not (parts.username or parts.password or parts.query or parts.fragment)
+                  and value.isascii() and value.isprintable() and " " not in value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        usable = False
+    if not usable:
+        raise _bad(ENV_PUBLIC_URL, value, "not an http(s) URL like https://api.example.com/base")
+    return value.rstrip("/")
+
+
+def _rest_status(environ: Mapping[str, str]) -> bool:
+    value = environ.get(ENV_ERROR_STATUS, "")
+    if value not in ("", "200", "rest"):
+        raise _bad(ENV_ERROR_STATUS, value, "not 200 or rest")
+    return value == "rest"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The app's settings, checked: build with `Settings.from_environ(os.environ)`."""
+
+    tables: Mapping[str, str]  # suffix -> table name
+    region: str = DEFAULT_REGION
+    public_url: str = ""  # "" = derived from each request
+    rest_status: bool = False  # REST-style statuses on errors instead of 200
+    # Parsed keys (first signs) or the secret that holds them; repr never shows a key.
+    signing_keys: SigningKeys = field(default=(), repr=False)
+    signing_secret_id: str = ""
+    min_work: int = DEFAULT_MIN_WORK
+    job_ttl: int = DEFAULT_JOB_TTL
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> Settings:
+        """Every variable read and checked; SettingsError on the first bad one."""
+        return cls(
+            tables=table_names(environ),
+            region=region(environ),
+            public_url=_public_url(environ),
+            rest_status=_rest_status(environ),
+            signing_keys=_signing_keys(environ),
+            signing_secret_id=_secret_id(environ),
+            min_work=_whole_number(environ, ENV_MIN_WORK, DEFAULT_MIN_WORK, 1, MAX_MIN_WORK,
+                                   "not a positive integer",
+                                   f"more than {MAX_MIN_WORK} (the most one job holds)"),
+            job_ttl=_whole_number(environ, ENV_JOB_TTL, DEFAULT_JOB_TTL, *JOB_TTL_RANGE,
+                                  f"not a whole number of seconds from {JOB_TTL_RANGE[0]} "
+                                  f"to {JOB_TTL_RANGE[1]}"),
+        )

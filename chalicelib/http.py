@@ -2,23 +2,25 @@
 
 `contract_view` wraps every API view: method check, body decoding, then
 the view; any ApiError becomes `{"success": false, "error": code}` and
-anything else `internal_error` (details to the log only).
+anything else `internal_error` (details to the log only). `serve`, the
+app's one middleware, sees every request: it makes Chalice's own error
+answers contract errors, applies the error-status setting, and has
+chalicelib/observe.py log the request and publish its metrics.
 """
 from __future__ import annotations
 
 import functools
 import json
-import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
+from chalice.app import Request
 
-from chalicelib import config, deadline
+from chalicelib import deadline, observe
 from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
-
-LOG = logging.getLogger("workproof")
 
 # Every route declares every method (an undeclared one would be API
 # Gateway's 403) and accepts any body type (Chalice defaults to JSON only).
@@ -38,9 +40,18 @@ def json_response(body: dict[str, Any], status: int = 200,
     )
 
 
+class ErrorResponse(Response):
+    """A contract error answer (status 200); `serve` gives it the error's REST
+    status when the operator chose REST-style statuses."""
+
+    def __init__(self, error: ApiError, headers: dict[str, str] | None = None) -> None:
+        answer = json_response({"success": False, "error": error.code}, 200, headers)
+        super().__init__(body=answer.body, status_code=200, headers=answer.headers)
+        self.error = error
+
+
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
-    status = error.rest_status if config.rest_status_codes() else 200
-    return json_response({"success": False, "error": error.code}, status, headers)
+    return ErrorResponse(error, headers)
 
 
 def request_params(request: Any) -> Params:
@@ -78,14 +89,16 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
                 request = app.current_request
                 _check_method(request.method, accepted)
                 params = request_params(request)
+                observe.note_token(params.values.get("token"))
                 body = fn(params, *args)
+                observe.note_answer(body)
                 return json_response({"success": True, **body}, headers=headers)
             except ApiError as error:
                 if isinstance(error, InternalError):
-                    LOG.error("internal error: %s", error)
+                    observe.note_failure(str(error), _exc_info())
                 return error_response(error, headers)
-            except Exception:  # the caller sees a contract code, the log the details
-                LOG.exception("unhandled error")
+            except Exception as error:  # the caller sees a contract code, the log the details
+                observe.note_failure(f"unhandled {type(error).__name__}", _exc_info())
                 return error_response(InternalError(), headers)
 
         return view
@@ -93,8 +106,18 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
     return decorate
 
 
-def normalise(response: Response) -> Response:
-    """Turn any non-contract error answer (Chalice's own) into the contract."""
+def _exc_info() -> observe.ExcInfo | None:
+    exc_type, exc, tb = sys.exc_info()
+    return None if exc_type is None or exc is None else (exc_type, exc, tb)
+
+
+def normalise(response: Response, rest_status: bool = False) -> Response:
+    """Any non-contract error answer (Chalice's own) made a contract error;
+    contract errors get their REST status if `rest_status`."""
+    if isinstance(response, ErrorResponse):
+        if rest_status:
+            response.status_code = response.error.rest_status
+        return response
     if response.status_code < 400:
         return response
     body = response.body
@@ -116,4 +139,27 @@ def normalise(response: Response) -> Response:
         error = BadRequest()
     else:
         error = InternalError()
-    return error_response(error)
+    return normalise(error_response(error), rest_status)
+
+
+def result_of(response: Response | None) -> str:
+    """A request's result for the log and metrics: `success` or the error code."""
+    if isinstance(response, ErrorResponse):
+        return response.error.code
+    return observe.SUCCESS if response is not None and response.status_code < 400 \
+        else observe.INTERNAL_ERROR
+
+
+def serve(request: Request, get_response: Callable[[Request], Response],
+          rest_status: bool) -> Response:
+    """The app's middleware: every answer in the contract, every request logged."""
+    context = request.context or {}
+    record = observe.start(route=str(context.get("resourcePath", "")), method=request.method,
+                           request_id=str(context.get("requestId", "")))
+    response: Response | None = None
+    try:
+        response = normalise(get_response(request), rest_status)
+        return response
+    finally:
+        observe.finish(record, result_of(response),
+                       response.status_code if response is not None else 500)

@@ -7,8 +7,7 @@ endpoint comes from the AWS SDK's own `AWS_ENDPOINT_URL_DYNAMODB`.
 """
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -28,7 +27,7 @@ class _Base(Model):
         abstract = True
         table_name = ""
         billing_mode = "PAY_PER_REQUEST"
-        region = os.environ.get(config.ENV_REGION) or "us-east-1"
+        region = config.DEFAULT_REGION  # bind() sets the configured one
         # One SDK retry and short timeouts: the app's own loops (txn.py) retry
         # within the request's deadline (deadline.py), so the total stays
         # well inside Lambda's 30 s.
@@ -297,17 +296,19 @@ def all_models() -> Iterator[type[Model]]:
     return iter(TABLES)
 
 
-def bind(prefix: str | None = None, region: str | None = None) -> None:
-    """Point every model at its table (env override, else `<prefix>-<suffix>`).
+def bind(tables: Mapping[str, str] | None = None, region: str | None = None, *,
+         prefix: str | None = None) -> None:
+    """Point every model at its table: `tables` (suffix -> name, as in
+    `config.Settings.tables`), else config's default names under `prefix`.
 
     Drops cached connections so a changed endpoint or region takes effect.
     """
     global _connection
     _connection = None
-    region = region or os.environ.get(config.ENV_REGION) or "us-east-1"
-    for model, (env_var, suffix, _ttl) in TABLES.items():
-        name = os.environ.get(env_var) or f"{prefix or config.DEFAULT_TABLE_PREFIX}-{suffix}"
-        model.Meta.table_name = name
+    names = tables or config.table_names({}, prefix=prefix)
+    region = region or config.DEFAULT_REGION
+    for model, (_env_var, suffix, _ttl) in TABLES.items():
+        model.Meta.table_name = names[suffix]
         model.Meta.region = region
         model._connection = None
     for model, owner in SHARED_TABLES.items():

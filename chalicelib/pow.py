@@ -12,13 +12,13 @@ import hashlib
 import hmac
 import json
 import math
-import os
 import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
 
 from chalicelib import config
+from chalicelib.config import SigningKeys
 from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
 
 VERSION = "v1"
@@ -66,37 +66,38 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def parse_keys(spec: str) -> list[tuple[str, bytes]]:
+def parse_keys(spec: str) -> SigningKeys:
     """`kid:base64key[,kid:base64key...]` (first signs), or one raw secret string."""
-    keys: list[tuple[str, bytes]] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        if ":" in part:
-            kid, _, encoded = part.partition(":")
-            keys.append((kid, _unb64(encoded)))
-        else:  # e.g. Secrets Manager's GenerateSecretString output
-            keys.append((hashlib.sha256(part.encode()).hexdigest()[:8], part.encode()))
-    if not keys or any(len(key) < 16 for _kid, key in keys):
-        raise InternalError("signing keys missing or shorter than 16 bytes")
-    return keys
+    try:
+        return config.parse_signing_keys(spec)
+    except ValueError as error:
+        raise InternalError(str(error)) from None
 
 
 # A warm Lambda re-reads its keys this often, so a key roll needs no restart.
 KEYS_CACHE_SECONDS = 300.0
-_keys_cache: tuple[float, tuple[tuple[str, bytes], ...]] | None = None
+_keys_cache: tuple[float, SigningKeys] | None = None
+# Where the keys come from (the settings app.py hands over): given, or a secret's id.
+_source: tuple[SigningKeys, str] = ((), "")
 
 
-def _load_keys() -> tuple[tuple[str, bytes], ...]:
-    spec = os.environ.get(config.ENV_SIGNING_KEYS)
-    if not spec and os.environ.get(config.ENV_SIGNING_SECRET_ARN):
+def use_signing_keys(keys: SigningKeys, secret_id: str = "") -> None:
+    """Sign with `keys` (first signs), else the keys held by Secrets Manager secret `secret_id`."""
+    global _source
+    _source = (keys, secret_id)
+    clear_keys_cache()
+
+
+def _load_keys() -> SigningKeys:
+    keys, secret_id = _source
+    if keys:
+        return keys
+    if secret_id:
         import boto3  # only when deployed with Secrets Manager
 
-        spec = boto3.client("secretsmanager").get_secret_value(
-            SecretId=os.environ[config.ENV_SIGNING_SECRET_ARN])["SecretString"]
-    if not spec:
-        raise InternalError("no proof-of-work signing key configured")
-    return tuple(parse_keys(spec))
+        return parse_keys(boto3.client("secretsmanager").get_secret_value(
+            SecretId=secret_id)["SecretString"])
+    raise InternalError("no proof-of-work signing key configured")
 
 
 def clear_keys_cache() -> None:
@@ -104,7 +105,7 @@ def clear_keys_cache() -> None:
     _keys_cache = None
 
 
-def signing_keys(now: float | None = None) -> tuple[tuple[str, bytes], ...]:
+def signing_keys(now: float | None = None) -> SigningKeys:
     """The deployment's keys, loaded on first use (off the cold-start path)."""
     global _keys_cache
     now = time.monotonic() if now is None else now
@@ -117,7 +118,7 @@ def new_job_id() -> str:
     return _b64(secrets.token_bytes(16))
 
 
-def sign(job: Job, keys: tuple[tuple[str, bytes], ...]) -> str:
+def sign(job: Job, keys: SigningKeys) -> str:
     kid, key = keys[0]
     fields = asdict(job)
     fields["kid"] = kid
@@ -131,7 +132,7 @@ def sign(job: Job, keys: tuple[tuple[str, bytes], ...]) -> str:
     return f"{signed}.{_b64(mac)}"
 
 
-def verify(token: str, keys: tuple[tuple[str, bytes], ...], now: int) -> Job:
+def verify(token: str, keys: SigningKeys, now: int) -> Job:
     """The job's payload if its MAC holds and it has not expired, else InvalidJob."""
     if len(token) > MAX_JOB_CHARS or not token.isascii():
         raise InvalidJob("job too long or not ASCII")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib import observe
 from chalicelib.errors import InternalError, InvalidSecret, InvalidSite
 from chalicelib.models import Site
 from chalicelib.txn import ConditionFailed, Transaction
@@ -80,6 +81,7 @@ def authenticate(secret: str | None) -> SiteInfo:
     # pointer left by a rotation race never authenticates.
     if not hmac.compare_digest(digest, item.secret_hash or "") or item.disabled:
         raise InvalidSecret("revoked secret")
+    observe.note_site(item.site_key or "")
     return _info(item)
 
 
@@ -100,6 +102,7 @@ def public_site(site_key: str | None, now: float | None = None) -> SiteInfo:
     info = hit[1]
     if info is None or info.disabled:
         raise InvalidSite("unknown or disabled site")
+    observe.note_site(info.site_key)
     return info
 
 

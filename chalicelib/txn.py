@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import deadline
+from chalicelib import deadline, observe
 from chalicelib.errors import InternalError
 from chalicelib.models import connection
 
@@ -106,6 +106,7 @@ class Transaction:
         """Commit once, retrying transient failures with the same token until the deadline."""
         _seen.retries = attempt = 0
         while True:
+            codes: list[str] = []  # each item's cancellation reason
             try:
                 with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
                     for kind, _label, args, kwargs in self._ops:
@@ -115,7 +116,6 @@ class Transaction:
                 reasons = exc.cancellation_reasons or []
                 labels = self.labels_in_wire_order()
                 failed: dict[str, dict[str, Any]] = {}
-                codes = []
                 for i, reason in enumerate(reasons):
                     code = reason.code if reason else "None"
                     codes.append(code)
@@ -130,6 +130,7 @@ class Transaction:
                 code = type(exc).__name__
             attempt += 1
             _seen.retries = attempt
+            observe.dynamo_retry(throttled=code in THROTTLES or any(c in THROTTLES for c in codes))
             deadline.pause(attempt, f"transaction kept failing ({code})")
 
 
@@ -160,6 +161,7 @@ def write_one(operation: str, model_cls: Any, kwargs: dict[str, Any],
             code = type(exc).__name__
         attempt += 1
         _seen.retries = attempt
+        observe.dynamo_retry(throttled=code in THROTTLES)
         deadline.pause(attempt, f"{operation} kept failing ({code})")
 
 

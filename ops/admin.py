@@ -25,11 +25,14 @@ def _prepare(stage: str | None) -> None:
         # The embedded store accepts any credentials; real AWS needs yours.
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault(config.ENV_REGION, "us-east-1")
+    os.environ.setdefault(config.ENV_REGION, config.DEFAULT_REGION)
     from chalicelib import models
-    from ops import tables as admin_tables
 
-    models.bind(prefix=admin_tables.stage_prefix(None if stage in (None, "local", "dev") else stage))
+    try:
+        names = config.table_names(os.environ, None if stage in (None, "local", "dev") else stage)
+        models.bind(names, config.region(os.environ))
+    except config.SettingsError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def _site(site_key: str):

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib import config
 from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
 from ops.server import api_server
 from ops.store import StoreServer, restore, snapshot
@@ -26,8 +27,16 @@ def local_environment(store_url: str) -> None:
     """Fake credentials, a region and the store endpoint, for this process."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = store_url
+    os.environ.setdefault(config.ENV_REGION, config.DEFAULT_REGION)
+    os.environ[config.ENV_DYNAMODB_ENDPOINT] = store_url
+
+
+def checked_settings() -> config.Settings:
+    """The app's settings as the app will read them, or exit with the app's one-line message."""
+    try:
+        return config.Settings.from_environ(os.environ)
+    except config.SettingsError as error:
+        raise SystemExit(f"error: {error}") from None
 
 
 def signing_keys_spec() -> str:
@@ -93,6 +102,7 @@ def _check_port_free(host: str, port: int, variable: str) -> None:
 
 
 def main() -> int:
+    checked_settings()  # before anything starts: a bad value is one line, no traceback
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
@@ -105,13 +115,15 @@ def main() -> int:
         sys.setswitchinterval(1e-6)
         print("WARNING: store served WITHOUT its lock: writes are not atomic", flush=True)
     local_environment(store.url)
-    from chalicelib import config
     os.environ.setdefault(config.ENV_SIGNING_KEYS, signing_keys_spec())
+    settings = checked_settings()
 
     from chalicelib import models
+    from ops import request_log
     from ops import tables as admin_tables
 
-    models.bind()
+    request_log.install()
+    models.bind(settings.tables, settings.region)
     admin_tables.create_tables("local")
     restored = restore(SNAPSHOT_FILE)
     pump = start_stream_pump()

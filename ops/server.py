@@ -13,6 +13,7 @@ from http.server import HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 
+from ops import request_log
 from ops.paths import DEMO_FILE, ROOT
 
 MAX_LOCAL_BODY = 1024 * 1024
@@ -131,6 +132,11 @@ def _handler_class() -> type:
             # API Gateway's "Missing Authentication Token" means "no such path".
             self._send_http_response(200, {"Content-Type": "application/json"},
                                      '{"success":false,"error":"not_found"}')
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            # The app printed this request's line (ops/request_log.py): one line per request.
+            if not request_log.take_printed():
+                super().log_request(code, size)
 
         def log_message(self, format: str, *args: Any) -> None:
             line = f"{self.address_string()} - - [{self.log_date_time_string()}] {format % args}\n"

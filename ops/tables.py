@@ -46,18 +46,10 @@ def stream_table_names(stage: str | None = None) -> list[str]:
     return [name for model, name in names.items() if model in models.STREAM_TABLES]
 
 
-def stage_prefix(stage: str | None) -> str:
-    """Table name prefix of a stage: `workproof-<stage>`; no stage = the default."""
-    return f"workproof-{stage}" if stage else config.DEFAULT_TABLE_PREFIX
-
-
 def table_names(stage: str | None) -> dict[type[Model], str]:
     """Model -> table name for a stage (an env var `WORKPROOF_*_TABLE` wins)."""
-    prefix = stage_prefix(stage)
-    return {
-        model: os.environ.get(env_var) or f"{prefix}-{suffix}"
-        for model, (env_var, suffix, _ttl) in models.TABLES.items()
-    }
+    names = config.table_names(os.environ, stage)
+    return {model: names[suffix] for model, (_env_var, suffix, _ttl) in models.TABLES.items()}
 
 
 def _attr_type(attr: Any) -> str:
@@ -131,7 +123,7 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
 def _client(region: str | None = None):
     import boto3  # the Lambda runtime has it; imported lazily like every admin path
 
-    region = region or os.environ.get(config.ENV_REGION) or "us-east-1"
+    region = region or config.region(os.environ)
     # The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (the SDK reads it).
     return boto3.client("dynamodb", region_name=region)
 

@@ -41,6 +41,23 @@ def app(aws: None) -> Any:
 
 
 @pytest.fixture
+def app_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`app_settings(WORKPROOF_MIN_WORK="512", ...)`: the app runs with those variables
+    changed, as a function started with them would (settings are read at cold start)."""
+    import os
+
+    import app as app_module
+    from chalicelib import config
+
+    def use(**variables: str) -> config.Settings:
+        settings = config.Settings.from_environ({**os.environ, **variables})
+        monkeypatch.setattr(app_module, "SETTINGS", settings)
+        return settings
+
+    return use
+
+
+@pytest.fixture
 def client(app: Any) -> Iterator[Any]:
     from chalice.test import Client
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import string
 from collections.abc import Iterator
@@ -23,18 +24,22 @@ def generated() -> str:
 
 
 @pytest.fixture
-def secret_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[object, str]]:
-    monkeypatch.delenv(config.ENV_SIGNING_KEYS, raising=False)
-    pow.clear_keys_cache()
+def secret_env() -> Iterator[tuple[object, str]]:
     with mock_aws():
         import boto3
 
         client = boto3.client("secretsmanager", region_name="us-east-1")
         arn = client.create_secret(Name="workproof-prod/signing-key",
                                    SecretString=generated())["ARN"]
-        monkeypatch.setenv(config.ENV_SIGNING_SECRET_ARN, arn)
-        yield client, arn
-    pow.clear_keys_cache()
+        # What the deployed function's settings hold: the secret's ARN, no keys.
+        settings = config.Settings.from_environ({config.ENV_SIGNING_SECRET_ARN: arn})
+        assert settings.signing_keys == () and settings.signing_secret_id == arn
+        pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id)
+        try:
+            yield client, arn
+        finally:
+            settings = config.Settings.from_environ(os.environ)
+            pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id)
 
 
 def test_function_reads_the_generated_secret_once(secret_env) -> None:

@@ -14,8 +14,8 @@ MIN_WORK = 512
 
 
 @pytest.fixture(autouse=True)
-def small_work(monkeypatch):
-    monkeypatch.setenv("WORKPROOF_MIN_WORK", str(MIN_WORK))
+def small_work(app_settings):
+    app_settings(WORKPROOF_MIN_WORK=str(MIN_WORK))
 
 
 class Miner:

@@ -166,8 +166,8 @@ def test_each_link_gets_its_own_code(api):
     assert create_link(api, "https://example.com/") != create_link(api, "https://example.com/")
 
 
-def test_link_url_uses_the_public_base_url(api, monkeypatch):
-    monkeypatch.setenv("WORKPROOF_PUBLIC_URL", "https://links.example.org/base/")
+def test_link_url_uses_the_public_base_url(api, app_settings):
+    app_settings(WORKPROOF_PUBLIC_URL="https://links.example.org/base/")
     short = create_link(api, "https://example.com/")
     assert re.match(r"^https://links\.example\.org/base/l/[A-Za-z0-9]+$", short), short
 
@@ -424,6 +424,6 @@ def test_payout_global_hashrate_is_last_complete_hour_of_all_sites(api, clock):
     assert answer["globalDifficulty"] == 65536
 
 
-def test_payout_global_difficulty_is_the_minimum_work(api, clock, monkeypatch):
-    monkeypatch.setenv("WORKPROOF_MIN_WORK", "131072")
+def test_payout_global_difficulty_is_the_minimum_work(api, clock, app_settings):
+    app_settings(WORKPROOF_MIN_WORK="131072")
     assert api.get("/stats/payout")["globalDifficulty"] == 131072

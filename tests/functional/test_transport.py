@@ -487,10 +487,10 @@ def test_unexpected_error_outside_the_api_views_is_internal_error(api, monkeypat
     assert (status, answer) == (200, fail("internal_error"))
 
 
-def test_unexpected_errors_rest_status(api, alice, monkeypatch):
+def test_unexpected_errors_rest_status(api, alice, monkeypatch, app_settings):
     from chalicelib import ledger
 
-    monkeypatch.setenv("WORKPROOF_ERROR_STATUS", "rest")
+    app_settings(WORKPROOF_ERROR_STATUS="rest")
     monkeypatch.setattr(ledger, "read_user", _explode)
     status, _headers, answer = call(api.client, "GET",
                                     f"/user/balance?secret={api.site.secret}&name=alice")
@@ -499,8 +499,8 @@ def test_unexpected_errors_rest_status(api, alice, monkeypatch):
 
 # --- REST-style statuses (opt-in) ------------------------------------------------------
 
-def test_rest_statuses_when_opted_in(client, site, monkeypatch):
-    monkeypatch.setenv("WORKPROOF_ERROR_STATUS", "rest")
+def test_rest_statuses_when_opted_in(client, site, app_settings):
+    app_settings(WORKPROOF_ERROR_STATUS="rest")
     credit(site.site_key, "alice", 10)
     s = site.secret
     cases = [
@@ -525,8 +525,8 @@ def test_rest_statuses_when_opted_in(client, site, monkeypatch):
             assert answer["success"] is True
 
 
-def test_default_status_is_200_for_errors(client, site, monkeypatch):
-    monkeypatch.delenv("WORKPROOF_ERROR_STATUS", raising=False)
+def test_default_status_is_200_for_errors(client, site, app_settings):
+    app_settings(WORKPROOF_ERROR_STATUS="")
     for method, path in (("GET", "/nope"), ("GET", "/user/withdraw"), ("GET", "/user/top")):
         status, _h, answer = call(client, method, path)
         assert status == 200

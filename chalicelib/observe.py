@@ -1,0 +1,228 @@
+"""What an operator reads: one log line and the metrics of each request or stream batch.
+
+Logs go through Powertools for AWS Lambda's Logger (JSON, one line per
+request at INFO; an `internal_error` is logged at ERROR with its traceback,
+nothing else carries one). Metrics go through Powertools Metrics in
+CloudWatch embedded metric format: printed lines CloudWatch turns into
+metrics, no API call; each request's are printed once, when it ends.
+
+A line never holds a secret, a full token or a job: the secret is never
+put in it, a token appears as `token_hint` (first 4 characters and length)
+and a job not at all. The request's code reports what it learns (`note_*`)
+into the request's record; nothing here reads a request itself.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+SERVICE = "workproof"
+NAMESPACE = "Workproof"
+LOGGER = Logger(service=SERVICE)
+
+SUCCESS = "success"
+INTERNAL_ERROR = "internal_error"
+# Tokens shorter than this are logged as their length only (4 characters
+# of a 6-character name would be most of it).
+MIN_HINTED_TOKEN = 16
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+# A series: its dimensions besides `service` -> metric name -> value.
+Series = dict[tuple[tuple[str, str], ...], dict[str, float]]
+
+
+def token_hint(token: str) -> str:
+    """A token as the log shows it: its first 4 characters and its length, never all of it."""
+    prefix = token[:4] if len(token) >= MIN_HINTED_TOKEN else ""
+    return f"{prefix}...({len(token)})"
+
+
+@dataclass
+class Record:
+    """What one request (or stream batch) did, filled in as it runs."""
+
+    route: str
+    method: str = ""
+    request_id: str = ""
+    started: float = field(default_factory=time.perf_counter)
+    site: str | None = None
+    token: str | None = None  # already a hint
+    answer: Mapping[str, Any] | None = None
+    detail: str | None = None  # internal_error: what went wrong
+    exc_info: ExcInfo | None = None
+    retries: int = 0
+    throttles: int = 0
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 1)
+
+
+_current: ContextVar[Record | None] = ContextVar("workproof_request", default=None)
+
+
+def start(route: str, method: str = "", request_id: str = "") -> Record:
+    """Begin this thread's request record (the one `note_*` and `dynamo_retry` fill in)."""
+    record = Record(route=route, method=method, request_id=request_id)
+    _current.set(record)
+    return record
+
+
+def note_site(site_key: str) -> None:
+    """The request's site, once its key or secret was found (never an unchecked key)."""
+    record = _current.get()
+    if record is not None:
+        record.site = site_key
+
+
+def note_token(token: object) -> None:
+    record = _current.get()
+    if record is not None and isinstance(token, str) and token:
+        record.token = token_hint(token)
+
+
+def note_answer(answer: Mapping[str, Any]) -> None:
+    """A successful answer's body (metrics read figures from it; it is never logged)."""
+    record = _current.get()
+    if record is not None:
+        record.answer = answer
+
+
+def note_failure(detail: str, exc_info: ExcInfo | None = None) -> None:
+    """Why the request ends in `internal_error` (logged with the traceback)."""
+    record = _current.get()
+    if record is not None:
+        record.detail, record.exc_info = detail, exc_info
+
+
+def dynamo_retry(throttled: bool) -> None:
+    """A DynamoDB call of this request is retried (after a throttle, if `throttled`)."""
+    record = _current.get()
+    if record is not None:
+        record.retries += 1
+        record.throttles += int(throttled)
+
+
+# --- metrics -----------------------------------------------------------------------
+
+def _add(series: Series, dimensions: tuple[tuple[str, str], ...], name: str, value: float) -> None:
+    metrics = series.setdefault(dimensions, {})
+    metrics[name] = metrics.get(name, 0) + value
+
+
+def request_series(record: Record, result: str) -> Series:
+    """The metrics a request publishes, by dimension set (contract: deploy/README.md).
+
+    Every series has `service=workproof`. The ones the alarms read have no
+    other dimension, so per-reason and per-site figures are separate series
+    of the same name: `SharesRefused` by `error`, `Verifies` and
+    `Withdrawals` by `result`, and shares and hashes by `site`.
+    """
+    series: Series = {}
+    site = (("site", record.site),) if record.site else None
+    if record.route == "/pow/submit":
+        if result == SUCCESS:
+            hashes = float((record.answer or {}).get("hashes", 0))
+            for dims in ((), site):
+                if dims is not None:
+                    _add(series, dims, "SharesAccepted", 1)
+                    _add(series, dims, "HashesCredited", hashes)
+        else:
+            _add(series, (("error", result),), "SharesRefused", 1)
+            if site:
+                _add(series, site, "SharesRefused", 1)
+    for route, name in (("/token/verify", "Verifies"), ("/user/withdraw", "Withdrawals")):
+        if record.route == route:
+            _add(series, (("result", result),), name, 1)
+            if result == SUCCESS:
+                _add(series, (), name, 1)
+    if record.retries:
+        _add(series, (), "DynamoRetries", record.retries)
+    if record.throttles:
+        _add(series, (), "DynamoThrottles", record.throttles)
+    return series
+
+
+def publish(series: Series, properties: Mapping[str, Any]) -> None:
+    """Print each dimension set's metrics as one EMF line (`properties`: searchable, not dimensions)."""
+    for dimensions, values in series.items():
+        metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+        for name, value in dimensions:
+            metrics.add_dimension(name=name, value=value)
+        for name, value in values.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        for key, value in properties.items():
+            if value is not None:
+                metrics.add_metadata(key=key, value=value)
+        metrics.flush_metrics()
+
+
+# --- the request's line --------------------------------------------------------------
+
+def finish(record: Record, result: str, status: int) -> None:
+    """Log the request's line and publish its metrics; ends the record."""
+    _current.set(None)
+    line: dict[str, Any] = {
+        "request_id": record.request_id, "route": record.route, "method": record.method,
+        "site": record.site, "result": result, "status": status,
+        "duration_ms": record.elapsed_ms(),
+    }
+    if record.token:
+        line["token_hint"] = record.token
+    if record.retries:
+        line["dynamo_retries"] = record.retries
+    if result == INTERNAL_ERROR:
+        line["detail"] = record.detail or "internal error"
+        LOGGER.error("request", extra=line, exc_info=record.exc_info or False)
+    else:
+        LOGGER.info("request", extra=line)
+    publish(request_series(record, result),
+            {"request_id": record.request_id, "route": record.route, "site": record.site})
+
+
+# --- the stream consumer -------------------------------------------------------------
+
+def consume(handle: Callable[[dict[str, Any]], Mapping[str, int]],
+            event: dict[str, Any]) -> Mapping[str, int]:
+    """Run the stream consumer on one batch: one log line and its metrics.
+
+    A failing batch is logged with its traceback, counted in
+    `StreamFailures` and raised again (Lambda retries the batch whole).
+    """
+    records = event.get("Records", [])
+    record = start("stream")
+    line: dict[str, Any] = {"records": len(records)}
+    counts: Mapping[str, int] = {}
+    try:
+        counts = handle(event)
+    except Exception:
+        exc_type, exc, tb = sys.exc_info()
+        assert exc_type is not None and exc is not None
+        line.update(result=INTERNAL_ERROR, duration_ms=record.elapsed_ms())
+        LOGGER.error("stream batch", extra=line, exc_info=(exc_type, exc, tb))
+        raise
+    else:
+        line.update(result=SUCCESS, duration_ms=record.elapsed_ms(), **counts)
+        LOGGER.info("stream batch", extra=line)
+    finally:
+        _current.set(None)
+        failed = line["result"] != SUCCESS
+        series: Series = {(): {
+            "StreamRecords": len(records),
+            "StreamCountersWritten": counts.get("stats", 0) + counts.get("verifies", 0),
+            "StreamRanksWritten": counts.get("ranks", 0),
+            "StreamFailures": int(failed),
+        }}
+        if record.retries:
+            _add(series, (), "DynamoRetries", record.retries)
+        if record.throttles:
+            _add(series, (), "DynamoThrottles", record.throttles)
+        publish(series, {})
+    return counts

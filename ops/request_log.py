@@ -1,0 +1,60 @@
+"""`make run`'s request log: the app's own request lines, printed for people.
+
+The deployed app logs one JSON line per request (chalicelib/observe.py);
+`make run` prints the same record as one readable line:
+
+    15:19:18  POST /pow/submit  site=Ab3d...  success  12.3 ms
+
+and lets the local server skip its standard access line for the requests
+the app logged (`take_printed`), so each request is one line. The EMF
+metric lines are not printed locally (Powertools' own switch, which an
+operator may set to `false` to see them).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+
+from chalicelib import observe
+
+METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"
+_FIELDS = ("token_hint", "dynamo_retries", "records", "stats", "verifies", "ranks")
+_printed = threading.local()
+
+
+class ReadableFormatter(logging.Formatter):
+    """One line: time, method and route, site, result, milliseconds (+ traceback if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        _printed.flag = True
+        values = record.__dict__
+        when = time.strftime("%H:%M:%S", time.localtime(record.created))
+        if record.getMessage() == "stream batch":
+            head = f"{when}  stream batch"
+        else:
+            route = f"{values.get('method', '')} {values.get('route', '')}".strip()
+            head = f"{when}  {route}  site={values.get('site') or '-'}"
+        parts = [head, str(values.get("result", record.getMessage()))]
+        parts += [f"{name}={values[name]}" for name in _FIELDS if values.get(name) is not None]
+        if values.get("detail"):
+            parts.append(str(values["detail"]))
+        parts.append(f"{values.get('duration_ms', 0)} ms")
+        line = "  ".join(parts)
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def install() -> None:
+    """Print the app's log readably from now on, and no metric lines unless asked."""
+    observe.LOGGER.registered_handler.setFormatter(ReadableFormatter())
+    os.environ.setdefault(METRICS_DISABLED_ENV, "true")
+
+
+def take_printed() -> bool:
+    """Whether this thread printed an app line since the last call (then forgets it)."""
+    printed = bool(getattr(_printed, "flag", False))
+    _printed.flag = False
+    return printed

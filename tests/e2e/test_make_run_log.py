@@ -1,0 +1,66 @@
+"""`make run`'s log: one readable line per request, no secret; bad settings stop it at once."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fixtures import ROOT, LiveServer, _free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def _log(server: LiveServer) -> str:
+    return (Path(server.state_dir) / "server.log").read_text(errors="replace")
+
+
+def _lines_for(server: LiveServer, marker: str, timeout: float = 10.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in _log(server).splitlines() if marker in line]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)
+
+
+def test_each_request_is_one_readable_line_without_its_secret(live_server: LiveServer) -> None:
+    base, secret = live_server.base_url, live_server.secret
+    name = "log-reader-unknown"
+    answer = requests.get(f"{base}/user/balance", params={"secret": secret, "name": name},
+                          timeout=30).json()
+    assert answer == {"success": False, "error": "unknown_user"}
+    token = "LogTokenAbCdEfGhIjKlMnOpQrStUvWx"
+    answer = requests.post(f"{base}/token/verify", data={"secret": secret, "token": token,
+                                                         "hashes": "1"}, timeout=30).json()
+    assert answer == {"success": False, "error": "invalid_token"}
+
+    (balance,) = _lines_for(live_server, f"GET /user/balance  site={live_server.site_key}  "
+                                         "unknown_user")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  GET /user/balance  site=\w{32}  unknown_user  "
+                        r"[0-9.]+ ms", balance), balance
+    (verify,) = _lines_for(live_server, "POST /token/verify")
+    assert re.fullmatch(r"\d\d:\d\d:\d\d  POST /token/verify  site=\w{32}  invalid_token  "
+                        r"token_hint=LogT\.\.\.\(32\)  [0-9.]+ ms", verify), verify
+    log = _log(live_server).split("Workproof API on", 1)[1]  # after the start banner
+    assert secret not in log and token not in log and name not in log
+    # The standard access line is not printed for what the app logged.
+    assert '"GET /user/balance' not in log and '"POST /token/verify' not in log
+
+
+def test_make_run_refuses_a_bad_setting_with_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AWS_") and k != "WORKPROOF_SIGNING_KEYS"}
+    env.update({"WORKPROOF_PORT": str(_free_port()), "WORKPROOF_STORE_PORT": str(_free_port()),
+                "WORKPROOF_STATE_DIR": str(tmp_path / "state"), "WORKPROOF_MIN_WORK": "64k"})
+    done = subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("make:")]
+    assert errors == ["error: WORKPROOF_MIN_WORK=64k: not a positive integer"]
+    assert "Workproof" not in done.stdout  # nothing was started
+    assert not (tmp_path / "state").exists()
