@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
@@ -16,7 +15,7 @@ from chalicelib.http import (
     error_response,
     serve,
 )
-from chalicelib.pages import link_page, static_file
+from chalicelib.pages import link_page, openapi_file, static_file
 
 # Read and checked once, at cold start: a bad value fails the function's init
 # with one line naming the variable (config.SettingsError).
@@ -146,7 +145,7 @@ def library_file(name):
 
 @app.route("/openapi.json", methods=["GET"])
 def openapi():
-    return static_file("openapi.json", folder=Path(__file__).parent / "chalicelib")
+    return openapi_file()
 
 
 @app.lambda_function(name="streams")

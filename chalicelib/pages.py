@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import html
 import mimetypes
-import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +13,21 @@ from chalicelib.http import error_response
 from chalicelib.links import LinkInfo, display_host
 
 STATIC_DIR = Path(__file__).parent / "static"
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+OPENAPI_FILE = Path(__file__).parent / "openapi.json"
+# Everything /lib/{name} serves, and nothing else: the browser library and the
+# files the API's pages load. A file added to static/ is served only once it is
+# listed here (tests/unit/test_pages_allowlist.py fails until it is listed here
+# or in INTERNAL_FILES).
+LIBRARY_FILES = frozenset({
+    "workproof.js",  # the miners (WorkProof.User, .Token, .Anonymous)
+    "worker.js",     # their Web Worker, WASM inlined
+    "captcha.js",    # the captcha widget
+    "link.js",       # the shortlink page's script
+})
+# Files of static/ that are never served as they are: templates the API fills in.
+INTERNAL_FILES = frozenset({
+    "link.html",  # the shortlink page (link_page)
+})
 _TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -24,19 +37,25 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def static_file(name: str, folder: Path = STATIC_DIR) -> Response:
-    """A file of the library (never a path outside its folder)."""
-    if not _SAFE_NAME.match(name) or name.startswith("."):
-        return error_response(NotFound())
-    path = folder / name
-    if not path.is_file():
-        return error_response(NotFound())
-    content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or "text/plain"
+def _file_response(path: Path) -> Response:
+    content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "text/plain"
     return Response(body=_read(path), status_code=200,
                     headers={"Content-Type": content_type,
                              "Cache-Control": "public, max-age=300",
                              "Access-Control-Allow-Origin": "*",
                              "X-Content-Type-Options": "nosniff"})
+
+
+def static_file(name: str) -> Response:
+    """A file of the library (LIBRARY_FILES), else not_found."""
+    if name not in LIBRARY_FILES:
+        return error_response(NotFound())
+    return _file_response(STATIC_DIR / name)
+
+
+def openapi_file() -> Response:
+    """The API's OpenAPI description."""
+    return _file_response(OPENAPI_FILE)
 
 
 def link_page(link: LinkInfo, api_base: str) -> Response:
