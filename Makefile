@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
+.PHONY: run test lint browser-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,12 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
-test: $(STAMP) browser-deps
+# ruff over the repository, mypy --strict over what ships (app.py, chalicelib/: mypy.ini).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint browser-deps
 	$(PY) -m pytest
 
 bench-miner: $(STAMP) browser-deps

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from chalice import Chalice, CORSConfig, Response
+from chalice.app import Chalice, CORSConfig, Request, Response
 
 from chalicelib import api, config, links, mining, models, observe, pow, streams
 from chalicelib.errors import ApiError, NotFound
@@ -16,6 +18,7 @@ from chalicelib.http import (
     serve,
 )
 from chalicelib.pages import link_page, openapi_file, static_file
+from chalicelib.params import Params
 
 # Read and checked once, at cold start: a bad value fails the function's init
 # with one line naming the variable (config.SettingsError).
@@ -30,19 +33,30 @@ pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id)
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
 
 
-def _route(path: str, accepted: str, **kwargs):
+View = Callable[..., dict[str, Any]]
+
+
+def _route(path: str, accepted: str, **kwargs: Any) -> Callable[[View], Callable[..., Response]]:
     """Declare every method on `path` (API Gateway would 403 the others)."""
-    def decorate(fn):
-        return app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT, **kwargs)(
-            contract_view(app, accepted, cors="cors" in kwargs)(fn))
+    def decorate(fn: View) -> Callable[..., Response]:
+        view = contract_view(app, accepted, cors="cors" in kwargs)(fn)
+        app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT, **kwargs)(view)
+        return view
     return decorate
+
+
+def _request() -> Request:
+    """The request being served (Chalice sets it before calling a view)."""
+    request = app.current_request
+    assert request is not None
+    return request
 
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
     if SETTINGS.public_url:
         return SETTINGS.public_url
-    request = app.current_request
+    request = _request()
     headers = request.headers
     proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
     host = headers.get("host", "localhost")
@@ -57,78 +71,79 @@ def _base_url() -> str:
 
 
 @_route("/token/verify", "POST")
-def token_verify(params):
+def token_verify(params: Params) -> dict[str, Any]:
     return api.token_verify(params)
 
 
 @_route("/user/balance", "GET")
-def user_balance(params):
+def user_balance(params: Params) -> dict[str, Any]:
     return api.user_balance(params)
 
 
 @_route("/user/withdraw", "POST")
-def user_withdraw(params):
+def user_withdraw(params: Params) -> dict[str, Any]:
     return api.user_withdraw(params)
 
 
 @_route("/user/top", "GET")
-def user_top(params):
+def user_top(params: Params) -> dict[str, Any]:
     return api.user_top(params)
 
 
 @_route("/user/list", "GET")
-def user_list(params):
+def user_list(params: Params) -> dict[str, Any]:
     return api.user_list(params)
 
 
 @_route("/user/reset", "POST")
-def user_reset(params):
+def user_reset(params: Params) -> dict[str, Any]:
     return api.user_reset(params)
 
 
 @_route("/user/reset-all", "POST")
-def user_reset_all(params):
+def user_reset_all(params: Params) -> dict[str, Any]:
     return api.user_reset_all(params)
 
 
 @_route("/link/create", "POST")
-def link_create(params):
+def link_create(params: Params) -> dict[str, Any]:
     return api.link_create(params, _base_url())
 
 
 @_route("/stats/payout", "GET")
-def stats_payout(params):
+def stats_payout(params: Params) -> dict[str, Any]:
     return api.stats_payout(params, SETTINGS.min_work)
 
 
 @_route("/stats/site", "GET")
-def stats_site(params):
+def stats_site(params: Params) -> dict[str, Any]:
     return api.stats_site(params)
 
 
 @_route("/stats/history", "GET")
-def stats_history(params):
+def stats_history(params: Params) -> dict[str, Any]:
     return api.stats_history(params)
 
 
 def _origin() -> str | None:
-    return app.current_request.headers.get("origin")
+    origin: str | None = _request().headers.get("origin")
+    return origin
 
 
 @_route("/pow/job", "POST", cors=POW_CORS)
-def pow_job(params):
+def pow_job(params: Params) -> dict[str, Any]:
     return mining.issue_job(params, _origin(), int(time.time()), SETTINGS.min_work,
                             SETTINGS.job_ttl)
 
 
 @_route("/pow/submit", "POST", cors=POW_CORS)
-def pow_submit(params):
+def pow_submit(params: Params) -> dict[str, Any]:
     return mining.submit(params, _origin(), int(time.time()), SETTINGS.min_work,
                          SETTINGS.job_ttl)
 
 
 @app.route("/l/{code}", methods=["GET"])
-def shortlink_page(code):
+def shortlink_page(code: str) -> Response:
     try:
         link = links.get(code)
     except ApiError as error:
@@ -139,17 +154,17 @@ def shortlink_page(code):
 
 
 @app.route("/lib/{name}", methods=["GET"])
-def library_file(name):
+def library_file(name: str) -> Response:
     return static_file(name)
 
 
 @app.route("/openapi.json", methods=["GET"])
-def openapi():
+def openapi() -> Response:
     return openapi_file()
 
 
 @app.lambda_function(name="streams")
-def stream_consumer(event, _context):
+def stream_consumer(event: dict[str, Any], _context: Any) -> Mapping[str, int]:
     """The guards', tokens' and ledger's DynamoDB streams (event source mappings
     in deploy/merge-template.json): stats, captcha counts, link visits, ranks.
     One log line and one set of metrics per batch."""
@@ -162,7 +177,7 @@ def stream_consumer(event, _context):
 NOT_FOUND_DEPTH = 12
 
 
-def _not_found(**_captured):
+def _not_found(**_captured: str) -> Response:
     return error_response(NotFound())
 
 
@@ -174,7 +189,7 @@ app.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT, name="not_found_r
 
 
 @app.middleware("http")
-def contract_errors(event, get_response) -> Response:
+def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice's own error answers (415, 405, 500...) become contract errors;
     every request is logged and counted (chalicelib/http.py `serve`)."""
     return serve(event, get_response, SETTINGS.rest_status)

@@ -15,8 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Response
-from chalice.app import Request
+from chalice.app import Chalice, Request, Response
 
 from chalicelib import deadline, observe
 from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
@@ -77,16 +76,21 @@ def _check_method(method: str, accepted: str) -> None:
         raise WrongMethod(method)
 
 
-def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
+ContractView = Callable[..., dict[str, Any]]
+
+
+def contract_view(app: Chalice, accepted: str, *,
+                  cors: bool = False) -> Callable[[ContractView], Callable[..., Response]]:
     """Decorate a view `fn(params) -> dict` with the whole wire contract."""
 
-    def decorate(fn: Callable[..., dict[str, Any]]) -> Callable[..., Response]:
+    def decorate(fn: ContractView) -> Callable[..., Response]:
         @functools.wraps(fn)
         def view(*args: Any) -> Response:
             headers = dict(CORS_HEADERS) if cors else {}
             deadline.start()
             try:
                 request = app.current_request
+                assert request is not None  # Chalice sets it before calling a view
                 _check_method(request.method, accepted)
                 params = request_params(request)
                 observe.note_token(params.values.get("token"))

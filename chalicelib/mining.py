@@ -22,6 +22,7 @@ from chalicelib.errors import (
     DuplicateShare,
     InternalError,
     InvalidJob,
+    InvalidLink,
     InvalidSite,
     InvalidToken,
     MissingInput,
@@ -108,7 +109,7 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
         else:
             link = links.get(account)
             if link.site_key != site.site_key:
-                raise links.InvalidLink("link of another site")
+                raise InvalidLink("link of another site")
             target = link.hashes
         d, k = size_target_work(target - total, min_work)
     job = Job(kid="", site=site.site_key, epoch=epoch, kind=kind, account=account,

@@ -65,7 +65,7 @@ class Site(_Base):
     updated = NumberAttribute(default=0)
 
 
-class _RankIndex(GlobalSecondaryIndex):
+class _RankIndex(GlobalSecondaryIndex["User"]):
     """Base of the rank indexes; partition `rx = SITE#<key>#E#<epoch>#<shard>`."""
 
     class Meta:

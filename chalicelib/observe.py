@@ -154,10 +154,10 @@ def publish(series: Series, properties: Mapping[str, Any]) -> None:
     """Print each dimension set's metrics as one EMF line (`properties`: searchable, not dimensions)."""
     for dimensions, values in series.items():
         metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
-        for name, value in dimensions:
-            metrics.add_dimension(name=name, value=value)
-        for name, value in values.items():
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        for dimension, label in dimensions:
+            metrics.add_dimension(name=dimension, value=label)
+        for name, count in values.items():
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
         for key, value in properties.items():
             if value is not None:
                 metrics.add_metadata(key=key, value=value)

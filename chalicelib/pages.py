@@ -6,7 +6,7 @@ import mimetypes
 from functools import lru_cache
 from pathlib import Path
 
-from chalice import Response
+from chalice.app import Response
 
 from chalicelib.errors import NotFound
 from chalicelib.http import error_response

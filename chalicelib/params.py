@@ -57,9 +57,9 @@ def _parse_multipart(body: bytes, content_type: str) -> list[tuple[str, Any]]:
         name = part.get_param("name", header="content-disposition")
         if not name:
             raise BadRequest("multipart part without a name")
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes for a non-multipart part
         try:
-            pairs.append((str(name), payload.decode("utf-8")))
+            pairs.append((str(name), payload.decode("utf-8") if isinstance(payload, bytes) else ""))
         except UnicodeDecodeError:
             raise BadRequest("multipart value is not UTF-8") from None
     return pairs

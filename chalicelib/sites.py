@@ -48,7 +48,7 @@ def _info(item: Site) -> SiteInfo:
         name=item.name or "",
         epoch=int(item.epoch or 0),
         disabled=bool(item.disabled),
-        origins=tuple(item.origins or ()),
+        origins=tuple(str(origin) for origin in item.origins or ()),
         xmr_pending=item.xmr_pending or "0",
         xmr_paid=item.xmr_paid or "0",
     )

@@ -65,7 +65,7 @@ def history(site_key: str, begin: int, end: int, now: int) -> list[dict[str, obj
     first, last = hour_of(begin), hour_of(end)
     totals = hourly(site_key, "hashes", first, last)
     current = hour_of(now)
-    entries = []
+    entries: list[dict[str, object]] = []
     for hour in range(first, last + 1, HOUR):
         hashes = totals.get(hour, 0)
         if hour == current:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
+from pynamodb.expressions.update import Action
 
 from chalicelib.errors import InvalidToken
 from chalicelib.idempotency import IdempotencyKey
@@ -61,7 +62,7 @@ def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: in
     continued one must exist, unverified and unexpired.
     """
     item = Token(token_pk(site_key, name))
-    actions = [Token.h.add(hashes)]
+    actions: list[Action] = [Token.h.add(hashes)]
     if new:
         actions += [Token.c.set(now), Token.x.set(now + TOKEN_LIFETIME), Token.tg.set(target)]
         if host:

@@ -154,7 +154,8 @@ def write_one(operation: str, model_cls: Any, kwargs: dict[str, Any],
         except ClientError as exc:
             code = _error_code(exc)
             if code == "ConditionalCheckFailedException":
-                return False, exc.response.get("Item") or {}
+                item = exc.response.get("Item")
+                return False, item if isinstance(item, dict) else {}
             if code not in RETRYABLE:
                 raise InternalError(f"{operation} failed: {code}") from None
         except BotoCoreError as exc:

@@ -35,7 +35,7 @@ def _prepare(stage: str | None) -> None:
         raise SystemExit(f"error: {error}") from None
 
 
-def _site(site_key: str):
+def _site(site_key: str) -> Any:
     from chalicelib import sites
 
     info = sites.get_site(site_key)

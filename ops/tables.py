@@ -71,7 +71,7 @@ def _keys(attrs: dict[str, Any], defs: dict[str, str]) -> list[dict[str, str]]:
     return schema
 
 
-def _projection(index: GlobalSecondaryIndex) -> dict[str, Any]:
+def _projection(index: GlobalSecondaryIndex[Any]) -> dict[str, Any]:
     projection = index.Meta.projection
     if isinstance(projection, AllProjection):
         return {"ProjectionType": "ALL"}
@@ -83,7 +83,7 @@ def _projection(index: GlobalSecondaryIndex) -> dict[str, Any]:
     raise ValueError(f"unsupported projection on {index.Meta.index_name}")
 
 
-def indexes(model: type[Model]) -> list[GlobalSecondaryIndex]:
+def indexes(model: type[Model]) -> list[GlobalSecondaryIndex[Any]]:
     return [idx for idx in model._indexes.values()
             if isinstance(idx, GlobalSecondaryIndex)]
 
@@ -120,7 +120,7 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
     return spec
 
 
-def _client(region: str | None = None):
+def _client(region: str | None = None) -> Any:
     import boto3  # the Lambda runtime has it; imported lazily like every admin path
 
     region = region or config.region(os.environ)
@@ -136,7 +136,7 @@ def _wait_active(client: Any, name: str, timeout: float = 600.0) -> dict[str, An
             g.get("IndexStatus") not in (None, "ACTIVE")
             for g in table.get("GlobalSecondaryIndexes", []))
         if not busy or time.monotonic() > deadline:
-            return table
+            return dict(table)
         time.sleep(2)
 
 
