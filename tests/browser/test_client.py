@@ -260,18 +260,50 @@ def test_shortlink_page_shows_host_mines_and_redirects(page, server):
     assert "landed" in page.inner_text("h1")
 
 
+# Keeps the (closed) shadow roots a page attaches, to read what the visitor sees there.
+SHADOWS = """
+window.__shadows = [];
+(function () {
+  var attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    var root = attach.call(this, init); window.__shadows.push(root); return root;
+  };
+})();
+"""
+# The shortlink page's progress bar and status line, as shown in its panel.
+LINK_PANEL = """(() => {
+  const root = window.__shadows.find(r => r.querySelector('[role=progressbar]'));
+  if (!root) return null;
+  const bar = root.querySelector('[role=progressbar]');
+  return {now: Number(bar.getAttribute('aria-valuenow')),
+          width: bar.firstChild.style.width,
+          status: root.querySelector('[role=status]').textContent};
+})()"""
+
+
 def test_shortlink_page_pause_and_progress(page, server, big_jobs):
     api = server.api
     api.links["Slow5678"] = (server.url + "/target?slow=1", 2**26)
+    page.add_init_script(SHADOWS)
     page.goto(server.url + "/l/Slow5678")
     panel = page.locator("#wp-panel")
     page.wait_for_function("document.title.indexOf('127.0.0.1') >= 0")
-    page.wait_for_timeout(300)
+    page.wait_for_function(f"({LINK_PANEL} || {{now: 0}}).now > 0", timeout=60000)
+    shown = page.evaluate(LINK_PANEL)
+    assert 0 < shown["now"] < 100 and shown["width"] == f"{shown['now']}%"
+    assert shown["status"].startswith(f"Your browser is doing proof-of-work · {shown['now']}% · ")
+
     box = panel.bounding_box()
     page.mouse.click(box["x"] + box["width"] - 30, box["y"] + box["height"] - 15)  # pause
+    page.wait_for_timeout(500)  # a puzzle already being solved may still land
+    paused = page.evaluate(LINK_PANEL)
+    assert paused["status"] == "Paused"
     page.wait_for_timeout(2500)
     assert "/l/Slow5678" in page.url, "paused: no redirect"
+    assert page.evaluate(LINK_PANEL) == paused, "paused: no progress"
+
     page.mouse.click(box["x"] + box["width"] - 30, box["y"] + box["height"] - 15)  # resume
+    page.wait_for_function(f"({LINK_PANEL} || {{now: 0}}).now > {paused['now']}", timeout=60000)
     page.wait_for_url("**/target?slow=1", timeout=120000)
 
 
