@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.errors import InternalError, InvalidSecret, InvalidSite
+from chalicelib.errors import InternalError, InvalidSecret, InvalidSite, dynamo_error_code
 from chalicelib.models import Site
 from chalicelib.txn import ConditionFailed, Transaction
 
@@ -157,7 +157,7 @@ def update_site(site_key: str, **values: object) -> SiteInfo:
     try:
         Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if dynamo_error_code(exc) == "ConditionalCheckFailedException":
             raise InvalidSite(f"unknown site {site_key}") from None
         raise
     info = get_site(site_key)
