@@ -70,7 +70,10 @@ def authenticate(secret: str | None) -> SiteInfo:
     """The enabled site whose secret this is, else InvalidSecret."""
     if not secret or len(secret) > 256:
         raise InvalidSecret("no secret")
-    digest = hash_secret(secret)
+    try:
+        digest = hash_secret(secret)
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") is no one's secret
+        raise InvalidSecret("secret is not valid Unicode") from None
     try:
         pointer = Site.get(f"SECRET#{digest}", consistent_read=True)
         item = Site.get(site_pk(pointer.site_key or ""), consistent_read=True)

@@ -8,7 +8,8 @@ the redirect goes to ada's serialization of the URL, never to the raw input.
 
 On top of the standard, anything a reader of the input could take for
 another host than the one a browser resolves is refused (`invalid_url`):
-userinfo (`https://bank.example@evil.example/`), backslashes (browsers read
+userinfo (`https://bank.example@evil.example/`), any form but
+`scheme://host` (`http:host`, `https:///host`), backslashes (browsers read
 them as `/` in http(s) URLs, `urlsplit` does not), control, format and
 whitespace characters (browsers drop some and percent-encode others), and
 numeric IPv4 shorthands (`2130706433`, `0x7f.1`, `127.1`, octal `0177.0.0.1`,
@@ -31,9 +32,10 @@ SCHEMES = ("http:", "https:")
 # characters (bidi overrides, zero-width and soft hyphens that UTS 46 drops),
 # surrogates, and every kind of space or line/paragraph separator.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
-# What follows `scheme:` and any slashes up to the path, query or fragment:
-# the authority as a browser delimits it in a special (http/https) URL.
-_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:/*([^/?#]*)")
+# `scheme://authority`, the authority up to the path, query or fragment as a
+# browser delimits it. Browsers also take `http:host`, `http:/host` and
+# `http:///host` for `http://host`; a reader may not, so those are refused.
+_AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,13 @@ def _refused_character(text: str) -> bool:
 
 def _authority(text: str) -> str:
     match = _AUTHORITY.match(text)
-    return match.group(1) if match else ""
+    if not match or not match.group(1):
+        raise InvalidUrl("url does not start with scheme://host")
+    return match.group(1)
 
 
-def _written_host(text: str) -> str:
+def _written_host(authority: str) -> str:
     """The host as written in the input (authority without port), lower-cased."""
-    authority = _authority(text)
     if authority.startswith("["):
         return authority.partition("]")[0].lower() + "]"
     return authority.partition(":")[0].lower()
@@ -74,18 +77,19 @@ def parse(text: str) -> Target:
         raise InvalidUrl("url over 2048 characters")
     if _refused_character(text):
         raise InvalidUrl("url with a backslash, control, format or whitespace character")
+    authority = _authority(text)
     try:
         url = URL(text)
     except (ValueError, UnicodeError):
         raise InvalidUrl("not a URL by the WHATWG URL standard") from None
     if url.protocol not in SCHEMES:
         raise InvalidUrl("url is not http or https")
-    if url.username or url.password or "@" in _authority(text):
+    if url.username or url.password or "@" in authority:
         raise InvalidUrl("url with userinfo")
     host = url.hostname
     if not host:
         raise InvalidUrl("url without host")
-    if url.host_type == HostType.IPV4 and _written_host(text) != host:
+    if url.host_type == HostType.IPV4 and _written_host(authority) != host:
         raise InvalidUrl("numeric IPv4 shorthand")
     if url.host_type == HostType.DEFAULT and not _dns_name(host):
         raise InvalidUrl("host is no DNS name")
