@@ -31,6 +31,11 @@ deploy-deps:
 test: $(STAMP) browser-deps deploy-deps
 	$(PY) -m pytest
 
+# Schemathesis against /openapi.json of a real `make run` stack (>= 10,000
+# requests, a few minutes; not part of `make test`).
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz.schema_fuzz
+
 bench-miner: $(STAMP) browser-deps
 	bash bench/miner/run.sh
 
