@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test fuzz browser-deps deploy-deps bench-miner bench-local package clean
+.PHONY: run test fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,14 @@ bench-miner: $(STAMP) browser-deps
 
 bench-local: $(STAMP)
 	$(PY) bench/local_server.py
+
+# Write and read units, calls and $ per million of every request (billing rules applied to the recorded calls).
+bench-cost: $(STAMP)
+	$(PY) bench/cost.py
+
+# One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
+bench-contention: $(STAMP)
+	$(PY) bench/contention.py
 
 package: $(STAMP) deploy-deps
 	bash deploy/package.sh
