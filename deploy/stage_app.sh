@@ -4,7 +4,8 @@
 # vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime) and
 # the Lambda's own builds of ada-url and cffi's _cffi_backend (C extensions:
 # deploy/vendor_wheels.py downloads the manylinux wheels for Python 3.11 on
-# the chosen architecture).
+# the chosen architecture), with the bytecode of chalicelib/ and vendor/
+# (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
 #   LAMBDA_ARCH=arm64 deploy/stage_app.sh DIR     (x86_64 by default)
@@ -60,3 +61,10 @@ config = json.load(open(path))
 config["lambda_architecture"] = arch
 open(path, "w").write(json.dumps(config, indent=2) + "\n")
 PY
+
+# Bytecode where the runtime looks (chalice zips it with the rest), hash-based
+# and unchecked so the zip's timestamps cannot invalidate it: a cold start on
+# Lambda's read-only /var/task then compiles nothing. package.sh adds the
+# rest (app.py, chalice/) to the zip it makes: deploy/compile_bundle.py.
+"$PYTHON" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$BUILD" -p /var/task \
+    "$BUILD/chalicelib" "$BUILD/vendor" >/dev/null
