@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import mimetypes
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,7 +17,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
 # Everything /lib/{name} serves, and nothing else: the browser library and the
 # files the API's pages load. A file added to static/ is served only once it is
-# listed here (tests/unit/test_pages_allowlist.py fails until it is listed here
+# listed here (tests/functional/test_library_files.py fails until it is listed here
 # or in INTERNAL_FILES).
 LIBRARY_FILES = frozenset({
     "workproof.js",  # the miners (WorkProof.User, .Token, .Anonymous)
@@ -28,6 +29,7 @@ LIBRARY_FILES = frozenset({
 INTERNAL_FILES = frozenset({
     "link.html",  # the shortlink page (link_page)
 })
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 _TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -67,11 +69,19 @@ def link_page(link: LinkInfo, api_base: str) -> Response:
         "site_key": link.site_key,
         "api": api_base,
     }
-    page = _read(STATIC_DIR / "link.html")
-    for key, value in values.items():
-        page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return Response(body=page, status_code=200,
+    return Response(body=fill(_read(STATIC_DIR / "link.html"), values), status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store",
                              "Referrer-Policy": "no-referrer",
                              "X-Content-Type-Options": "nosniff"})
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Every `{{name}}` of the template replaced by its escaped value, in one pass.
+
+    One pass: a value that holds `{{code}}` (a target's host, a Host header)
+    stays text, never read again as a placeholder.
+    """
+    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+    return _PLACEHOLDER.sub(lambda match: escaped[match.group(1)], template)
+
