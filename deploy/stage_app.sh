@@ -1,17 +1,12 @@
 #!/usr/bin/env bash
 # Stage the Lambda project into DIR: app.py, chalicelib/, .chalice/ (config and
-<<<<<<< HEAD
-# policies, plus deployed/ state if any), an EMPTY requirements.txt and
+# policies, plus deployed/ state if any), an EMPTY requirements.txt,
 # vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime, the
 # Powertools layer from .chalice/config.json's `layers`, rewritten to the
-# region in AWS_DEFAULT_REGION), with the bytecode of chalicelib/ and vendor/
-=======
-# policies, plus deployed/ state if any), an EMPTY requirements.txt,
-# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime) and
-# the Lambda's own builds of ada-url and cffi's _cffi_backend (C extensions:
-# deploy/vendor_wheels.py downloads the manylinux wheels for Python 3.11 on
-# the chosen architecture), with the bytecode of chalicelib/ and vendor/
->>>>>>> hostile
+# region in AWS_DEFAULT_REGION) and the Lambda's own builds of ada-url and
+# cffi's _cffi_backend (C extensions: deploy/vendor_wheels.py downloads the
+# manylinux wheels for Python 3.11 on the chosen architecture), with the
+# bytecode of chalicelib/ and vendor/
 # (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
