@@ -4,14 +4,16 @@ Builds the bundle with deploy/package.sh (or takes `--zip`), unpacks it into
 a temporary folder twice: as shipped, and with its `.pyc` files removed (the
 bundle before it carried bytecode). Each measure is a fresh interpreter
 (`python -I -S -B`: nothing is written, as on Lambda's read-only /var/task)
-whose path holds the bundle and a folder with what the Lambda runtime ships
-(boto3, botocore, ... linked from this venv), with the environment the
+whose path holds the bundle, a folder with what the Powertools layer adds
+(/opt/python on Lambda) and one with what the Lambda runtime ships (boto3,
+botocore, ... each linked from this venv), with the environment the
 function has (region, its table names, fake credentials). Measured, in
 interleaved rounds, medians: the time of the import itself inside the
 interpreter, and the wall time of the whole process.
   boto3            import boto3
   app              import app   (the handler module), bundle as shipped
   app, no .pyc     import app,  bundle without bytecode
+  observe          import chalicelib.observe (Powertools Logger and Metrics: their share of app)
 Usage: .venv/bin/python bench/cold_start.py [--rounds 21] [--zip out/deployment.zip]
 """
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
+LAYER_PACKAGES = ("aws_lambda_powertools", "typing_extensions")
 CHILD = """
 import sys, time
 sys.path[:0] = sys.argv[2:]
@@ -49,9 +52,12 @@ def build_bundle(out: Path) -> tuple[Path, dict[str, str]]:
     function = next(r["Properties"] for r in sam["Resources"].values()
                     if r["Type"] == "AWS::Serverless::Function")
     variables = function.get("Environment", {}).get("Variables", {})
-    # References to other resources (e.g. the secret's ARN) become placeholders.
-    return out / "deployment.zip", {k: v if isinstance(v, str) else f"bench-{k.lower()}"
-                                    for k, v in variables.items()}
+    # References to other resources become placeholders (table names, the
+    # secret's name); references to parameters are left to their defaults.
+    return out / "deployment.zip", {
+        k: v if isinstance(v, str) else f"bench-{k.lower().replace('_', '-')}"
+        for k, v in variables.items()
+        if isinstance(v, str) or k.endswith(("_TABLE", "_SECRET_ARN"))}
 
 
 def unpack(bundle: Path, dest: Path, keep_bytecode: bool) -> Path:
@@ -62,10 +68,10 @@ def unpack(bundle: Path, dest: Path, keep_bytecode: bool) -> Path:
     return dest
 
 
-def runtime_dir(dest: Path) -> Path:
-    """What the Lambda Python runtime provides besides the standard library."""
+def runtime_dir(dest: Path, packages: tuple[str, ...] = RUNTIME_PACKAGES) -> Path:
+    """What the Lambda Python runtime (or a layer) provides besides the standard library."""
     dest.mkdir()
-    for name in RUNTIME_PACKAGES:
+    for name in packages:
         origin = Path(importlib.import_module(name).__file__)
         source = origin.parent if origin.name == "__init__.py" else origin
         os.symlink(source, dest / source.name)
@@ -108,10 +114,12 @@ def main() -> None:
         size = bundle.stat().st_size
         env = lambda_env(variables)
         runtime = runtime_dir(tmp_path / "runtime")
+        layer = runtime_dir(tmp_path / "layer", LAYER_PACKAGES)
         shipped = unpack(bundle, tmp_path / "task", keep_bytecode=True)
         bare = unpack(bundle, tmp_path / "task-no-pyc", keep_bytecode=False)
-        cases = {"boto3": ("boto3", [runtime]), "app": ("app", [shipped, runtime]),
-                 "app, no .pyc": ("app", [bare, runtime])}
+        cases = {"boto3": ("boto3", [runtime]), "app": ("app", [shipped, layer, runtime]),
+                 "app, no .pyc": ("app", [bare, layer, runtime]),
+                 "observe": ("chalicelib.observe", [shipped, layer, runtime])}
         for module, path in cases.values():
             measure(module, path, env)  # warm the page cache
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
