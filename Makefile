@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local package clean
+.PHONY: run store test browser-deps bench-miner bench-local package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	$(PY) -m ops.local
+
+# Only the embedded store (same ports, state and signing key as `make run`):
+# then `.venv/bin/chalice local` serves the API through the dev stage.
+store: $(STAMP)
+	$(PY) -m ops.local --store-only
 
 # Debian's Chromium for the real-browser tests (no browser downloads).
 browser-deps:
