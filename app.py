@@ -129,7 +129,7 @@ def shortlink_page(code):
         return error_response(error)
     # The page loads the library and calls /pow/* under the API's own base
     # (the stage path when deployed), so it needs the absolute base URL.
-    return link_page(link, _base_url())
+    return link_page(link, _base_url(), app.current_request.headers.get("accept-language"))
 
 
 @app.route("/lib/{name}", methods=["GET"])
