@@ -136,7 +136,7 @@
     '.d{width:10px;height:10px;border-radius:50%;background:#1a7f37;flex:none;animation:p 1.2s infinite}' +
     '.paused .d,.ask .d{background:#b7791f;animation:none}' +
     '@keyframes p{50%{opacity:.35}}' +
-    '.t{flex:1 1 auto;min-width:0}.ask{flex-wrap:wrap}.ask .t{flex:1 1 100%}' +
+    '.t{flex:1 1 auto;min-width:0}.ask{flex-wrap:wrap}.ask .d{display:none}.ask .t{flex:1 1 100%}' +
     'button{font:inherit;min-height:24px;min-width:24px;border:1px solid #767676;border-radius:5px;' +
     'background:#f3f3f3;color:#111;padding:2px 8px;cursor:pointer}' +
     'button.main{background:#0b57d0;border-color:#0b57d0;color:#fff}' +

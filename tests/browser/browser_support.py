@@ -226,7 +226,8 @@ def _handler(api: FakeApi):
                     return self._send(200, body.encode(), TYPES.get(Path(path).suffix, "text/plain"),
                                       {"Access-Control-Allow-Origin": "*"})
             if path.startswith("/page/") and path[6:] in api.pages:
-                return self._send(200, api.pages[path[6:]].encode(), TYPES[".html"],
+                kind = TYPES.get(Path(path).suffix, TYPES[".html"])
+                return self._send(200, api.pages[path[6:]].encode(), kind,
                                   api.page_headers.get(path[6:]))
             if path.startswith("/l/") and path[3:] in api.links:
                 page = api.link_page(path[3:], self.headers.get("Accept-Language"))
