@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import config
+from chalicelib import config, deadline
 from chalicelib.errors import ApiError, BadRequest, InternalError, NotConfigured, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
 
@@ -73,6 +73,7 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
         @functools.wraps(fn)
         def view(*args: Any) -> Response:
             headers = dict(CORS_HEADERS) if cors else {}
+            deadline.start()
             try:
                 request = app.current_request
                 _check_method(request.method, accepted)
