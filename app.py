@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, links, mining, models, streams
+from chalicelib import api, config, links, mining, models, siteverify, streams
 from chalicelib.errors import ApiError, NotFound
 from chalicelib.http import (
     ALL_METHODS,
@@ -119,6 +119,12 @@ def pow_job(params):
 def pow_submit(params):
     return mining.submit(params, _origin(), int(time.time()), config.min_work(),
                          config.job_ttl())
+
+
+# reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
+for number, path in enumerate(siteverify.PATHS):
+    app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
+              name=f"siteverify_{number}")(siteverify.view(app))
 
 
 @app.route("/l/{code}", methods=["GET"])
