@@ -20,11 +20,16 @@ run: $(STAMP)
 store: $(STAMP)
 	$(PY) -m ops.local --store-only
 
-# Debian's Chromium for the real-browser tests (no browser downloads).
+# Debian's Chromium for the real-browser tests (no browser downloads), and npm for
+# the accessibility audit's axe-core (pinned in tests/browser/vendor).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm missing: sudo apt-get install -y nodejs npm" >&2; exit 1; fi; }
+	@bash tests/browser/vendor/install.sh
 
 test: $(STAMP) browser-deps
 	$(PY) -m pytest
