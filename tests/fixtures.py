@@ -23,7 +23,9 @@ def aws() -> Iterator[None]:
     with mock_aws():
         from chalicelib import models, sites, stats
         from ops import tables as admin_tables
+        from ops.store import install_dynamodb_fixes
 
+        install_dynamodb_fixes()
         models.bind()
         admin_tables.create_tables("local")
         sites.clear_cache()
@@ -216,6 +218,19 @@ def live_server(tmp_path_factory: Any) -> Iterator[LiveServer]:
         yield server
     finally:
         stop_stack(process)
+
+
+def settled(read: Any, until: Any, timeout: float = 10.0) -> Any:
+    """`read()` once `until(answer)` holds: off-path figures (top, list, stats)
+    trail a write by the stream pump's interval. Fails after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = read()
+        if until(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
 
 
 class Http:
