@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, links, mining, models, streams
+from chalicelib import api, config, links, mining, models, siteverify, streams
 from chalicelib.errors import ApiError, NotFound
 from chalicelib.http import (
     ALL_METHODS,
@@ -121,6 +121,12 @@ def pow_submit(params):
                          config.job_ttl())
 
 
+# reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
+for number, path in enumerate(siteverify.PATHS):
+    app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
+              name=f"siteverify_{number}")(siteverify.view(app))
+
+
 @app.route("/l/{code}", methods=["GET"])
 def shortlink_page(code):
     try:
@@ -129,7 +135,7 @@ def shortlink_page(code):
         return error_response(error)
     # The page loads the library and calls /pow/* under the API's own base
     # (the stage path when deployed), so it needs the absolute base URL.
-    return link_page(link, _base_url())
+    return link_page(link, _base_url(), app.current_request.headers.get("accept-language"))
 
 
 @app.route("/lib/{name}", methods=["GET"])
