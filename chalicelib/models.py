@@ -17,7 +17,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -42,6 +42,8 @@ class Site(_Base):
                              (written by the first reset-all; absent = 0)
       pk = CONFIG#payout     operator-set payout figures (in `payout`)
     `epoch` is bumped by reset-all; user items of older epochs read as zero.
+    `sessions_after` (unix ms): dashboard sessions issued at or before it are
+    over (set by signing out).
     """
 
     class Meta(_Base.Meta):
@@ -57,6 +59,7 @@ class Site(_Base):
     xmr_pending = UnicodeAttribute(null=True)
     xmr_paid = UnicodeAttribute(null=True)
     payout = UnicodeAttribute(null=True)  # JSON of the payout figures
+    sessions_after = NumberAttribute(null=True)
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
 
@@ -188,11 +191,26 @@ class StatsShard(_Base):
     hashes = NumberAttribute(default=0)
 
 
+class LinksBySite(GlobalSecondaryIndex):
+    """A site's links, newest last: hash `site_key`, range `created`.
+
+    For the dashboard's link list. One site's link creations share a
+    partition (~1,000 writes/s), far above any real link-creation rate.
+    """
+
+    class Meta:
+        index_name = "by_site"
+        projection = IncludeProjection(["url", "hashes"])
+
+    site_key = UnicodeAttribute(hash_key=True)
+    created = NumberAttribute(range_key=True)
+
+
 class Link(_Base):
     """A shortlink.
 
     Key shape: pk = <code>. Holds the owning site, the target url and the
-    hashes each visit must solve.
+    hashes each visit must solve; listed per site through `by_site`.
     """
 
     class Meta(_Base.Meta):
@@ -203,6 +221,8 @@ class Link(_Base):
     url = UnicodeAttribute()
     hashes = NumberAttribute()
     created = NumberAttribute(default=0)
+
+    by_site = LinksBySite()
 
 
 # model -> (table-name env var, default suffix, TTL attribute or None)

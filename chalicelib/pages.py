@@ -1,4 +1,4 @@
-"""Browser-facing files served by the API: the library and the shortlink page."""
+"""Browser-facing files served by the API: the library, the shortlink page, the dashboard."""
 from __future__ import annotations
 
 import html
@@ -55,4 +55,22 @@ def link_page(link: LinkInfo, api_base: str) -> Response:
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store",
                              "Referrer-Policy": "no-referrer",
+                             "X-Content-Type-Options": "nosniff"})
+
+
+# The dashboard runs only its own files: no inline script, no other origin, no framing.
+DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def dashboard_page(prefix: str) -> Response:
+    """The dashboard's page; `prefix` is the stage path its files and calls live under."""
+    page = _read(STATIC_DIR / "dashboard.html").replace(
+        "{{api}}", html.escape(prefix, quote=True))
+    return Response(body=page, status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8",
+                             "Cache-Control": "no-store",
+                             "Content-Security-Policy": DASHBOARD_CSP,
+                             "Referrer-Policy": "no-referrer",
+                             "X-Frame-Options": "DENY",
                              "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,55 @@
+"""Failed dashboard sign-ins per client address and minute.
+
+One counter item per (address, minute) in the guards table (its TTL attribute
+`expires_at` removes it), key `SIGNIN#<hash of the address>#<minute start>`:
+the address is stored only hashed. Failures `ADD` to it (no read-modify-write);
+every sign-in reads it first. From the fifth failure in a minute on, sign-ins
+from that address are refused with `too_many_attempts` until the minute ends,
+without the secret being checked: a guess in that window teaches nothing,
+and the refusal costs one read, where a delay would bill Lambda time for
+every parallel guess. So one address tests five secrets a minute, plus
+whatever it had in flight when the fifth failure landed (secrets are ~190
+bits: the limit keeps logs and bills calm, it is not what keeps them safe).
+"""
+from __future__ import annotations
+
+import hashlib
+
+from pynamodb.attributes import NumberAttribute
+from pynamodb.expressions.operand import Path
+
+from chalicelib.dashboard_session import DashboardError
+from chalicelib.models import Guard
+
+MAX_FAILURES = 5
+WINDOW_SECONDS = 60
+# The item outlives its minute a little: DynamoDB's TTL deletes late anyway.
+_KEEP_SECONDS = 120
+_FAILURES = Path(NumberAttribute(attr_name="n"))
+
+
+class TooManyAttempts(DashboardError):
+    code, rest_status = "too_many_attempts", 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"sign-ins refused for {retry_after} s")
+        self.retry_after = retry_after
+
+
+def _key(address: str, now: int) -> str:
+    digest = hashlib.sha256(f"dashboard-signin|{address}".encode()).hexdigest()[:32]
+    return f"SIGNIN#{digest}#{now - now % WINDOW_SECONDS}"
+
+
+def check(address: str, now: int) -> None:
+    """Raise TooManyAttempts if this address already failed five times this minute."""
+    item = Guard._get_connection().get_item(_key(address, now), consistent_read=True)
+    failures = int(item.get("Item", {}).get("n", {}).get("N", "0"))
+    if failures >= MAX_FAILURES:
+        raise TooManyAttempts(WINDOW_SECONDS - now % WINDOW_SECONDS)
+
+
+def record_failure(address: str, now: int) -> None:
+    minute = now - now % WINDOW_SECONDS
+    Guard(_key(address, now)).update(
+        actions=[_FAILURES.add(1), Guard.expires_at.set(minute + _KEEP_SECONDS)])
