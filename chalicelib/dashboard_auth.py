@@ -67,5 +67,5 @@ def rotate_secret(call: Call) -> Reply:
     this one included (sign in again with the new secret)."""
     site = call.signed_site()
     secret = sites.rotate_secret(site.site_key)
-    return Reply({"secret": secret},
+    return Reply({"siteKey": site.site_key, "secret": secret},
                  {"Set-Cookie": dashboard_session.clear_cookie(call.cookie_path, call.https)})

@@ -147,8 +147,11 @@
     return {
       stroke: css('--mut'), grid: { stroke: css('--grid') }, ticks: { stroke: css('--grid') },
       values: function (u, splits) {
+        // Over 7 days: the day at midnight, the hour elsewhere.
         return splits.map(function (s) {
-          return (state.range > 24 ? dayOnly : hourOnly).format(new Date(s * 1000));
+          var d = new Date(s * 1000);
+          var midnight = d.getHours() === 0 && d.getMinutes() === 0;
+          return (state.range > 24 && midnight ? dayOnly : hourOnly).format(d);
         });
       }
     };
@@ -167,7 +170,11 @@
   function makeChart(el, series) {
     var opts = {
       width: chartWidth(el), height: 240,
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(4, max * 1.1)]; } } },
+      scales: {
+        // Half an hour of room on each side, so the first and last hours' bars show whole.
+        x: { time: true, range: function (u, min, max) { return [min - HOUR / 2, max + HOUR / 2]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(4, max * 1.1)]; } }
+      },
       axes: [timeAxis(), countAxis()],
       series: [{ label: 'Hour', value: timeOf }].concat(series),
       cursor: { points: { size: 6 } },
@@ -184,9 +191,9 @@
       paths: uPlot.paths.bars({ size: [0.7, 48] }), points: { show: false }
     }]);
     charts.activity = makeChart($('chart-activity'), [
-      { label: 'Captchas solved', stroke: css('--acc'), width: 2, value: valueOf },
-      { label: 'Captchas verified', stroke: css('--acc3'), width: 2, value: valueOf },
-      { label: 'Link visits', stroke: css('--acc4'), width: 2, value: valueOf }
+      { label: 'Captchas solved', stroke: css('--acc'), width: 2, value: valueOf, points: { show: false } },
+      { label: 'Captchas verified', stroke: css('--acc3'), width: 2, value: valueOf, points: { show: false } },
+      { label: 'Link visits', stroke: css('--acc4'), width: 2, value: valueOf, points: { show: false } }
     ]);
     drawOverview();
   }
@@ -279,6 +286,16 @@
     return td;
   }
 
+  // Each cell names its column (shown above the value when tables become cards on phones).
+  function labelCells(table) {
+    var names = Array.prototype.map.call(table.querySelectorAll('thead th'), function (th) {
+      return th.textContent;
+    });
+    table.querySelectorAll('tbody tr').forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (td, i) { td.setAttribute('data-label', names[i] || ''); });
+    });
+  }
+
   function loadUsers() {
     return call('GET', 'users' + query({ order: state.usersOrder })).then(function (answer) {
       if (!answer.success) { if (answer.error !== 'signed_out') fail(answer); return; }
@@ -299,6 +316,7 @@
         cell(row, ints.format(u.balance), 'num');
         body.appendChild(row);
       });
+      labelCells($('users-table'));
       $('users-empty').hidden = answer.users.length > 0;
     });
   }
@@ -389,6 +407,7 @@
         row.setAttribute('data-code', link.code);
         body.appendChild(row);
       });
+      labelCells($('links-table'));
       state.linksNext = answer.nextPage;
       $('links-more').hidden = !answer.nextPage;
       $('links-empty').hidden = body.children.length > 0;
