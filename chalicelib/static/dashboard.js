@@ -235,6 +235,7 @@
     if (state.pollTimer) clearTimeout(state.pollTimer);
     state.pollTimer = null;
     $('ov-live').classList.add('paused');
+    $('ov-live').textContent = 'Paused';
   }
 
   // Polls while the overview is shown and the page is visible; stops otherwise.
@@ -242,6 +243,7 @@
     stopPolling();
     if (state.view !== 'overview' || document.visibilityState !== 'visible') return;
     $('ov-live').classList.remove('paused');
+    $('ov-live').textContent = 'Live';
     state.pollTimer = setTimeout(refreshOverview, POLL_MS);
   }
 
