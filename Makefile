@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local package clean
+.PHONY: run test browser-deps bench-miner bench-local bench-cost package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench-miner: $(STAMP) browser-deps
 
 bench-local: $(STAMP)
 	$(PY) bench/local_server.py
+
+# Write and read units, calls and $ per million of every request (billing rules applied to the recorded calls).
+bench-cost: $(STAMP)
+	$(PY) bench/cost.py
 
 package: $(STAMP)
 	bash deploy/package.sh

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, dashboard_auth, dashboard_views, links, mining, models
+from chalicelib import api, config, dashboard_auth, dashboard_views, links, mining, models, streams
 from chalicelib.dashboard_http import dashboard_view
 from chalicelib.errors import ApiError, NotFound, WrongMethod
 from chalicelib.http import (
@@ -207,6 +207,13 @@ def library_file(name):
 @app.route("/openapi.json", methods=["GET"])
 def openapi():
     return static_file("openapi.json", folder=Path(__file__).parent / "chalicelib")
+
+
+@app.lambda_function(name="streams")
+def stream_consumer(event, _context):
+    """The guards', tokens' and ledger's DynamoDB streams (event source mappings
+    in deploy/merge-template.json): stats, captcha counts, link visits, ranks."""
+    return streams.handle_event(event)
 
 
 # Unknown paths answer `not_found` (Chalice local would answer 403).

@@ -5,10 +5,11 @@ Each function takes the merged parameters and returns the success body
 """
 from __future__ import annotations
 
+import secrets
 import time
 from typing import Any
 
-from chalicelib import config, ledger, links, stats, tokens
+from chalicelib import config, idempotency, ledger, links, ranks, stats, tokens
 from chalicelib.errors import (
     BadRequest,
     InvalidAmount,
@@ -33,6 +34,17 @@ def _site(params: Params) -> SiteInfo:
     return authenticate(secret)
 
 
+def new_request_id() -> str:
+    """This request's id: written with its writes, so a retry knows its own."""
+    return secrets.token_hex(8)
+
+
+def _idempotency_key(params: Params, site: SiteInfo, scope: str,
+                     **fingerprint: object) -> idempotency.IdempotencyKey | None:
+    key = params.string("idempotency_key", required=False, max_chars=1 << 20)
+    return idempotency.key_for(site.site_key, scope, key, idempotency.DAY, **fingerprint)
+
+
 def token_verify(params: Params) -> dict[str, Any]:
     site = _site(params)
     name = params.string("token", required=False, max_chars=1 << 20)
@@ -42,7 +54,9 @@ def token_verify(params: Params) -> dict[str, Any]:
     if len(name) > tokens.MAX_TOKEN_NAME:
         # No token has such a name: it is unknown, like any other.
         raise InvalidToken("token name too long")
-    state = tokens.verify(site.site_key, name, hashes, int(time.time()))
+    idem = _idempotency_key(params, site, "verify", token=name, hashes=hashes)
+    state = tokens.verify(site.site_key, name, hashes, int(time.time()),
+                          request_id=new_request_id(), idem=idem)
     return {"hashes": state.hashes, "created": state.created}
 
 
@@ -55,7 +69,8 @@ def user_withdraw(params: Params) -> dict[str, Any]:
     site = _site(params)
     name = params.name()
     amount = positive_amount(params, "amount", InvalidAmount)
-    ledger.withdraw(site, name, amount)
+    idem = _idempotency_key(params, site, "withdraw", name=name, amount=amount)
+    ledger.withdraw(site, name, amount, new_request_id(), idem)
     return {"name": name, "amount": amount}
 
 
@@ -65,7 +80,7 @@ def user_top(params: Params) -> dict[str, Any]:
     order = params.string("order", required=False, max_chars=16) or "total"
     if order not in TOP_ORDERS:
         raise BadRequest("order must be total, balance or withdrawn")
-    return {"users": ledger.top(site, count, order)}
+    return {"users": ranks.top(site, count, order)}
 
 
 def user_list(params: Params) -> dict[str, Any]:
@@ -76,13 +91,13 @@ def user_list(params: Params) -> dict[str, Any]:
     # not a string) is `invalid_page`, like any other garbage.
     if page is not None and (not isinstance(page, str) or len(page) > 2048):
         raise InvalidPage("not a page cursor")
-    users, next_page = ledger.list_users(site, count, page)
+    users, next_page = ranks.list_users(site, count, page)
     return {"users": users, "nextPage": next_page}
 
 
 def user_reset(params: Params) -> dict[str, Any]:
     site = _site(params)
-    ledger.reset(site, params.name())
+    ledger.reset(site, params.name(), new_request_id())
     return {}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import config, dashboard_session
+from chalicelib import config, dashboard_session, deadline
 from chalicelib.dashboard_session import DashboardError, Session, SignedOut
 from chalicelib.dashboard_throttle import TooManyAttempts
 from chalicelib.errors import ApiError, BadRequest, InternalError
@@ -111,6 +111,7 @@ def dashboard_view(app: Any, accepted: str, *, signed_in: bool = True) -> Callab
         @functools.wraps(fn)
         def view(*_args: Any) -> Response:
             request = app.current_request
+            deadline.start()
             try:
                 check_method(request.method, accepted)
                 posted = accepted == "POST"

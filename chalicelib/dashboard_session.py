@@ -144,6 +144,12 @@ def check(session: Session) -> SiteInfo:
     return anchor.site
 
 
+def address_tag(address: str) -> str:
+    """A client address as stored: keyed, so the 2^32 IPv4 addresses cannot be
+    tried against it (a plain hash of one can)."""
+    return _b64(_mac(_mac_keys()[0][1], "address", address)[:16])
+
+
 def csrf_token(session: Session) -> str:
     key = _key_of(session.kid)
     if key is None:

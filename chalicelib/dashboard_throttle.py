@@ -1,9 +1,9 @@
 """Failed dashboard sign-ins per client address and minute.
 
-One counter item per (address, minute) in the guards table (its TTL attribute
-`expires_at` removes it), key `SIGNIN#<hash of the address>#<minute start>`:
-the address is stored only hashed. Failures `ADD` to it (no read-modify-write);
-every sign-in reads it first. From the fifth failure in a minute on, sign-ins
+One counter item per (address, minute), `models.SignInFailures` (in the
+guards table, whose TTL removes it), keyed by a keyed hash of the address, so
+no address is stored. Failures `ADD` to it (no read-modify-write); every
+sign-in reads it first. From the fifth failure in a minute on, sign-ins
 from that address are refused with `too_many_attempts` until the minute ends,
 without the secret being checked: a guess in that window teaches nothing,
 and the refusal costs one read, where a delay would bill Lambda time for
@@ -13,19 +13,15 @@ bits: the limit keeps logs and bills calm, it is not what keeps them safe).
 """
 from __future__ import annotations
 
-import hashlib
+from pynamodb.exceptions import DoesNotExist
 
-from pynamodb.attributes import NumberAttribute
-from pynamodb.expressions.operand import Path
-
-from chalicelib.dashboard_session import DashboardError
-from chalicelib.models import Guard
+from chalicelib.dashboard_session import DashboardError, address_tag
+from chalicelib.models import SignInFailures
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 60
 # The item outlives its minute a little: DynamoDB's TTL deletes late anyway.
 _KEEP_SECONDS = 120
-_FAILURES = Path(NumberAttribute(attr_name="n"))
 
 
 class TooManyAttempts(DashboardError):
@@ -37,19 +33,20 @@ class TooManyAttempts(DashboardError):
 
 
 def _key(address: str, now: int) -> str:
-    digest = hashlib.sha256(f"dashboard-signin|{address}".encode()).hexdigest()[:32]
-    return f"SIGNIN#{digest}#{now - now % WINDOW_SECONDS}"
+    return f"SIGNIN#{address_tag(address)}#{now - now % WINDOW_SECONDS}"
 
 
 def check(address: str, now: int) -> None:
     """Raise TooManyAttempts if this address already failed five times this minute."""
-    item = Guard._get_connection().get_item(_key(address, now), consistent_read=True)
-    failures = int(item.get("Item", {}).get("n", {}).get("N", "0"))
+    try:
+        failures = int(SignInFailures.get(_key(address, now), consistent_read=True).n or 0)
+    except DoesNotExist:
+        return
     if failures >= MAX_FAILURES:
         raise TooManyAttempts(WINDOW_SECONDS - now % WINDOW_SECONDS)
 
 
 def record_failure(address: str, now: int) -> None:
     minute = now - now % WINDOW_SECONDS
-    Guard(_key(address, now)).update(
-        actions=[_FAILURES.add(1), Guard.expires_at.set(minute + _KEEP_SECONDS)])
+    SignInFailures(_key(address, now)).update(
+        actions=[SignInFailures.n.add(1), SignInFailures.x.set(minute + _KEEP_SECONDS)])

@@ -1,9 +1,9 @@
 """What the dashboard shows, each figure read through the code the HTTP API uses.
 
 Overview: `stats.site_stats` (the figures of `/stats/site`) and `stats.hourly`
-for captchas and link visits. Users: `ledger.top`, `ledger.balance`,
-`ledger.withdraw`, `ledger.reset` (so a withdrawal from the page is exactly
-`/user/withdraw`'s). Links: the site's links (`links.list_for_site`) and their
+for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
+`ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
+API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links: the site's links (`links.list_for_site`) and their
 visit counts (`stats.link_visits`). Settings: `sites.update_site`.
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import ledger, links, sites, stats
-from chalicelib.api import TOP_ORDERS
+from chalicelib import ledger, links, ranks, sites, stats
+from chalicelib.api import TOP_ORDERS, new_request_id
 from chalicelib.dashboard_http import Call
 from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
 from chalicelib.http import base_url
@@ -45,7 +45,7 @@ def top_users(call: Call) -> dict[str, Any]:
     order = call.params.string("order", required=False, max_chars=16) or "total"
     if order not in TOP_ORDERS:
         raise BadRequest("order must be total, balance or withdrawn")
-    return {"order": order, "users": ledger.top(call.signed_site(), TOP_COUNT, order)}
+    return {"order": order, "users": ranks.top(call.signed_site(), TOP_COUNT, order)}
 
 
 def user(call: Call) -> dict[str, Any]:
@@ -55,13 +55,13 @@ def user(call: Call) -> dict[str, Any]:
 def withdraw(call: Call) -> dict[str, Any]:
     site, name = call.signed_site(), call.params.name()
     amount = positive_amount(call.params, "amount", InvalidAmount)
-    ledger.withdraw(site, name, amount)
+    ledger.withdraw(site, name, amount, new_request_id())
     return {"name": name, "amount": amount, "user": ledger.balance(site, name).as_json()}
 
 
 def reset(call: Call) -> dict[str, Any]:
     site, name = call.signed_site(), call.params.name()
-    ledger.reset(site, name)
+    ledger.reset(site, name, new_request_id())
     return {"name": name}
 
 

@@ -86,11 +86,12 @@ class InvalidShare(ApiError):
     code, rest_status = "invalid_share", 400
 
 
-def contract_codes() -> set[str]:
-    """Every error code on the wire (each ApiError subclass's `code`)."""
-    found, todo = set(), [ApiError]
+def contract_codes() -> dict[str, type[ApiError]]:
+    """Every error code on the wire (each ApiError subclass's `code`) and its class."""
+    found: dict[str, type[ApiError]] = {}
+    todo: list[type[ApiError]] = [ApiError]
     while todo:
         cls = todo.pop()
-        found.add(cls.code)
+        found.setdefault(cls.code, cls)
         todo.extend(cls.__subclasses__())
     return found

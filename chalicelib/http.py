@@ -14,7 +14,7 @@ from typing import Any
 
 from chalice import Response
 
-from chalicelib import config
+from chalicelib import config, deadline
 from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
 
@@ -102,6 +102,7 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
         @functools.wraps(fn)
         def view(*args: Any) -> Response:
             headers = dict(CORS_HEADERS) if cors else {}
+            deadline.start()
             try:
                 request = app.current_request
                 check_method(request.method, accepted)

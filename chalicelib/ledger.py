@@ -1,62 +1,60 @@
-"""Users' ledgers: credit, withdraw, reset, reset-all (epochs), top, list.
+"""Users' ledgers: credit, withdraw, reset, reset-all (epochs).
 
-A user item holds total, withdrawn and the epoch they belong to; an item
-of an older epoch than the site's reads as zero (that is how reset-all
-finishes in bounded time). Every user write is conditioned on the item's
-`version` and on the site's epoch, in one transaction with the per-epoch
-counter shard that keeps reset-all's `affected` exact.
+A user item holds its epoch `e`, total `t`, withdrawn `w` and balance `b`
+(= t - w, kept by the same writes); an item of an older epoch than the
+site's reads as zero (that is how reset-all finishes in bounded time).
+Every write lets DynamoDB do the arithmetic (`ADD`) under a condition
+(`b >= :amount`, `e = :epoch`); a failed condition returns the item as it
+was, which picks the next variant or the contract error — no read first,
+no version to compare. Top and list read the rank entries that
+ranks.py maintains off the request path.
 """
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
-import heapq
-import itertools
-import json
 import random
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.errors import InsufficientFunds, InternalError, InvalidPage, UnknownUser
+from chalicelib import deadline
+from chalicelib.errors import InsufficientFunds, InternalError, UnknownUser
+from chalicelib.idempotency import IdempotencyKey
 from chalicelib.models import Site, User
-from chalicelib.params import MAX_SAFE_INTEGER
 from chalicelib.sites import SiteInfo, site_pk
 from chalicelib.txn import ConditionFailed, Transaction
 
+# Users of an epoch with a non-zero total, counted over shards (reset-all's
+# `affected`); written only when a user moves between zero and non-zero.
 COUNTER_SHARDS = 16
-# Every user write checks the site's epoch in its transaction; spread over
-# copies so one site's credits are not capped by one item's write limit
-# (a ConditionCheck costs write units too). reset-all moves all of them.
+# The site's epoch, copied over shards: every share reads one (consistently)
+# and one item takes ~3,000 strongly consistent reads/s.
 EPOCH_SHARDS = 8
-# The sparse indexes' partition key is spread over this many values per
-# site-epoch: every credit rewrites a user's index entries, and one index
-# partition key takes ~1,000 write units/s. Reads merge the sorted shards.
-INDEX_SHARDS = 4
-CAS_ATTEMPTS = 200
-ORDER_FIELDS = ("total", "balance", "withdrawn")
-# Sort keys are at most 1024 bytes: 14 hex digits, then the name's UTF-8
-# bytes, cut on a character boundary.
-_ORDER_NAME_BYTES = 1024 - 14
+# reset-all waits this long after moving the epoch before it counts and
+# answers: a share that read the old epoch just before has committed by then
+# (mining.py re-checks a share whose commit took longer than half of it).
+RESET_ALL_GRACE_SECONDS = 1.0
+# Variants a credit may switch through: steady -> first -> steady.
+_CREDIT_ROUNDS = 4
 
 
 @dataclass(frozen=True)
 class UserState:
-    """A user item as read: `exists` false when there is no item at all."""
+    """A user as read: `exists` false when there is no item at all."""
 
     name: str
     exists: bool
     epoch: int
     total: int
     withdrawn: int
-    version: int
 
     def in_epoch(self, epoch: int) -> UserState:
         """The user as seen in `epoch`: an older epoch's figures read as zero."""
         if self.exists and self.epoch != epoch:
-            return UserState(self.name, True, epoch, 0, 0, self.version)
+            return UserState(self.name, True, epoch, 0, 0)
         return self
 
     @property
@@ -68,124 +66,104 @@ class UserState:
                 "balance": self.balance}
 
 
+def name_hash(name: str) -> str:
+    """128 bits of the name's SHA-256: keys stay short, the name is stored once."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()[:16]
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
 def user_pk(site_key: str, name: str) -> str:
-    return f"U#{site_key}#{name}"
+    return f"U#{site_key}#{name_hash(name)}"
 
 
-def index_shard(name: str) -> int:
-    """The index partition a user's entries live in: a stable hash of the name."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % INDEX_SHARDS
+def counter_pk(site_key: str, epoch: int, shard: int) -> str:
+    return f"C#{site_key}#{epoch}#{shard}"
 
 
-def index_pk(site_key: str, epoch: int, shard: int) -> str:
-    return f"SITE#{site_key}#E#{epoch}#{shard}"
+def epoch_shard_pk(site_key: str, shard: int) -> str:
+    return f"EPOCH#{site_key}#{shard}"
 
 
-def order_key(value: int, name: str) -> str:
-    """Sorts descending by value, then ascending by the name's UTF-8 bytes."""
-    raw = name.encode("utf-8")[:_ORDER_NAME_BYTES].decode("utf-8", "ignore")
-    return f"{MAX_SAFE_INTEGER - value:014x}{raw}"
+def _int(raw: dict[str, Any], name: str) -> int:
+    value = raw.get(name)
+    return int(value["N"]) if value else 0
+
+
+def state_from_raw(name: str, raw: dict[str, Any]) -> UserState:
+    """A user from a raw DynamoDB item ({} = no item)."""
+    if not raw:
+        return UserState(name, False, 0, 0, 0)
+    return UserState(name, True, _int(raw, "e"), _int(raw, "t"), _int(raw, "w"))
 
 
 def read_user(site_key: str, name: str) -> UserState:
     try:
         item = User.get(user_pk(site_key, name), consistent_read=True)
     except DoesNotExist:
-        return UserState(name, False, 0, 0, 0, 0)
-    return UserState(name, True, int(item.epoch), int(item.total), int(item.withdrawn),
-                     int(item.version))
-
-
-def epoch_shard_pk(site_key: str, k: int) -> str:
-    return f"EPOCH#{site_key}#{k}"
-
-
-def stage_epoch_check(tx: Transaction, site_key: str, epoch: int) -> None:
-    """Add to `tx`: the site is still in `epoch` (label "epoch").
-
-    Shards are written by the first reset-all; until then a missing shard
-    means epoch 0.
-    """
-    pk = epoch_shard_pk(site_key, random.randrange(EPOCH_SHARDS))
-    tx.condition_check("epoch", Site, pk, _epoch_shard_is(epoch))
-
-
-def _epoch_shard_is(epoch: int):
-    """An epoch shard holds `epoch` (a shard never written holds epoch 0)."""
-    condition = Site.epoch == epoch
-    return condition | Site.pk.does_not_exist() if epoch == 0 else condition
+        return UserState(name, False, 0, 0, 0)
+    return UserState(name, True, int(item.e or 0), int(item.t or 0), int(item.w or 0))
 
 
 def current_epoch(site_key: str) -> int:
+    """The site's epoch, read consistently from one of its shards (none yet = 0)."""
     try:
-        return int(Site.get(site_pk(site_key), consistent_read=True).epoch)
+        item = Site.get(epoch_shard_pk(site_key, random.randrange(EPOCH_SHARDS)),
+                        consistent_read=True)
     except DoesNotExist:
-        raise InternalError("site vanished") from None
+        return 0
+    return int(item.epoch or 0)
 
 
-def stage_user_write(tx: Transaction, site_key: str, epoch: int, state: UserState,
-                     total: int, withdrawn: int, now: int) -> None:
-    """Add to `tx` the write of a user to (total, withdrawn) in `epoch`.
+def _counter(tx: Transaction, site_key: str, epoch: int, delta: int) -> None:
+    shard = User(counter_pk(site_key, epoch, random.randrange(COUNTER_SHARDS)))
+    tx.update("counter", shard, [User.c.add(delta)])
 
-    `state` is the item as read; the write holds only if nobody wrote it
-    since, and only while the site is still in `epoch`. Moves between zero
-    and non-zero total adjust the epoch's counter shard.
+
+def stage_credit(tx: Transaction, site_key: str, epoch: int, name: str, hashes: int,
+                 *, first: bool) -> None:
+    """Add to `tx` a credit of `hashes` to a user in `epoch` (label "user").
+
+    Steady (`first=False`): the user already has a non-zero total in this
+    epoch: `ADD t, b`. First: the user is new, of an older epoch, or reset
+    to zero: its figures start at `hashes` and the epoch's count of
+    non-zero users goes up by one.
     """
-    seen = state.in_epoch(epoch)
-    actions = [
-        User.name.set(state.name),
-        User.epoch.set(epoch),
-        User.total.set(total),
-        User.withdrawn.set(withdrawn),
-        User.version.set(state.version + 1),
-        User.created.set(User.created | now),
-    ]
-    if total > 0:
-        actions += [
-            User.ix.set(index_pk(site_key, epoch, index_shard(state.name))),
-            User.ord_total.set(order_key(total, state.name)),
-            User.ord_balance.set(order_key(total - withdrawn, state.name)),
-            User.ord_withdrawn.set(order_key(withdrawn, state.name)),
-            User.ord_name.set(state.name),
-        ]
-    else:
-        actions += [User.ix.remove(), User.ord_total.remove(), User.ord_balance.remove(),
-                    User.ord_withdrawn.remove(), User.ord_name.remove()]
-    condition = (User.version == state.version) if state.exists else User.pk.does_not_exist()
-    tx.update("user", User(user_pk(site_key, state.name)), actions, condition)
-    delta = int(total > 0) - int(seen.total > 0)
-    if delta:
-        shard = User(f"C#{site_key}#{epoch}#{random.randrange(COUNTER_SHARDS)}")
-        tx.update("counter", shard, [User.n.add(delta)])
-    stage_epoch_check(tx, site_key, epoch)
+    item = User(user_pk(site_key, name))
+    if not first:
+        tx.update("user", item, [User.t.add(hashes), User.b.add(hashes)],
+                  (User.e == epoch) & (User.t > 0))
+        return
+    tx.update("user", item,
+              [User.n.set(name), User.e.set(epoch), User.t.set(hashes), User.w.set(0),
+               User.b.set(hashes)],
+              User.pk.does_not_exist() | (User.e < epoch) | ((User.e == epoch) & (User.t == 0)))
+    _counter(tx, site_key, epoch, +1)
 
 
-def _mutate(site: SiteInfo, name: str, change, now: int | None = None) -> UserState:
-    """Optimistic loop: read the user, compute the change, write it conditionally.
+def credit_variant(old: dict[str, Any], epoch: int) -> bool | None:
+    """After a failed credit, from the item as it was: first variant? None = stale epoch."""
+    state = state_from_raw("", old)
+    if state.exists and state.epoch > epoch:
+        return None
+    return not state.exists or state.epoch < epoch or state.total == 0
 
-    `change(state_in_epoch) -> (total, withdrawn) | None` (None: no write).
-    Returns the state in the epoch after the write.
-    """
-    epoch = site.epoch
-    for _ in range(CAS_ATTEMPTS):
-        state = read_user(site.site_key, name)
-        seen = state.in_epoch(epoch)
-        target = change(seen)
-        if target is None:
-            return seen
+
+def credit(site: SiteInfo, name: str, hashes: int) -> None:
+    """Credit outside a share (tests, benchmarks); shares use stage_credit."""
+    epoch, first = current_epoch(site.site_key), False
+    for _ in range(_CREDIT_ROUNDS):
         tx = Transaction()
-        stage_user_write(tx, site.site_key, epoch, state, target[0], target[1],
-                         int(now or time.time()))
+        stage_credit(tx, site.site_key, epoch, name, hashes, first=first)
         try:
             tx.commit()
+            return
         except ConditionFailed as failed:
-            if "epoch" in failed.labels:
-                epoch = current_epoch(site.site_key)
-            time.sleep(random.random() * 0.005)
-            continue
-        return UserState(name, True, epoch, target[0], target[1], state.version + 1)
-    raise InternalError("user write kept conflicting")
+            variant = credit_variant(failed.old.get("user", {}), epoch)
+            if variant is None:
+                epoch, first = current_epoch(site.site_key), False
+            else:
+                first = variant
+    raise InternalError("credit kept changing variant")
 
 
 def balance(site: SiteInfo, name: str) -> UserState:
@@ -196,64 +174,125 @@ def balance(site: SiteInfo, name: str) -> UserState:
     return state.in_epoch(site.epoch)
 
 
-def withdraw(site: SiteInfo, name: str, amount: int) -> None:
-    def change(seen: UserState):
-        if not seen.exists:
-            raise UnknownUser(name)
-        if seen.balance < amount:
-            raise InsufficientFunds(name)
-        return seen.total, seen.withdrawn + amount
-    _mutate(site, name, change)
+def withdraw(site: SiteInfo, name: str, amount: int, request_id: str,
+             idem: IdempotencyKey | None = None) -> None:
+    """Withdraw atomically: `ADD w, b` under `b >= amount` in the site's epoch.
+
+    A one-item transaction whose ClientRequestToken is the request's id:
+    a retry after a lost answer replays as success, never withdraws twice.
+    With an idempotency key, its record is written in the same transaction.
+    """
+    epoch = site.epoch
+    for attempt in range(1, 4):
+        tx = Transaction(client_request_token=request_id + f"-{epoch}")
+        tx.update("user", User(user_pk(site.site_key, name)),
+                  [User.w.add(amount), User.b.add(-amount)],
+                  (User.e == epoch) & (User.b >= amount))
+        if idem:
+            idem.stage(tx)
+        try:
+            tx.commit()
+            return
+        except ConditionFailed as failed:
+            if idem and idem.replay(failed):
+                return
+            state = state_from_raw(name, failed.old.get("user", {}))
+            if state.exists and state.epoch > epoch:  # a reset-all since authenticate()
+                epoch = current_epoch(site.site_key)
+                deadline.pause(attempt, "epoch kept moving")
+                continue
+            error = UnknownUser(name) if not state.exists else InsufficientFunds(name)
+            raise (idem.remember(error) if idem else error) from None
+    raise InternalError("withdraw: epoch kept moving")
 
 
-def credit(site: SiteInfo, name: str, hashes: int) -> UserState:
-    """Credit outside a share (import, tests); shares use stage_user_write."""
-    return _mutate(site, name, lambda seen: (seen.total + hashes, seen.withdrawn))
-
-
-def reset(site: SiteInfo, name: str) -> None:
-    def change(seen: UserState):
-        if not seen.exists or (seen.total == 0 and seen.withdrawn == 0):
-            return None
-        return 0, 0
-    _mutate(site, name, change)
+def reset(site: SiteInfo, name: str, request_id: str) -> None:
+    """Set a user's figures to zero (a user of an older epoch already reads as zero)."""
+    epoch = site.epoch
+    for attempt in range(1, 4):
+        tx = Transaction(client_request_token=request_id + f"-{epoch}")
+        tx.update("user", User(user_pk(site.site_key, name)),
+                  [User.t.set(0), User.w.set(0), User.b.set(0)],
+                  (User.e == epoch) & (User.t > 0))
+        _counter(tx, site.site_key, epoch, -1)
+        try:
+            tx.commit()
+            return
+        except ConditionFailed as failed:
+            state = state_from_raw(name, failed.old.get("user", {}))
+            if state.exists and state.epoch > epoch:
+                epoch = current_epoch(site.site_key)
+                deadline.pause(attempt, "epoch kept moving")
+                continue
+            return  # nothing to reset: absent, older epoch, or already zero
+    raise InternalError("reset: epoch kept moving")
 
 
 def set_figures(site: SiteInfo, name: str, total: int, withdrawn: int) -> UserState:
-    """Set a user's figures outright (import of a Coinhive export)."""
-    return _mutate(site, name, lambda seen: (total, withdrawn))
+    """Set a user's figures outright (admin import of a Coinhive export).
+
+    Operator-only: conditioned on the figures just read, so a concurrent
+    credit makes it try again rather than be overwritten.
+    """
+    for attempt in range(1, 20):
+        epoch = current_epoch(site.site_key)
+        seen = read_user(site.site_key, name)
+        now = seen.in_epoch(epoch)
+        tx = Transaction()
+        if seen.exists:
+            condition = (User.e == seen.epoch) & (User.t == seen.total) & (User.w == seen.withdrawn)
+        else:
+            condition = User.pk.does_not_exist()
+        tx.update("user", User(user_pk(site.site_key, name)),
+                  [User.n.set(name), User.e.set(epoch), User.t.set(total), User.w.set(withdrawn),
+                   User.b.set(total - withdrawn)], condition)
+        delta = int(total > 0) - int(now.total > 0)
+        if delta:
+            _counter(tx, site.site_key, epoch, delta)
+        try:
+            tx.commit()
+            return UserState(name, True, epoch, total, withdrawn)
+        except ConditionFailed:
+            deadline.pause(attempt, "import kept conflicting")
+    raise InternalError("import kept conflicting")
 
 
 def delete_user(site: SiteInfo, name: str) -> bool:
     """Erase a user's item (erasure on request). True if there was one."""
-    for _ in range(CAS_ATTEMPTS):
+    for attempt in range(1, 20):
         epoch = current_epoch(site.site_key)
-        state = read_user(site.site_key, name)
-        if not state.exists:
+        seen = read_user(site.site_key, name)
+        if not seen.exists:
             return False
         tx = Transaction()
-        tx.delete("user", User(user_pk(site.site_key, name)), User.version == state.version)
-        if state.in_epoch(epoch).total > 0:
-            shard = User(f"C#{site.site_key}#{epoch}#{random.randrange(COUNTER_SHARDS)}")
-            tx.update("counter", shard, [User.n.add(-1)])
-        stage_epoch_check(tx, site.site_key, epoch)
+        tx.delete("user", User(user_pk(site.site_key, name)),
+                  (User.e == seen.epoch) & (User.t == seen.total) & (User.w == seen.withdrawn))
+        if seen.in_epoch(epoch).total > 0:
+            _counter(tx, site.site_key, epoch, -1)
         try:
             tx.commit()
             return True
         except ConditionFailed:
-            continue
+            deadline.pause(attempt, "delete kept conflicting")
     raise InternalError("user delete kept conflicting")
 
 
 def count_nonzero(site_key: str, epoch: int) -> int:
-    keys = [f"C#{site_key}#{epoch}#{k}" for k in range(COUNTER_SHARDS)]
-    return sum(int(item.n or 0) for item in User.batch_get(keys, consistent_read=True))
+    keys = [counter_pk(site_key, epoch, k) for k in range(COUNTER_SHARDS)]
+    return sum(int(item.c or 0) for item in User.batch_get(keys, consistent_read=True))
 
 
-def reset_all(site: SiteInfo) -> int:
+def _epoch_shard_is(epoch: int) -> Any:
+    """An epoch shard holds `epoch` (a shard never written holds epoch 0)."""
+    condition = Site.epoch == epoch
+    return condition | Site.pk.does_not_exist() if epoch == 0 else condition
+
+
+def reset_all(site: SiteInfo, grace: float | None = None) -> int:
     """Start a new epoch; answers how many users had a non-zero total."""
+    grace = RESET_ALL_GRACE_SECONDS if grace is None else grace
     epoch = site.epoch  # read by authenticate() for this request
-    while True:
+    for attempt in range(1, 20):
         tx = Transaction()
         tx.update("site", Site(site_pk(site.site_key)),
                   [Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
@@ -263,75 +302,15 @@ def reset_all(site: SiteInfo) -> int:
                       [Site.epoch.set(epoch + 1)], _epoch_shard_is(epoch))
         try:
             tx.commit()
-        except ConditionFailed:
+        except ConditionFailed as failed:
             # A concurrent reset-all won: start from the epoch it made.
-            epoch = current_epoch(site.site_key)
+            old = failed.old.get("site", {})
+            epoch = _int(old, "epoch") if old else current_epoch(site.site_key)
+            deadline.pause(attempt, "reset-all kept conflicting")
             continue
-        # Every credit of `epoch` checked an epoch shard in its transaction,
-        # and this transaction moved all of them: none can land after it, so
-        # the count is final.
+        # Shares read an epoch shard, then commit: wait until any that read
+        # the old epoch has committed, so the count below includes it and
+        # nothing credited after this answer lands in the old epoch.
+        time.sleep(grace)
         return count_nonzero(site.site_key, epoch)
-
-
-def top(site: SiteInfo, count: int, order: str) -> list[dict[str, object]]:
-    epoch = site.epoch
-    index = {"total": User.by_total, "balance": User.by_balance,
-             "withdrawn": User.by_withdrawn}[order]
-    sort_key = index.Meta.index_name.replace("by_", "ord_")
-    # Each shard is sorted; the first `count` overall are among each one's first `count`.
-    shards = [index.query(index_pk(site.site_key, epoch, shard), limit=count, page_size=count)
-              for shard in range(INDEX_SHARDS)]
-    merged = heapq.merge(*shards, key=lambda item: getattr(item, sort_key))
-    return [_public(item) for item in itertools.islice(merged, count)]
-
-
-def _public(item: User) -> dict[str, object]:
-    total, withdrawn = int(item.total), int(item.withdrawn)
-    return {"name": item.name, "total": total, "withdrawn": withdrawn,
-            "balance": total - withdrawn}
-
-
-def encode_page(epoch: int, last_name: str) -> str:
-    raw = json.dumps([epoch, last_name], ensure_ascii=False).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_page(page: str) -> tuple[int, str]:
-    try:
-        raw = base64.urlsafe_b64decode(page + "=" * (-len(page) % 4))
-        epoch, name = json.loads(raw.decode("utf-8"))
-        if isinstance(epoch, bool) or not isinstance(epoch, int) or not isinstance(name, str):
-            raise ValueError("cursor shape")
-        return epoch, name
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise InvalidPage("malformed page") from None
-
-
-# A page's JSON stays well under Lambda's 6 MB answer limit.
-_MAX_PAGE_BYTES = 4 * 1024 * 1024
-
-
-def list_users(site: SiteInfo, count: int, page: str | None) -> tuple[list[dict[str, object]], str | None]:
-    epoch = site.epoch
-    after = None
-    if page:
-        cursor_epoch, after = decode_page(page)
-        if cursor_epoch != epoch:
-            raise InvalidPage("a reset-all made this page stale")
-    condition = User.ord_name > after if after is not None else None
-    users: list[dict[str, object]] = []
-    size = 0
-    more = False
-    shards = [User.by_name.query(index_pk(site.site_key, epoch, shard), condition,
-                                 limit=count + 1, page_size=count + 1)
-              for shard in range(INDEX_SHARDS)]
-    # Names sort the same as Python strings and as DynamoDB's UTF-8 bytes.
-    for item in heapq.merge(*shards, key=lambda item: item.ord_name):
-        if len(users) == count or size > _MAX_PAGE_BYTES:
-            more = True
-            break
-        entry = _public(item)
-        size += len(str(entry["name"]).encode("utf-8")) + 80
-        users.append(entry)
-    next_page = encode_page(epoch, str(users[-1]["name"])) if more and users else None
-    return users, next_page
+    raise InternalError("reset-all kept conflicting")

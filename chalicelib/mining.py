@@ -1,15 +1,22 @@
 """/pow/job and /pow/submit: issue signed jobs; verify and credit shares.
 
-A submit is one transaction: the job's replay guard, the account's credit
-(user or token; none for anonymous work and link visits) and the hourly
-stats shards, so a crash or a retry can neither lose nor double a share.
+A user or token share is one transaction: the job's replay guard and the
+account's credit (`ADD` under a condition). Anonymous work and link visits
+credit no account: their share is the guard alone, one conditional put.
+The guard also records the share for the stats stream consumer, so stats
+cost the request nothing. A crash or a retry can neither lose nor double a
+share: transactions retry with their ClientRequestToken, single writes
+recognise their own request id in the item a failed condition returns.
 """
 from __future__ import annotations
 
+import secrets
+import time
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit
 
-from chalicelib import ledger, links, stats, tokens
+from chalicelib import ledger, links, tokens
 from chalicelib.errors import (
     BadRequest,
     DuplicateShare,
@@ -22,6 +29,7 @@ from chalicelib.errors import (
 from chalicelib.models import Guard
 from chalicelib.params import Params, positive_amount
 from chalicelib.pow import (
+    MAX_DIFFICULTY,
     Job,
     check_share,
     new_job_id,
@@ -33,10 +41,15 @@ from chalicelib.pow import (
     size_target_work,
     verify,
 )
-from chalicelib.sites import SiteInfo, clear_cache, public_site
-from chalicelib.txn import ConditionFailed, Transaction
+from chalicelib.sites import SiteInfo, public_site
+from chalicelib.txn import ConditionFailed, Transaction, last_retries, serialize, write_one
 
-CAS_ATTEMPTS = 50
+# A share whose commit took longer than this after it read the epoch checks
+# the epoch again (reset-all waits twice as long before answering).
+EPOCH_RECHECK_SECONDS = ledger.RESET_ALL_GRACE_SECONDS / 2
+# Under contention (a busy account's item), a chain's next job grows by
+# 2^retries, at most this factor: its submits slow down instead of failing.
+MAX_CONTENTION_FACTOR = 8
 
 
 def _site_for(site_key: str | None, origin: str | None) -> SiteInfo:
@@ -78,9 +91,14 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     kind, account, new = _account(params)
     site = _site_for(params.string("site", max_chars=64), origin)
     requested = params.integer("difficulty", required=False)
-    total, target = 0, 0
+    total, target, epoch = 0, 0, site.epoch
     if kind in ("user", "anonymous"):
         d, k = size_rate_work(0, max(1, requested) if requested else None, min_work)
+        if kind == "user":
+            # Read afresh, not from the cached site: a job issued after a
+            # reset-all answered must carry the new epoch, whichever
+            # container issues it.
+            epoch = ledger.current_epoch(site.site_key)
     else:
         if kind == "token":
             wanted = positive_amount(params, "hashes", BadRequest) if params.has("hashes") else min_work
@@ -93,7 +111,7 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
                 raise links.InvalidLink("link of another site")
             target = link.hashes
         d, k = size_target_work(target - total, min_work)
-    job = Job(kid="", site=site.site_key, epoch=site.epoch, kind=kind, account=account,
+    job = Job(kid="", site=site.site_key, epoch=epoch, kind=kind, account=account,
               new=new, d=d, k=k, exp=now + ttl, id=new_job_id(), total=total, rate=0,
               target=target, iat=now)
     answer = _answer(job)
@@ -102,38 +120,82 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     return answer
 
 
-def _credit(job: Job, now: int) -> None:
-    """The share's transaction, retried on a concurrent write of the user."""
-    for _attempt in range(CAS_ATTEMPTS):
-        # A random ClientRequestToken per transaction, reused only by its own
-        # conflict/throttle retries. Not derived from the job: DynamoDB would
-        # answer a concurrent duplicate submit with the first one's success
-        # instead of letting its guard condition fail (duplicate_share).
-        tx = Transaction()
-        tx.save("guard", Guard(job.id, expires_at=job.exp + 60), Guard.pk.does_not_exist())
-        if job.kind == "user":
-            state = ledger.read_user(job.site, job.account)
-            seen = state.in_epoch(job.epoch)
-            ledger.stage_user_write(tx, job.site, job.epoch, state,
-                                    seen.total + job.work, seen.withdrawn, now)
-        elif job.kind == "token":
-            tokens.stage_credit(tx, job.site, job.account, job.work, now, new=job.new)
-        stats.stage_hashes(tx, job.site, job.work, now)
+def _guard(job: Job, now: int, request_id: str) -> Guard:
+    """The replay guard, and the share's record for the stats consumer."""
+    reached = job.kind in ("token", "link") and job.total + job.work >= job.target
+    return Guard(job.id, x=job.exp + 60, s=job.site, h=job.work, ts=now, k=job.kind,
+                 a=job.account if job.kind == "link" else None,
+                 f=1 if job.total == 0 else 0, d=1 if reached else 0, rq=request_id)
+
+
+def _host(origin: str | None) -> str:
+    try:
+        return (urlsplit(origin or "").hostname or "")[:253]
+    except ValueError:
+        return ""
+
+
+def _credit_guard_only(job: Job, now: int, request_id: str) -> None:
+    """Anonymous work and link visits: the guard alone, one conditional put."""
+    guard = _guard(job, now, request_id)
+    item = guard.serialize()
+    held, old = write_one("PutItem", Guard,
+                          {"Item": item, **serialize(Guard, Guard.pk.does_not_exist())})
+    if not held and old.get("rq", {}).get("S") != request_id:
+        raise DuplicateShare(job.id)
+
+
+def _credit_user(job: Job, now: int, request_id: str) -> None:
+    """Guard + user credit in one transaction; the variant follows the user's item."""
+    epoch = ledger.current_epoch(job.site)
+    read_at = time.monotonic()
+    if job.epoch != epoch:
+        raise InvalidJob("issued before a reset-all")
+    first = False
+    for round_ in range(4):
+        tx = Transaction(client_request_token=f"{request_id}-{round_}")
+        tx.save("guard", _guard(job, now, request_id), Guard.pk.does_not_exist())
+        ledger.stage_credit(tx, job.site, job.epoch, job.account, job.work, first=first)
         try:
             tx.commit()
-            return
+            break
         except ConditionFailed as failed:
             if "guard" in failed.labels:
                 raise DuplicateShare(job.id) from None
-            if "epoch" in failed.labels:
-                # Our cached epoch may be what issued it: the next job reads afresh.
-                clear_cache(job.site)
+            variant = ledger.credit_variant(failed.old.get("user", {}), job.epoch)
+            if variant is None:
                 raise InvalidJob("issued before a reset-all") from None
-            if "token" in failed.labels:
-                raise InvalidToken("token unknown, expired or verified") from None
-            if "user" not in failed.labels:
-                raise InternalError(f"unexpected condition failure {failed.labels}") from None
-    raise InternalError("share credit kept conflicting")
+            first = variant
+    else:
+        raise InternalError("share credit kept changing variant")
+    if time.monotonic() - read_at > EPOCH_RECHECK_SECONDS \
+            and ledger.current_epoch(job.site) != job.epoch:
+        # Committed into an epoch a reset-all closed meanwhile: it counts
+        # for nothing there, so the miner is told its job was stale.
+        raise InvalidJob("a reset-all closed this job's epoch")
+
+
+def _credit_token(job: Job, now: int, request_id: str, origin: str | None) -> None:
+    tx = Transaction(client_request_token=request_id)
+    tx.save("guard", _guard(job, now, request_id), Guard.pk.does_not_exist())
+    tokens.stage_credit(tx, job.site, job.account, job.work, now, new=job.new,
+                        target=job.target, host=_host(origin))
+    try:
+        tx.commit()
+    except ConditionFailed as failed:
+        if "guard" in failed.labels:
+            raise DuplicateShare(job.id) from None
+        raise InvalidToken("token unknown, expired or verified") from None
+
+
+def _credit(job: Job, now: int, origin: str | None) -> None:
+    request_id = secrets.token_hex(8)
+    if job.kind == "user":
+        _credit_user(job, now, request_id)
+    elif job.kind == "token":
+        _credit_token(job, now, request_id, origin)
+    else:
+        _credit_guard_only(job, now, request_id)
 
 
 def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int) -> dict[str, Any]:
@@ -145,11 +207,13 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
     job = verify(job_text, signing_keys(), now)
     _site_for(job.site, origin)
     check_share(job_text, job, nonces)
-    _credit(job, now)
+    _credit(job, now, origin)
+    contention = min(MAX_CONTENTION_FACTOR, 2 ** last_retries())
     total = job.total + job.work
     answer: dict[str, Any] = {"hashes": job.work}
     if job.kind in ("user", "anonymous"):
         d, k = size_rate_work(next_rate(job, now), None, min_work)
+        d = min(d * contention, MAX_DIFFICULTY)
     else:
         d, k = size_target_work(job.target - total, min_work)
         if job.kind == "link" and total >= job.target:
@@ -158,4 +222,3 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
                         rate=next_rate(job, now), iat=now)
     answer.update({"total": total, **_answer(following)})
     return answer
-

@@ -17,7 +17,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
 )
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
 from chalicelib import config
@@ -64,80 +64,84 @@ class Site(_Base):
     updated = NumberAttribute(default=0)
 
 
-class _ByIndex(GlobalSecondaryIndex):
-    """Base for the four sparse user indexes; partition `ix = SITE#<key>#E#<epoch>#<shard>`."""
+class _RankIndex(GlobalSecondaryIndex):
+    """Base of the rank indexes; partition `rx = SITE#<key>#E#<epoch>#<shard>`."""
 
     class Meta:
         abstract = True
-        projection = AllProjection()
+        projection = IncludeProjection(["n", "t", "w"])
 
 
-class ByTotal(_ByIndex):
+class ByTotal(_RankIndex):
     class Meta:
         index_name = "by_total"
-        projection = AllProjection()
+        projection = IncludeProjection(["n", "t", "w"])
 
-    ix = UnicodeAttribute(hash_key=True)
-    ord_total = UnicodeAttribute(range_key=True)
+    rx = UnicodeAttribute(hash_key=True)
+    ot = UnicodeAttribute(range_key=True)
 
 
-class ByBalance(_ByIndex):
+class ByBalance(_RankIndex):
     class Meta:
         index_name = "by_balance"
-        projection = AllProjection()
+        projection = IncludeProjection(["n", "t", "w"])
 
-    ix = UnicodeAttribute(hash_key=True)
-    ord_balance = UnicodeAttribute(range_key=True)
+    rx = UnicodeAttribute(hash_key=True)
+    ob = UnicodeAttribute(range_key=True)
 
 
-class ByWithdrawn(_ByIndex):
+class ByWithdrawn(_RankIndex):
     class Meta:
         index_name = "by_withdrawn"
-        projection = AllProjection()
+        projection = IncludeProjection(["n", "t", "w"])
 
-    ix = UnicodeAttribute(hash_key=True)
-    ord_withdrawn = UnicodeAttribute(range_key=True)
+    rx = UnicodeAttribute(hash_key=True)
+    ow = UnicodeAttribute(range_key=True)
 
 
-class ByName(_ByIndex):
+class ByName(_RankIndex):
     class Meta:
         index_name = "by_name"
-        projection = AllProjection()
+        projection = IncludeProjection(["t", "w"])
 
-    ix = UnicodeAttribute(hash_key=True)
-    ord_name = UnicodeAttribute(range_key=True)
+    rx = UnicodeAttribute(hash_key=True)
+    n = UnicodeAttribute(range_key=True)
 
 
 class User(_Base):
-    """A user's ledger, or a per-epoch counter shard.
+    """A user's ledger, a per-epoch counter shard, or a user's rank entry.
 
-    Key shapes (hash key only):
-      pk = U#<site_key>#<name>          a user: epoch, total, withdrawn, version
-      pk = C#<site_key>#<epoch>#<k>     counter shard k: `n` users of the epoch
-                                        with a non-zero total
-    While a user's total > 0 in its epoch it carries the sparse index keys
-    `ix = SITE#<site_key>#E#<epoch>#<shard>` (shard = hash of the name, see
-    ledger.index_shard) and `ord_*` (see ledger.order_key).
-    Every write of a user is conditioned on `version` (optimistic
-    concurrency: no blind read-modify-write).
+    Key shapes (hash key only; `<h>` = ledger.name_hash(name), so the name
+    is stored once per item, in `n`):
+      pk = U#<site_key>#<h>          a user: n (name), e (epoch), t (total),
+                                     w (withdrawn), b (balance = t - w)
+      pk = C#<site_key>#<epoch>#<k>  counter shard k: `c` users of the epoch
+                                     with a non-zero total
+      pk = R#<site_key>#<epoch>#<h>  the user's rank entry, written off the
+                                     request path by the ledger stream
+                                     consumer (ranks.py) while t > 0: rx,
+                                     n, t, w, ot/ob/ow (order keys), sq (the
+                                     stream position it reflects)
+    User items carry no index key: a credit is `ADD t, b` under a condition
+    and rewrites no index entry. Top and list read the rank entries'
+    sparse indexes (`rx` set only on rank entries).
     """
 
     class Meta(_Base.Meta):
         table_name = ""
 
     pk = UnicodeAttribute(hash_key=True)
-    name = UnicodeAttribute(null=True)
-    epoch = NumberAttribute(default=0)
-    total = NumberAttribute(default=0)
-    withdrawn = NumberAttribute(default=0)
-    version = NumberAttribute(default=0)
-    n = NumberAttribute(null=True)
-    created = NumberAttribute(null=True)
-    ix = UnicodeAttribute(null=True)
-    ord_total = UnicodeAttribute(null=True)
-    ord_balance = UnicodeAttribute(null=True)
-    ord_withdrawn = UnicodeAttribute(null=True)
-    ord_name = UnicodeAttribute(null=True)
+    n = UnicodeAttribute(null=True)
+    e = NumberAttribute(null=True)
+    t = NumberAttribute(null=True)
+    w = NumberAttribute(null=True)
+    b = NumberAttribute(null=True)
+    c = NumberAttribute(null=True)
+    rx = UnicodeAttribute(null=True)
+    ot = UnicodeAttribute(null=True)
+    ob = UnicodeAttribute(null=True)
+    ow = UnicodeAttribute(null=True)
+    sq = UnicodeAttribute(null=True)
 
     by_total = ByTotal()
     by_balance = ByBalance()
@@ -148,39 +152,95 @@ class User(_Base):
 class Token(_Base):
     """A token's recorded hashes.
 
-    Key shape: pk = <site_key>#<token_name>. `expires_at` (TTL attribute) is
-    creation + 1 hour; `verified` is set once by /token/verify. Expiry and
-    verification are checked in the conditions of the writes.
+    Key shape: pk = <site_key>#<token_name>. h = hashes, c = created (first
+    share), x = expiry (TTL attribute, c + 1 hour), tg = the hashes its
+    widget asked for, host = host of the page that made it, v = the id of
+    the request that verified it (set once; a verify whose answer was lost
+    recognises its own write by it).
     """
 
     class Meta(_Base.Meta):
         table_name = ""
 
     pk = UnicodeAttribute(hash_key=True)
-    hashes = NumberAttribute(default=0)
-    created = NumberAttribute(default=0)
-    expires_at = NumberAttribute(default=0)
-    verified = BooleanAttribute(null=True)
+    h = NumberAttribute(default=0)
+    c = NumberAttribute(default=0)
+    x = NumberAttribute(default=0)
+    tg = NumberAttribute(null=True)
+    host = UnicodeAttribute(null=True)
+    v = UnicodeAttribute(null=True)
 
 
 class Guard(_Base):
-    """A replay guard: one per credited job.
+    """A replay guard and the record of one credited share.
 
-    Key shape: pk = <job_id>. `expires_at` (TTL) is the job's expiry.
+    Key shape: pk = <job_id>. x = the job's expiry (TTL). The rest feeds the
+    stats stream consumer: s (site), h (hashes), ts (credit time), k (kind),
+    a (link code, for link visits), f (1: first job of its chain),
+    d (1: the chain reached its target with this share), rq (the request that
+    wrote it, so a retry whose answer was lost recognises its own write).
     """
 
     class Meta(_Base.Meta):
         table_name = ""
 
     pk = UnicodeAttribute(hash_key=True)
-    expires_at = NumberAttribute(default=0)
+    x = NumberAttribute(default=0)
+    s = UnicodeAttribute(null=True)
+    h = NumberAttribute(null=True)
+    ts = NumberAttribute(null=True)
+    k = UnicodeAttribute(null=True)
+    a = UnicodeAttribute(null=True)
+    f = NumberAttribute(null=True)
+    d = NumberAttribute(null=True)
+    rq = UnicodeAttribute(null=True)
+
+
+class Idempotency(_Base):
+    """The first answer of a request sent with an `idempotency_key`.
+
+    Key shape: pk = I#<site_key>#<scope>#<key>, in the tokens table (whose
+    TTL attribute `x` it shares; a token's pk starts with a 32-character
+    site key, so the two never collide). fp = fingerprint of the request's
+    parameters, r = the answer (JSON), x = expiry (TTL).
+    """
+
+    class Meta(_Base.Meta):
+        table_name = ""
+
+    pk = UnicodeAttribute(hash_key=True)
+    fp = UnicodeAttribute(null=True)
+    r = UnicodeAttribute(null=True)
+    x = NumberAttribute(default=0)
+
+
+class SignInFailures(_Base):
+    """Failed dashboard sign-ins from one address in one minute.
+
+    Key shape: pk = SIGNIN#<hash of the address>#<minute start>, in the
+    guards table (whose TTL attribute `x` it shares; a guard's pk is a job id,
+    which never holds `#`, and the stats consumer skips items without `s`).
+    n = failures so far, x = expiry (TTL).
+    """
+
+    class Meta(_Base.Meta):
+        table_name = ""
+
+    pk = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(null=True)
+    x = NumberAttribute(default=0)
 
 
 class StatsShard(_Base):
-    """Hashes credited in one hour, in one of K shards.
+    """Counters per site and hour, and per link, kept by the stream consumer.
 
-    Key shape: pk = <site_key>#<k> (or `*#<k>` for all sites together),
-    sk = hour start (unix seconds). A read queries the K shards and sums.
+    Key shapes:
+      pk = <site_key> (or `*` for all sites), sk = hour start (unix seconds):
+           hashes, solved (captchas that reached their target), verified
+           (tokens verified), visits (link visits completed)
+      pk = L#<code>, sk = 0: a link's started, completed and last visit
+      pk = CP#<stream shard id>, sk = 0: `seq`, the last stream record applied
+           (zero-padded), so a retried batch never counts twice
     """
 
     class Meta(_Base.Meta):
@@ -188,7 +248,14 @@ class StatsShard(_Base):
 
     pk = UnicodeAttribute(hash_key=True)
     sk = NumberAttribute(range_key=True)
-    hashes = NumberAttribute(default=0)
+    hashes = NumberAttribute(null=True)
+    solved = NumberAttribute(null=True)
+    verified = NumberAttribute(null=True)
+    visits = NumberAttribute(null=True)
+    started = NumberAttribute(null=True)
+    completed = NumberAttribute(null=True)
+    last = NumberAttribute(null=True)
+    seq = UnicodeAttribute(null=True)
 
 
 class LinksBySite(GlobalSecondaryIndex):
@@ -229,11 +296,18 @@ class Link(_Base):
 TABLES: dict[type[Model], tuple[str, str, str | None]] = {
     Site: (config.ENV_SITES_TABLE, "sites", None),
     User: (config.ENV_LEDGER_TABLE, "ledger", None),
-    Token: (config.ENV_TOKENS_TABLE, "tokens", "expires_at"),
-    Guard: (config.ENV_GUARDS_TABLE, "guards", "expires_at"),
+    Token: (config.ENV_TOKENS_TABLE, "tokens", "x"),
+    Guard: (config.ENV_GUARDS_TABLE, "guards", "x"),
     StatsShard: (config.ENV_STATS_TABLE, "stats", None),
     Link: (config.ENV_LINKS_TABLE, "links", None),
 }
+# Models that live in another model's table (their keys cannot collide).
+SHARED_TABLES: dict[type[Model], type[Model]] = {Idempotency: Token, SignInFailures: Guard}
+
+# Tables whose DynamoDB stream (NEW_AND_OLD_IMAGES) feeds streams.handle_event:
+# guards (stats, link visits), the ledger (ranks for top and list), tokens
+# (captchas verified).
+STREAM_TABLES: tuple[type[Model], ...] = (Guard, User, Token)
 
 
 _connection: Connection | None = None
@@ -262,5 +336,9 @@ def bind(prefix: str | None = None, region: str | None = None) -> None:
     for model, (env_var, suffix, _ttl) in TABLES.items():
         name = os.environ.get(env_var) or f"{prefix or config.DEFAULT_TABLE_PREFIX}-{suffix}"
         model.Meta.table_name = name
+        model.Meta.region = region
+        model._connection = None
+    for model, owner in SHARED_TABLES.items():
+        model.Meta.table_name = owner.Meta.table_name
         model.Meta.region = region
         model._connection = None

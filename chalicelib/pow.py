@@ -122,7 +122,10 @@ def sign(job: Job, keys: tuple[tuple[str, bytes], ...]) -> str:
     fields = asdict(job)
     fields["kid"] = kid
     fields["v"] = 1
-    payload = _b64(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("ascii"))
+    # UTF-8, not \u escapes: a 256-character name of 4-byte characters is
+    # 1,024 bytes here, and its job stays well under MAX_JOB_CHARS.
+    payload = _b64(json.dumps(fields, sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False).encode("utf-8"))
     signed = f"{VERSION}.{payload}"
     mac = hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest()
     return f"{signed}.{_b64(mac)}"

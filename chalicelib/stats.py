@@ -1,24 +1,26 @@
-"""Hourly hash counts, sharded against hot keys and summed on read.
+"""Hourly counters per site, and per link, kept off the request path.
 
-Each credited share adds its hashes to one random shard of the site's
-current hour and of the all-sites hour (`*`), inside the share's
-transaction. Reads query every shard of the hours asked and add them up.
+Every credited share writes a guard item (mining.py) that records it; the
+guards' stream feeds `apply_shares()`, the tokens' stream feeds
+`apply_verifies()`. A batch becomes a few `ADD`s — one per site-hour and
+link it touches, however many shares it holds — in one transaction with a
+batch marker keyed by the batch's first record: a redelivered batch finds
+its marker and counts nothing twice; one that grew since skips what the
+marker covers. Reads trail the shares by the stream's delay (about a second).
 """
 from __future__ import annotations
 
 import json
-import random
-from collections import defaultdict
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.models import Site, StatsShard
-from chalicelib.txn import Transaction
+from chalicelib.models import Idempotency, Site, StatsShard
+from chalicelib.txn import ConditionFailed, Transaction
 
-STATS_SHARDS = 8
-# Every share of every site also adds to the all-sites hour: more shards there
-# (one item takes ~1,000 write units/s, a transactional write costs 2).
-GLOBAL_SHARDS = 32
 HOUR = 3600
 ALL_SITES = "*"
 SITE_HISTORY_HOURS = 168
@@ -26,32 +28,42 @@ MAX_HISTORY_SECONDS = 366 * 24 * HOUR
 GLOBAL_CACHE_SECONDS = 60.0
 PAYOUT_KEY = "CONFIG#payout"
 PAYOUT_FIELDS = ("blockReward", "payoutPercentage", "payoutPer1MHashes", "xmrToUsd")
+METRICS = {"hashes": "hashes", "captchas_solved": "solved",
+           "captchas_verified": "verified", "link_visits": "visits"}
+# A transaction holds at most 100 items: the marker and 99 counters.
+_MAX_COUNTERS = 99
+# Batch markers outlive a stream's 24-hour retention.
+MARKER_SECONDS = 2 * 24 * HOUR
 
 
 def hour_of(timestamp: int) -> int:
     return timestamp - timestamp % HOUR
 
 
-def stage_hashes(tx: Transaction, site_key: str, hashes: int, now: int) -> None:
-    """Add `hashes` to this hour's shards of the site and of all sites."""
-    hour = hour_of(now)
-    for owner, shards in ((site_key, STATS_SHARDS), (ALL_SITES, GLOBAL_SHARDS)):
-        shard = StatsShard(f"{owner}#{random.randrange(shards)}", hour)
-        tx.update(f"stats:{owner}", shard, [StatsShard.hashes.add(hashes)])
+@dataclass(frozen=True)
+class LinkVisits:
+    started: int
+    completed: int
+    last_visit: int
 
 
-def hourly_totals(owner: str, first_hour: int, last_hour: int) -> dict[int, int]:
-    totals: dict[int, int] = defaultdict(int)
-    for k in range(STATS_SHARDS):
-        for item in StatsShard.query(f"{owner}#{k}", StatsShard.sk.between(first_hour, last_hour)):
-            totals[int(item.sk)] += int(item.hashes)
+# --- reading ---------------------------------------------------------------
+
+def hourly(site_key: str, metric: str, first_hour: int, last_hour: int) -> dict[int, int]:
+    """Hour start -> count of `metric` (see METRICS) for hours that have any."""
+    attr = METRICS[metric]
+    totals: dict[int, int] = {}
+    for item in StatsShard.query(site_key, StatsShard.sk.between(first_hour, last_hour)):
+        value = getattr(item, attr)
+        if value:
+            totals[int(item.sk)] = int(value)
     return totals
 
 
 def history(site_key: str, begin: int, end: int, now: int) -> list[dict[str, object]]:
     """Whole hours from begin's hour through end's hour, zero-filled."""
     first, last = hour_of(begin), hour_of(end)
-    totals = hourly_totals(site_key, first, last)
+    totals = hourly(site_key, "hashes", first, last)
     current = hour_of(now)
     entries = []
     for hour in range(first, last + 1, HOUR):
@@ -69,7 +81,7 @@ def history(site_key: str, begin: int, end: int, now: int) -> list[dict[str, obj
 def site_stats(site_key: str, now: int) -> dict[str, object]:
     current = hour_of(now)
     entries = history(site_key, current - (SITE_HISTORY_HOURS - 1) * HOUR, now, now)
-    total = sum(int(e["hashesTotal"]) for e in entries)
+    total = sum(int(e["hashesTotal"]) for e in entries)  # type: ignore[call-overload]
     return {"hashesPerSecond": entries[-1]["hashesPerSecond"], "hashesTotal": total,
             "history": entries}
 
@@ -81,11 +93,23 @@ def global_hashrate(now: int) -> float:
     """Hashes per second over all sites in the last complete hour (cached)."""
     last_hour = hour_of(now) - HOUR
     if last_hour not in _global_cache:
-        keys = [(f"{ALL_SITES}#{k}", last_hour) for k in range(GLOBAL_SHARDS)]
-        hashes = sum(int(item.hashes) for item in StatsShard.batch_get(keys))
+        try:
+            hashes = int(StatsShard.get(ALL_SITES, last_hour).hashes or 0)
+        except DoesNotExist:
+            hashes = 0
         _global_cache.clear()
         _global_cache[last_hour] = round(hashes / HOUR, 2)
     return _global_cache[last_hour]
+
+
+def link_visits(codes: list[str]) -> dict[str, LinkVisits]:
+    """Visits started (first share of a visit), completed and the last one, per link."""
+    found = {code: LinkVisits(0, 0, 0) for code in codes}
+    keys = [(f"L#{code}", 0) for code in dict.fromkeys(codes)]
+    for item in StatsShard.batch_get(keys):
+        found[item.pk[2:]] = LinkVisits(int(item.started or 0), int(item.completed or 0),
+                                        int(item.last or 0))
+    return found
 
 
 def read_payout() -> tuple[dict[str, float], int]:
@@ -101,3 +125,103 @@ def set_payout(figures: dict[str, float], now: int) -> None:
     current, _ = read_payout()
     current.update({k: v for k, v in figures.items() if k in PAYOUT_FIELDS})
     Site(PAYOUT_KEY, payout=json.dumps(current), updated=now).save()
+
+
+# --- the stream consumers ------------------------------------------------------
+
+Counters = dict[tuple[str, int], dict[str, int]]
+
+
+def _number(image: dict[str, Any], name: str) -> int:
+    return int(image[name]["N"]) if name in image else 0
+
+
+def _share_counters(image: dict[str, Any], counters: Counters) -> None:
+    site, hashes = image.get("s", {}).get("S"), _number(image, "h")
+    if not site or not hashes:
+        return
+    hour, kind, reached = hour_of(_number(image, "ts")), image.get("k", {}).get("S"), \
+        _number(image, "d")
+    for owner in (site, ALL_SITES):
+        counters.setdefault((owner, hour), {})
+        counters[(owner, hour)]["hashes"] = counters[(owner, hour)].get("hashes", 0) + hashes
+    bucket = counters[(site, hour)]
+    if kind == "token" and reached:
+        bucket["solved"] = bucket.get("solved", 0) + 1
+    if kind == "link":
+        if reached:
+            bucket["visits"] = bucket.get("visits", 0) + 1
+        link = counters.setdefault((f"L#{image['a']['S']}", 0), {})
+        link["started"] = link.get("started", 0) + _number(image, "f")
+        link["completed"] = link.get("completed", 0) + reached
+        link["last"] = max(link.get("last", 0), _number(image, "ts"))
+
+
+def _verify_counters(record: dict[str, Any], counters: Counters) -> None:
+    change = record.get("dynamodb", {})
+    old, new = change.get("OldImage") or {}, change.get("NewImage") or {}
+    pk = new.get("pk", {}).get("S", "")
+    if "v" not in new or "v" in old or pk.startswith("I#") or "#" not in pk:
+        return
+    stamp = change.get("ApproximateCreationDateTime")
+    when = int(stamp) if isinstance(stamp, (int, float)) else int(time.time())
+    bucket = counters.setdefault((pk.split("#", 1)[0], hour_of(when)), {})
+    bucket["verified"] = bucket.get("verified", 0) + 1
+
+
+def _position(record: dict[str, Any]) -> str:
+    return str(record.get("dynamodb", {}).get("SequenceNumber", "0")).rjust(40, "0")
+
+
+def _stage_counter(tx: Transaction, key: tuple[str, int], values: dict[str, int]) -> None:
+    actions = [getattr(StatsShard, name).add(value) for name, value in values.items()
+               if name != "last"]
+    if "last" in values:
+        # Batches of one stream shard arrive in order: the newest wins.
+        actions.append(StatsShard.last.set(values["last"]))
+    tx.update(f"c{len(tx)}", StatsShard(key[0], key[1]), actions)
+
+
+def _apply(records: list[dict[str, Any]], count: Any) -> int:
+    """Count `records` (in stream order) exactly once; returns counters written."""
+    written = 0
+    start = 0
+    while start < len(records):
+        marker_pk = f"S#{records[start].get('eventID', _position(records[start]))}"
+        counters: Counters = {}
+        end = start
+        while end < len(records) and len(counters) < _MAX_COUNTERS - 3:
+            count(records[end], counters)
+            end += 1
+        last = _position(records[end - 1])
+        tx = Transaction()
+        tx.save("marker", Idempotency(marker_pk, r=last, x=int(time.time()) + MARKER_SECONDS),
+                Idempotency.pk.does_not_exist())
+        for key, values in counters.items():
+            if values:
+                _stage_counter(tx, key, values)
+        try:
+            tx.commit()
+            written += len(counters)
+            start = end
+        except ConditionFailed as failed:
+            # This batch (or a shorter one starting at the same record) was
+            # counted: skip what that marker covers, count the rest.
+            covered = failed.old.get("marker", {}).get("r", {}).get("S", last)
+            while start < len(records) and _position(records[start]) <= covered:
+                start += 1
+    return written
+
+
+def apply_shares(records: Iterable[dict[str, Any]]) -> int:
+    """Guards' stream: hashes per site-hour (and all sites), captchas, link visits."""
+    inserts = [r for r in records if r.get("eventName") == "INSERT"
+               and r.get("dynamodb", {}).get("NewImage", {}).get("s")]
+    return _apply(inserts, lambda record, counters: _share_counters(
+        record["dynamodb"]["NewImage"], counters))
+
+
+def apply_verifies(records: Iterable[dict[str, Any]]) -> int:
+    """Tokens' stream: tokens verified per site-hour."""
+    modifies = [r for r in records if r.get("eventName") == "MODIFY"]
+    return _apply(modifies, _verify_counters)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import InvalidToken
+from chalicelib.idempotency import IdempotencyKey
 from chalicelib.models import Token
 from chalicelib.sites import random_key
-from chalicelib.txn import Transaction
+from chalicelib.txn import ConditionFailed, Transaction, serialize, write_one
 
 TOKEN_LIFETIME = 3600
 TOKEN_NAME_LENGTH = 32
@@ -18,7 +20,9 @@ MAX_TOKEN_NAME = 256
 @dataclass(frozen=True)
 class TokenState:
     hashes: int
-    created: int
+    created: int  # first share, unix seconds
+    target: int = 0  # the hashes its widget asked for
+    host: str = ""  # host of the page whose share created it
 
 
 def new_token_name() -> str:
@@ -30,50 +34,80 @@ def token_pk(site_key: str, name: str) -> str:
     return f"{site_key}#{name}"
 
 
+def _state(raw: dict[str, Any]) -> TokenState:
+    def number(name: str) -> int:
+        return int(raw[name]["N"]) if name in raw else 0
+
+    return TokenState(number("h"), number("c"), number("tg"), raw.get("host", {}).get("S", ""))
+
+
 def usable(site_key: str, name: str, now: int) -> TokenState:
     """A token that can still be mined and verified, else InvalidToken."""
     try:
         item = Token.get(token_pk(site_key, name), consistent_read=True)
     except DoesNotExist:
         raise InvalidToken("unknown token") from None
-    if item.verified or int(item.expires_at) <= now:
+    if item.v or int(item.x) <= now:
         raise InvalidToken("expired or verified token")
-    return TokenState(int(item.hashes), int(item.created))
+    return TokenState(int(item.h), int(item.c), int(item.tg or 0), item.host or "")
 
 
 def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: int,
-                 *, new: bool) -> None:
-    """Add a token credit to `tx`.
+                 *, new: bool, target: int = 0, host: str = "") -> None:
+    """Add a token credit to `tx` (condition label "token").
 
-    A new token is created by its first credit (and must not exist yet);
-    a continued one must exist, unverified and unexpired. Condition label:
-    "token".
+    A new token is created by its first credit (and must not exist yet),
+    recording when, the target its widget asked for and the page's host; a
+    continued one must exist, unverified and unexpired.
     """
     item = Token(token_pk(site_key, name))
-    actions = [Token.hashes.add(hashes)]
+    actions = [Token.h.add(hashes)]
     if new:
-        actions += [Token.created.set(now), Token.expires_at.set(now + TOKEN_LIFETIME)]
+        actions += [Token.c.set(now), Token.x.set(now + TOKEN_LIFETIME), Token.tg.set(target)]
+        if host:
+            actions.append(Token.host.set(host[:253]))
         condition = Token.pk.does_not_exist()
     else:
-        condition = Token.pk.exists() & Token.verified.does_not_exist() & (Token.expires_at > now)
+        condition = Token.pk.exists() & Token.v.does_not_exist() & (Token.x > now)
     tx.update("token", item, actions, condition)
 
 
-def verify(site_key: str, name: str, hashes: int, now: int) -> TokenState:
-    """Consume the token if it has at least `hashes`; exactly once.
+def verify(site_key: str, name: str, min_hashes: int, now: int, *, request_id: str,
+           reach_target: bool = False, idem: IdempotencyKey | None = None) -> TokenState:
+    """Consume the token if it has at least `min_hashes`; exactly once.
 
-    Unknown, expired, already verified or short tokens: InvalidToken (a
-    short token is not consumed).
+    One conditional UpdateItem that writes the request's id into `v`: a
+    retry whose first attempt landed (answer lost) finds its own id and
+    answers success. Unknown, expired, already verified or short tokens:
+    InvalidToken (a short token is not consumed). `reach_target` also
+    demands the hashes the widget asked for. With an idempotency key, the
+    key's record and the verify are one transaction.
     """
-    item = Token(token_pk(site_key, name))
+    condition = (Token.pk.exists() & Token.v.does_not_exist() & (Token.x > now)
+                 & (Token.h >= min_hashes))
+    if reach_target:
+        condition &= Token.h >= Token.tg
+    if idem:
+        return _verify_with_key(site_key, name, condition, request_id, idem)
+    kwargs = {"Key": {"pk": {"S": token_pk(site_key, name)}},
+              "ReturnValues": "ALL_NEW",
+              **serialize(Token, condition, [Token.v.set(request_id)])}
+    held, item = write_one("UpdateItem", Token, kwargs)
+    if held or item.get("v", {}).get("S") == request_id:
+        return _state(item)
+    raise InvalidToken("token not verifiable")
+
+
+def _verify_with_key(site_key: str, name: str, condition: Any, request_id: str,
+                     idem: IdempotencyKey) -> TokenState:
+    tx = Transaction(client_request_token=request_id)
+    tx.update("token", Token(token_pk(site_key, name)), [Token.v.set(request_id)], condition)
+    idem.stage(tx)
     try:
-        item.update(
-            actions=[Token.verified.set(True)],
-            condition=(Token.pk.exists() & Token.verified.does_not_exist()
-                       & (Token.expires_at > now) & (Token.hashes >= hashes)),
-        )
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            raise InvalidToken("token not verifiable") from None
-        raise
-    return TokenState(int(item.hashes), int(item.created))
+        tx.commit()
+    except ConditionFailed as failed:
+        if not idem.replay(failed):
+            raise idem.remember(InvalidToken("token not verifiable")) from None
+    # Verified (now or by the key's first request): its figures no longer change.
+    item = Token.get(token_pk(site_key, name), consistent_read=True)
+    return TokenState(int(item.h), int(item.c), int(item.tg or 0), item.host or "")

@@ -1,48 +1,83 @@
-"""One TransactWriteItems with labelled items, retried safely.
+"""Conditional writes that know their own: transactions and single writes.
 
-Conflicts and throttles are retried with the same ClientRequestToken (so a
-retry of a transaction that did commit is a no-op on DynamoDB); a failed
-condition is reported by label, so callers map it to a contract error.
+Every money-like write here is conditional, and every failed condition
+returns the item as it was (`ReturnValuesOnConditionCheckFailure=ALL_OLD`),
+so callers choose the next step (a variant, a contract error, "that was my
+own write") without a read. Conflicts, throttles and lost answers are
+retried within the request's deadline: transactions with the same
+ClientRequestToken (DynamoDB answers a replay of a committed transaction
+with success), single writes with a request id written into the item.
 """
 from __future__ import annotations
 
-import random
 import secrets
-import time
+import threading
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib import deadline
 from chalicelib.errors import InternalError
 from chalicelib.models import connection
 
-_RETRYABLE = {
+RETRYABLE = frozenset({
     "TransactionConflict",
+    "TransactionConflictException",
     "ThrottlingError",
-    "ProvisionedThroughputExceeded",
     "ThrottlingException",
+    "ProvisionedThroughputExceeded",
     "ProvisionedThroughputExceededException",
     "TransactionInProgressException",
     "InternalServerError",
     "RequestLimitExceeded",
-}
+    "ServiceUnavailable",
+})
+THROTTLES = frozenset({"ThrottlingError", "ThrottlingException", "RequestLimitExceeded",
+                       "ProvisionedThroughputExceeded",
+                       "ProvisionedThroughputExceededException"})
 # pynamodb sends the items grouped in this order.
 _KIND_ORDER = ("condition_check", "delete", "save", "update")
 
+# How many retries the last commit/write of this thread needed (vardiff
+# under contention reads it; so do the metrics).
+_seen = threading.local()
+
+
+def last_retries() -> int:
+    return getattr(_seen, "retries", 0)
+
 
 class ConditionFailed(Exception):
-    """The transaction was cancelled: these labels' conditions failed."""
+    """Conditions failed: their labels, and each failed item as it was (raw, {} = absent)."""
 
-    def __init__(self, labels: set[str]) -> None:
+    def __init__(self, labels: set[str], old: dict[str, dict[str, Any]] | None = None) -> None:
         super().__init__(", ".join(sorted(labels)))
         self.labels = labels
+        self.old = old or {}
+
+
+def _error_code(exc: BaseException) -> str:
+    """The DynamoDB error code of an exception, or its class name (never raises)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code:
+            return str(code)
+    cause = getattr(exc, "cause", None)
+    if cause is not None and cause is not exc:
+        return _error_code(cause)
+    return type(exc).__name__
 
 
 class Transaction:
     def __init__(self, client_request_token: str | None = None) -> None:
         self.token = client_request_token or secrets.token_hex(16)
         self._ops: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+
+    def __len__(self) -> int:
+        return len(self._ops)
 
     def condition_check(self, label: str, model_cls: Any, hash_key: Any, condition: Any,
                         range_key: Any = None) -> None:
@@ -53,30 +88,95 @@ class Transaction:
         self._ops.append(("delete", label, (model,), {"condition": condition}))
 
     def save(self, label: str, model: Any, condition: Any = None) -> None:
-        self._ops.append(("save", label, (model,), {"condition": condition}))
+        kwargs: dict[str, Any] = {"condition": condition}
+        if condition is not None:
+            kwargs["return_values"] = "ALL_OLD"
+        self._ops.append(("save", label, (model,), kwargs))
 
     def update(self, label: str, model: Any, actions: list[Any], condition: Any = None) -> None:
-        self._ops.append(("update", label, (model, actions), {"condition": condition}))
+        kwargs: dict[str, Any] = {"condition": condition}
+        if condition is not None:
+            kwargs["return_values"] = "ALL_OLD"
+        self._ops.append(("update", label, (model, actions), kwargs))
 
     def labels_in_wire_order(self) -> list[str]:
         return [label for kind in _KIND_ORDER for k, label, _a, _kw in self._ops if k == kind]
 
-    def commit(self, attempts: int = 6) -> None:
-        for attempt in range(attempts):
+    def commit(self) -> None:
+        """Commit once, retrying transient failures with the same token until the deadline."""
+        _seen.retries = attempt = 0
+        while True:
             try:
                 with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
                     for kind, _label, args, kwargs in self._ops:
                         getattr(tx, kind)(*args, **kwargs)
                 return
             except TransactWriteError as exc:
-                reasons = [r.code if r else "None" for r in (exc.cancellation_reasons or [])]
+                reasons = exc.cancellation_reasons or []
                 labels = self.labels_in_wire_order()
-                failed = {labels[i] for i, code in enumerate(reasons)
-                          if code == "ConditionalCheckFailed" and i < len(labels)}
+                failed: dict[str, dict[str, Any]] = {}
+                codes = []
+                for i, reason in enumerate(reasons):
+                    code = reason.code if reason else "None"
+                    codes.append(code)
+                    if code == "ConditionalCheckFailed" and i < len(labels):
+                        failed[labels[i]] = (reason.raw_item or {}) if reason else {}
                 if failed:
-                    raise ConditionFailed(failed) from None
-                retryable = exc.cause_response_code in _RETRYABLE or any(
-                    code in _RETRYABLE for code in reasons)
-                if not retryable or attempt == attempts - 1:
-                    raise InternalError(f"transaction failed: {exc.cause_response_code} {reasons}") from None
-                time.sleep(min(0.5, 0.01 * 2**attempt) * (0.5 + random.random()))
+                    raise ConditionFailed(set(failed), failed) from None
+                code = _error_code(exc)
+                if code not in RETRYABLE and not any(c in RETRYABLE for c in codes):
+                    raise InternalError(f"transaction failed: {code} {codes}") from None
+            except BotoCoreError as exc:  # connection reset, read timeout: maybe committed
+                code = type(exc).__name__
+            attempt += 1
+            _seen.retries = attempt
+            deadline.pause(attempt, f"transaction kept failing ({code})")
+
+
+def write_one(operation: str, model_cls: Any, kwargs: dict[str, Any],
+              ) -> tuple[bool, dict[str, Any]]:
+    """One conditional PutItem/UpdateItem/DeleteItem (kwargs as botocore takes them).
+
+    Returns (True, the returned attributes) when it held, else (False, the
+    item as it was, {} = absent).
+    Transient failures are retried until the deadline; a retry whose first
+    attempt did land sees its own request id in the returned item.
+    """
+    _seen.retries = attempt = 0
+    client = model_cls._get_connection().connection.client
+    kwargs = {**kwargs, "TableName": model_cls.Meta.table_name,
+              "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+    while True:
+        try:
+            answer = client._make_api_call(operation, kwargs)
+            return True, answer.get("Attributes") or {}
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code == "ConditionalCheckFailedException":
+                return False, exc.response.get("Item") or {}
+            if code not in RETRYABLE:
+                raise InternalError(f"{operation} failed: {code}") from None
+        except BotoCoreError as exc:
+            code = type(exc).__name__
+        attempt += 1
+        _seen.retries = attempt
+        deadline.pause(attempt, f"{operation} kept failing ({code})")
+
+
+def serialize(model_cls: Any, condition: Any = None, actions: list[Any] | None = None,
+              ) -> dict[str, Any]:
+    """Condition and update expressions of a model's attributes, as botocore takes them."""
+    from pynamodb.expressions.update import Update
+
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    out: dict[str, Any] = {}
+    if condition is not None:
+        out["ConditionExpression"] = condition.serialize(names, values)
+    if actions:
+        out["UpdateExpression"] = Update(*actions).serialize(names, values)
+    if names:
+        out["ExpressionAttributeNames"] = {v: k for k, v in names.items()}
+    if values:
+        out["ExpressionAttributeValues"] = values
+    return out

@@ -34,6 +34,8 @@ from pynamodb.models import Model
 from chalicelib import config, models
 
 LOCAL_STAGES = {"local"}
+# The stream consumer (chalicelib/streams.py) needs both images.
+STREAM_SPEC = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def stage_prefix(stage: str | None) -> str:
@@ -113,6 +115,8 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
     }
     if gsis:
         spec["GlobalSecondaryIndexes"] = gsis
+    if model in models.STREAM_TABLES:
+        spec["StreamSpecification"] = STREAM_SPEC
     return spec
 
 
@@ -186,6 +190,11 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
             summary["notes"].append(
                 f"index {gsi['IndexName']} not added yet ({exc.response['Error']['Code']}): run again")
             break
+
+    stream = spec.get("StreamSpecification")
+    if stream and not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        client.update_table(TableName=name, StreamSpecification=stream)
+        summary["notes"].append("stream enabled")
 
     if ttl_attr:
         current = client.describe_time_to_live(TableName=name).get(

@@ -59,11 +59,24 @@ def site(aws: None) -> SiteCreds:
 
 
 class Api:
-    """Calls the app the way Coinhive clients do; answers the decoded JSON."""
+    """Calls the app the way Coinhive clients do; answers the decoded JSON.
+
+    Before each call the stream consumer catches up (`settle`), as it does
+    within a second of a write when deployed: tests read what a client sees
+    once the off-path work (stats, top, list) is done. Set `settle = False`
+    to see the moment right after a write.
+    """
 
     def __init__(self, client: Any, site: SiteCreds) -> None:
         self.client, self.site = client, site
         self.last = None
+        self.settle = True
+
+    def _settle(self) -> None:
+        if self.settle:
+            from tests.streams import drain
+
+            drain()
 
     def _answer(self, response: Any) -> dict[str, Any]:
         self.last = response
@@ -75,17 +88,20 @@ class Api:
         if with_secret:
             params.setdefault("secret", self.site.secret)
         query = urlencode(params)
+        self._settle()
         return self._answer(self.client.http.get(f"{path}?{query}" if query else path))
 
     def post(self, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
         if with_secret:
             params.setdefault("secret", self.site.secret)
+        self._settle()
         return self._answer(self.client.http.post(
             path, body=urlencode(params),
             headers={"Content-Type": "application/x-www-form-urlencoded"}))
 
     def raw(self, method: str, path: str, body: bytes | str = b"",
             headers: dict[str, str] | None = None) -> dict[str, Any]:
+        self._settle()
         return self._answer(self.client.http.request(method, path, body=body,
                                                      headers=headers or {}))
 

@@ -104,10 +104,12 @@ def test_models_work_against_created_tables(ddb: Any) -> None:
     admin_tables.create_tables("prod")
     models.bind(prefix="workproof-prod")
     try:
-        models.User("U#site#bob", name="bob", total=3, ix="SITE#site#E#0",
-                    ord_total="x", ord_balance="x", ord_withdrawn="x", ord_name="bob").save()
-        assert [u.name for u in models.User.by_total.query("SITE#site#E#0")] == ["bob"]
-        models.StatsShard("site#0", 3600, hashes=5).save()
-        assert models.StatsShard.get("site#0", 3600).hashes == 5
+        models.User("R#site#0#h", n="bob", t=3, w=0, rx="SITE#site#E#0#0",
+                    ot="x", ob="x", ow="x").save()
+        for index in (models.User.by_total, models.User.by_balance, models.User.by_withdrawn,
+                      models.User.by_name):
+            assert [u.n for u in index.query("SITE#site#E#0#0")] == ["bob"]
+        models.StatsShard("site", 3600, hashes=5).save()
+        assert models.StatsShard.get("site", 3600).hashes == 5
     finally:
         models.bind()

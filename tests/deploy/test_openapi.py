@@ -50,8 +50,8 @@ def test_every_contract_endpoint_is_described(spec: dict[str, Any]) -> None:
 
 
 def test_error_codes_are_the_contracts(spec: dict[str, Any]) -> None:
-    assert set(spec["components"]["schemas"]["ErrorCode"]["enum"]) == errors.contract_codes()
-    codes = errors.contract_codes()
+    assert set(spec["components"]["schemas"]["ErrorCode"]["enum"]) == set(errors.contract_codes())
+    codes = set(errors.contract_codes())
     for path, ops in spec["paths"].items():
         for method in ops:
             schema = _response_schema(spec, path, method, "200")
@@ -117,8 +117,11 @@ class Checker:
         self.seen.setdefault((path, method), set()).add(kind)
 
     def call(self, method: str, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
+        from tests.streams import drain
+
         if with_secret:
             params.setdefault("secret", self.site.secret)
+        drain()  # off-path work (top, list, stats) done, as a second later when deployed
         if method == "get":
             query = urlencode(params)
             response = self.client.http.get(f"{path}?{query}" if query else path)

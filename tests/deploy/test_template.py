@@ -194,7 +194,7 @@ def test_gateway_responses_keep_the_contract(packaged: Packaged) -> None:
                 "DEFAULT_5XX": "internal_error"}
     for kind in expected:
         assert kind in responses, kind
-    codes = errors.contract_codes()
+    codes = set(errors.contract_codes())
     for kind, response in responses.items():
         templates = response["responseTemplates"]
         assert set(templates) == {"application/json"}

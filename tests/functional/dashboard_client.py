@@ -30,7 +30,11 @@ def parse_set_cookie(header: str) -> dict[str, Any]:
 
 
 class Dashboard:
+    """Like tests.fixtures.Api, lets the stream consumer catch up before each call
+    (`settle`), as it does within a second when deployed."""
+
     def __init__(self, client: Any, headers: dict[str, str] | None = None) -> None:
+        self.settle = True
         self.client = client
         self.cookie: str | None = None
         self.csrf = ""
@@ -43,6 +47,10 @@ class Dashboard:
         if self.cookie:
             sent["Cookie"] = f"{COOKIE_NAME}={self.cookie}"
         sent.update(headers or {})
+        if self.settle:
+            from tests.streams import drain
+
+            drain()
         response = self.client.http.request(method, path, body=body.encode(), headers=sent)
         self.responses.append(response)
         assert response.status_code == 200, response.body

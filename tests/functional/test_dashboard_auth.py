@@ -350,25 +350,25 @@ def test_four_failures_do_not_throttle(client, site, monkeypatch):
 
 
 def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
-    from chalicelib.models import Guard
+    from chalicelib.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     for _ in range(8):
         assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
-    assert [g.pk for g in Guard.scan()] == []
+    assert [item.pk for item in SignInFailures.scan()] == []
 
 
 def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch):
-    from chalicelib.models import Guard
+    from chalicelib.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     at_address(monkeypatch, "203.0.113.7")
     Dashboard(client).sign_in(site.site_key, "wrong")
     Dashboard(client).sign_in(site.site_key, "wrong")
-    items = list(Guard.scan())
+    items = list(SignInFailures.scan())
     assert len(items) == 1
     assert items[0].pk.startswith("SIGNIN#") and "203.0.113.7" not in items[0].pk
-    assert items[0].expires_at == NOW - NOW % 60 + 120
+    assert (items[0].n, items[0].x) == (2, NOW - NOW % 60 + 120)
 
 
 # --- the secret stays where it was sent ---------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Pure ledger logic: index sort keys and list cursors (no AWS)."""
+"""Pure ledger and rank logic: keys, sort keys and list cursors (no AWS)."""
 from __future__ import annotations
 
 import base64
@@ -7,8 +7,9 @@ import random
 import pytest
 
 from chalicelib.errors import InvalidPage
-from chalicelib.ledger import UserState, decode_page, encode_page, index_pk, order_key, user_pk
+from chalicelib.ledger import UserState, name_hash, user_pk
 from chalicelib.params import MAX_SAFE_INTEGER
+from chalicelib.ranks import decode_page, encode_page, index_pk, order_key, rank_pk
 
 NAMES = ["a", "b", "ba", "B", "Zed", "é", "É", "ｚ", "😀", "日本", "a b", "a\u0000", "~"]
 
@@ -56,19 +57,23 @@ def test_truncated_keys_keep_the_order_of_their_prefixes():
 
 
 def test_keys_by_site_and_epoch():
-    assert user_pk("S" * 32, "alice") == f"U#{'S' * 32}#alice"
+    # The name is stored once per item (in `n`): keys carry a 128-bit hash of it.
+    assert user_pk("S" * 32, "alice") == f"U#{'S' * 32}#{name_hash('alice')}"
+    assert len(name_hash("😀" * 256)) == 22 and name_hash("a") != name_hash("b")
+    assert user_pk("S" * 32, "😀" * 256).isascii()
+    assert rank_pk("S" * 32, 3, name_hash("alice")) == f"R#{'S' * 32}#3#{name_hash('alice')}"
     assert index_pk("S" * 32, 3, 1) == f"SITE#{'S' * 32}#E#3#1"
     assert index_pk("S" * 32, 3, 1) != index_pk("S" * 32, 4, 1)
 
 
-def test_index_shards_are_stable_and_spread():
-    from chalicelib.ledger import INDEX_SHARDS, index_shard
+def test_rank_shards_are_stable_and_spread():
+    from chalicelib.ranks import RANK_SHARDS, rank_shard
 
-    names = [f"user{i}" for i in range(400)]
-    shards = [index_shard(n) for n in names]
-    assert shards == [index_shard(n) for n in names]
-    assert set(shards) == set(range(INDEX_SHARDS))
-    assert min(shards.count(k) for k in range(INDEX_SHARDS)) > 400 / INDEX_SHARDS / 2
+    names = [f"user{i}" for i in range(800)]
+    shards = [rank_shard(name_hash(n)) for n in names]
+    assert shards == [rank_shard(name_hash(n)) for n in names]
+    assert set(shards) == set(range(RANK_SHARDS))
+    assert min(shards.count(k) for k in range(RANK_SHARDS)) > 800 / RANK_SHARDS / 2
 
 
 @pytest.mark.parametrize("epoch,name", [(0, "a"), (7, "😀" * 256), (2**40, "名前 with spaces"),
@@ -95,12 +100,11 @@ def test_garbage_cursor(page):
 
 
 def test_user_state_in_an_epoch():
-    state = UserState("alice", True, 2, 100, 30, 5)
+    state = UserState("alice", True, 2, 100, 30)
     assert state.balance == 70
     assert state.in_epoch(2) == state
     reset = state.in_epoch(3)
-    assert (reset.exists, reset.epoch, reset.total, reset.withdrawn, reset.version) == \
-        (True, 3, 0, 0, 5)
-    missing = UserState("bob", False, 0, 0, 0, 0)
+    assert (reset.exists, reset.epoch, reset.total, reset.withdrawn) == (True, 3, 0, 0)
+    missing = UserState("bob", False, 0, 0, 0)
     assert missing.in_epoch(9) == missing
     assert state.as_json() == {"name": "alice", "total": 100, "withdrawn": 30, "balance": 70}

@@ -1,0 +1,254 @@
+"""`make bench-cost`: what each request costs, from the DynamoDB calls it makes.
+
+Drives the real app (chalice.test.Client over app.py) on the embedded store
+(moto in-process), records every DynamoDB call of each request with
+botocore event hooks (bench/dynamo_cost.py applies the billing rules), then
+lets the stream consumer run and records its calls separately: "off path"
+is what the consumer spends for that request when it arrives alone in a
+batch, and "per share in a batch of 100" what it spends when shares arrive
+at load. Prints per request: calls, write units (base + each index), read
+units, and $ per million requests at the dated list prices below.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# us-east-1 list prices, as of the date printed.
+PRICES_DATE = "2026-11-30"
+DYNAMODB_WRU = 0.625 / 1e6   # on-demand, per write request unit (since Nov 2024)
+DYNAMODB_RRU = 0.125 / 1e6   # on-demand, per read request unit
+API_GATEWAY_REST = 3.50 / 1e6  # REST API, per request (first 333 M a month)
+LAMBDA_REQUEST = 0.20 / 1e6
+LAMBDA_GB_SECOND = {"arm64": 0.0000133334, "x86": 0.0000166667}
+LAMBDA_MEMORY_GB = 0.5       # .chalice/config.json lambda_memory_size
+LAMBDA_MS = 25               # assumed billed duration of one request (warm)
+MIN_WORK = 1024              # small shares: the units do not depend on the work
+
+
+def _environment() -> None:
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1", "WORKPROOF_MIN_WORK": str(MIN_WORK),
+        "WORKPROOF_SIGNING_KEYS": "bench:" + base64.urlsafe_b64encode(
+            secrets.token_bytes(32)).decode(),
+    })
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+
+class Bench:
+    def __init__(self) -> None:
+        from chalice.test import Client
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        import app as app_module
+        from chalicelib import ledger, sites
+
+        ledger.RESET_ALL_GRACE_SECONDS = 0.0  # the wait costs no units
+        self.backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        self.client = Client(app_module.app)
+        info, self.secret = sites.create_site("bench")
+        self.site_key = info.site_key
+
+    def call(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.client.http.post(path, body=urlencode(params), headers={
+            "Content-Type": "application/x-www-form-urlencoded"})
+        return json.loads(response.body)
+
+    def api(self, path: str, **params: Any) -> dict[str, Any]:
+        return self.call(path, secret=self.secret, **params)
+
+    def job(self, **params: Any) -> dict[str, Any]:
+        answer = self.call("/pow/job", site=self.site_key, **params)
+        assert answer["success"], answer
+        return answer
+
+    def submit(self, job: dict[str, Any]) -> dict[str, Any]:
+        from tests.solver import solve
+
+        answer = self.call("/pow/submit", job=job["job"],
+                           nonce=solve(job["job"], job["difficulty"], job["count"]))
+        assert answer["success"], answer
+        return answer
+
+    def measure(self, action: Callable[[], Any]) -> tuple[Any, Any, Any]:
+        """(result, request cost, stream consumer cost)."""
+        from bench.dynamo_cost import Recorder
+        from tests.streams import drain
+
+        drain()
+        with Recorder(_clients(), self.backend) as request:
+            result = action()
+        with Recorder(_clients(), self.backend) as consumer:
+            drain()
+        return result, request.cost, consumer.cost
+
+
+def _clients() -> list[Any]:
+    from chalicelib import models
+
+    seen: dict[int, Any] = {}
+    for model in [*models.all_models(), models.Idempotency]:
+        client = model._get_connection().connection.client
+        seen[id(client)] = client
+    client = models.connection().client
+    seen[id(client)] = client
+    return list(seen.values())
+
+
+def scenarios(bench: Bench) -> list[tuple[str, Callable[[], Any]]]:
+    """Each request in its steady state (the setup it needs runs unrecorded)."""
+    state: dict[str, Any] = {}
+
+    def user_share_steady() -> Any:
+        job = bench.submit(bench.job(user="alice"))
+        state["next"] = job
+        return lambda: bench.submit(job)
+
+    def first_share() -> Any:
+        job = bench.job(user="newcomer-" + secrets.token_hex(4))
+        return lambda: bench.submit(job)
+
+    def long_name_share() -> Any:
+        name = "\U0001F600" * 256
+        job = bench.submit(bench.job(user=name))
+        return lambda: bench.submit(job)
+
+    def token_share() -> Any:
+        job = bench.job(token="", hashes=MIN_WORK)
+        return lambda: bench.submit(job)
+
+    def anonymous_share() -> Any:
+        job = bench.job(anonymous=1)
+        return lambda: bench.submit(job)
+
+    def link_visit() -> Any:
+        url = bench.api("/link/create", url="https://example.com/x", hashes=MIN_WORK)["url"]
+        job = bench.job(link=url.rsplit("/", 1)[1])
+        return lambda: bench.submit(job)
+
+    def job_user() -> Any:
+        return lambda: bench.job(user="alice")
+
+    def withdraw() -> Any:
+        return lambda: bench.api("/user/withdraw", name="alice", amount=1)
+
+    def withdraw_key() -> Any:
+        return lambda: bench.api("/user/withdraw", name="alice", amount=1,
+                                 idempotency_key=secrets.token_hex(8))
+
+    def verify() -> Any:
+        token = bench.submit(bench.job(token="", hashes=MIN_WORK))
+        name = token.get("token") or state.setdefault("last_token", None)
+        return lambda: bench.api("/token/verify", token=name, hashes=MIN_WORK)
+
+    def captcha() -> Any:
+        def solve_and_verify() -> Any:
+            job = bench.job(token="", hashes=MIN_WORK)
+            bench.submit(job)
+            return bench.api("/token/verify", token=job["token"], hashes=MIN_WORK)
+        return solve_and_verify
+
+    def reset() -> Any:
+        bench.submit(bench.job(user="bob"))
+        return lambda: bench.api("/user/reset", name="bob")
+
+    def reads(path: str, **params: Any) -> Callable[[], Any]:
+        return lambda: (lambda: bench.api(path, **params))
+
+    return [
+        ("/pow/submit user share (steady)", user_share_steady),
+        ("/pow/submit user share (first of a user)", first_share),
+        ("/pow/submit user share (256 × U+1F600 name)", long_name_share),
+        ("/pow/submit token share (new token)", token_share),
+        ("/pow/submit anonymous share", anonymous_share),
+        ("/pow/submit link visit (final, redirect)", link_visit),
+        ("/pow/job user", job_user),
+        ("/user/withdraw", withdraw),
+        ("/user/withdraw with idempotency_key", withdraw_key),
+        ("/token/verify", verify),
+        ("captcha solve (job + submit + verify)", captcha),
+        ("/user/reset", reset),
+        ("/user/reset-all", reads("/user/reset-all")),
+        ("/user/balance", reads("/user/balance", name="alice")),
+        ("/user/top", reads("/user/top")),
+        ("/user/list", reads("/user/list")),
+        ("/link/create", reads("/link/create", url="https://example.com/", hashes=5)),
+        ("/stats/site", reads("/stats/site")),
+    ]
+
+
+def dollars(cost: Any) -> float:
+    return cost.wru * DYNAMODB_WRU + cost.rru * DYNAMODB_RRU
+
+
+def lambda_dollars(arch: str) -> float:
+    return LAMBDA_REQUEST + LAMBDA_GB_SECOND[arch] * LAMBDA_MEMORY_GB * LAMBDA_MS / 1000
+
+
+def batch_share_cost(bench: Bench) -> Any:
+    """The consumer's units per share when 100 user shares arrive in one batch."""
+    from bench.dynamo_cost import Recorder
+    from tests.streams import drain
+
+    drain()
+    jobs = [bench.job(user=f"batch-{i % 10}") for i in range(100)]
+    for job in jobs:
+        bench.submit(job)
+    with Recorder(_clients(), bench.backend) as consumer:
+        drain()
+    return consumer.cost
+
+
+def main() -> int:
+    _environment()
+    from moto import mock_aws
+
+    with mock_aws():
+        from chalicelib import models
+        from ops import tables
+
+        models.bind()
+        tables.create_tables("local")
+        bench = Bench()
+        print(f"Workproof cost per request — list prices of {PRICES_DATE}, us-east-1: "
+              f"DynamoDB on-demand ${DYNAMODB_WRU * 1e6:.3f}/M WRU, ${DYNAMODB_RRU * 1e6:.3f}/M RRU; "
+              f"API Gateway REST ${API_GATEWAY_REST * 1e6:.2f}/M; Lambda ${LAMBDA_REQUEST * 1e6:.2f}/M "
+              f"+ GB-s (arm64 ${LAMBDA_GB_SECOND['arm64']}, x86 ${LAMBDA_GB_SECOND['x86']}) at "
+              f"{int(LAMBDA_MEMORY_GB * 1024)} MB × {LAMBDA_MS} ms assumed")
+        print()
+        header = ("| request | calls | WRU base + index = total | RRU | off path WRU (alone) "
+                  "| DynamoDB $/M | all-in $/M arm64 | all-in $/M x86 |")
+        print(header)
+        print("|---|---|---|---:|---:|---:|---:|---:|")
+        for label, setup in scenarios(bench):
+            action = setup()
+            _, request, consumer = bench.measure(action)
+            index = " + ".join(f"{v:g} {k}" for k, v in request.index_wru.items()) or "0"
+            per_request = 1 if not label.startswith("captcha") else 3
+            gateway = API_GATEWAY_REST * per_request
+            db = dollars(request)
+            print(f"| {label} | {request.by_key()} | {request.base_wru:g} + {index} = "
+                  f"{request.wru:g} | {request.rru:g} | {consumer.wru:g} | {db * 1e6:.2f} | "
+                  f"{(db + gateway + lambda_dollars('arm64') * per_request) * 1e6:.2f} | "
+                  f"{(db + gateway + lambda_dollars('x86') * per_request) * 1e6:.2f} |")
+        batch = batch_share_cost(bench)
+        print()
+        print(f"Stream consumer, 100 user shares of 10 users in one batch: {batch.by_key()}, "
+              f"{batch.wru:g} WRU ({batch.wru / 100:.2f} per share), {batch.rru:g} RRU")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
