@@ -100,12 +100,12 @@ def test_recorder_catches_an_ungranted_action() -> None:
     """The check is not vacuous: an action outside the policy is reported."""
     fake = [rec.Action("dynamodb:Scan", "workproof-dev-ledger", None, "lambda", "Scan", "x:1"),
             rec.Action("dynamodb:Query", "workproof-dev-ledger", "by_total", "lambda", "Query", "x:2"),
-            rec.Action("dynamodb:PutItem", "workproof-dev-sites", None, "lambda",
+            rec.Action("dynamodb:DeleteItem", "workproof-dev-ledger", None, "lambda",
                        "TransactWriteItems", "x:3")]
     problems = rec.ungranted(fake, policy("prod"))
     assert len(problems) == 2
     assert any("dynamodb:Scan" in p for p in problems)
-    assert any("dynamodb:PutItem" in p and "workproof-prod-sites" in p for p in problems)
+    assert any("dynamodb:DeleteItem" in p and "workproof-prod-ledger" in p for p in problems)
 
 
 def _tour(client, site) -> None:
