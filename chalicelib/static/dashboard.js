@@ -183,6 +183,17 @@
     return new uPlot(opts, [[], []].concat(series.slice(1).map(function () { return []; })), el);
   }
 
+  function nonZeroPoints() {
+    return {
+      show: false, size: 7,
+      filter: function (u, seriesIdx) {
+        var found = [];
+        u.data[seriesIdx].forEach(function (v, i) { if (v > 0) found.push(i); });
+        return found.length ? found : null;
+      }
+    };
+  }
+
   function buildCharts() {
     Object.keys(charts).forEach(function (k) { if (charts[k]) { charts[k].destroy(); charts[k] = null; } });
     var acc = css('--acc');
@@ -191,9 +202,12 @@
       paths: uPlot.paths.bars({ size: [0.7, 48] }), points: { show: false }
     }]);
     charts.activity = makeChart($('chart-activity'), [
-      { label: 'Captchas solved', stroke: css('--acc'), width: 2, value: valueOf, points: { show: false } },
-      { label: 'Captchas verified', stroke: css('--acc3'), width: 2, value: valueOf, points: { show: false } },
-      { label: 'Link visits', stroke: css('--acc4'), width: 2, value: valueOf, points: { show: false } }
+      // Dashes and dots at the non-zero hours keep overlapping series apart.
+      { label: 'Captchas solved', stroke: css('--acc'), width: 2, value: valueOf, points: nonZeroPoints() },
+      { label: 'Captchas verified', stroke: css('--acc3'), width: 2, dash: [8, 4], value: valueOf,
+        points: nonZeroPoints() },
+      { label: 'Link visits', stroke: css('--acc4'), width: 2, dash: [2, 3], value: valueOf,
+        points: nonZeroPoints() }
     ]);
     drawOverview();
   }
