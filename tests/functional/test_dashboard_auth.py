@@ -48,6 +48,10 @@ def signed_in(dash, site):
 
 # --- the page ---------------------------------------------------------------------------
 
+PAGE_FILES = ["uPlot.min.css", "dashboard.css", "uPlot.iife.min.js", "dashboard.js",
+              "dashboard-overview.js", "dashboard-users.js", "dashboard-links.js",
+              "dashboard-settings.js"]
+
 def test_page_is_served_with_a_strict_content_security_policy(client):
     response = client.http.get("/dashboard")
     assert response.status_code == 200
@@ -58,8 +62,12 @@ def test_page_is_served_with_a_strict_content_security_policy(client):
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     page = response.body.decode()
-    assert '<script src="/lib/uPlot.iife.min.js">' in page
-    assert '<script src="/lib/dashboard.js">' in page
+    for name in PAGE_FILES:  # its own files only, in the order they must load
+        tag = f'<script src="/lib/{name}">' if name.endswith(".js") else \
+            f'<link rel="stylesheet" href="/lib/{name}">'
+        assert tag in page, name
+    scripts = [page.index(f'/lib/{name}"') for name in PAGE_FILES if name.endswith(".js")]
+    assert scripts == sorted(scripts)
     # Without the script, the sign-in form posts (never a GET: the secret stays out of URLs).
     assert '<form id="signin-form" method="post" action="/dashboard/signin"' in page
 
@@ -69,8 +77,7 @@ def test_page_refuses_other_methods(client):
     assert json.loads(response.body) == fail("wrong_method")
 
 
-@pytest.mark.parametrize("name", ["dashboard.js", "dashboard.css", "uPlot.iife.min.js",
-                                  "uPlot.min.css"])
+@pytest.mark.parametrize("name", PAGE_FILES)
 def test_page_files_are_served_from_lib(client, name):
     response = client.http.get(f"/lib/{name}")
     assert response.status_code == 200
