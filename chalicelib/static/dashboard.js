@@ -210,6 +210,12 @@
   });
 
   window.addEventListener('hashchange', function () { if (state.site) route(); });
+  // Choosing the view already shown reloads it (no hashchange then).
+  document.querySelectorAll('#nav a').forEach(function (a) {
+    a.addEventListener('click', function () {
+      if (state.site && a.getAttribute('data-view') === state.view) showView(state.view);
+    });
+  });
 
   // The view scripts load after this one: start once they have registered.
   document.addEventListener('DOMContentLoaded', function () {
