@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local bench-cost package clean
+.PHONY: run test browser-deps bench-miner bench-local bench-cost bench-contention package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ bench-local: $(STAMP)
 # Write and read units, calls and $ per million of every request (billing rules applied to the recorded calls).
 bench-cost: $(STAMP)
 	$(PY) bench/cost.py
+
+# One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
+bench-contention: $(STAMP)
+	$(PY) bench/contention.py
 
 package: $(STAMP)
 	bash deploy/package.sh

@@ -27,6 +27,12 @@ from typing import Any
 KB = 1024
 
 
+def json_key(key: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(key, sort_keys=True)
+
+
 def value_size(value: dict[str, Any]) -> int:
     (kind, raw), = value.items()
     if kind == "S":
@@ -118,11 +124,15 @@ class Cost:
 class Recorder:
     """Prices every DynamoDB call of the in-process store while active."""
 
-    def __init__(self, session_clients: list[Any], backend: Any) -> None:
+    def __init__(self, session_clients: list[Any], backend: Any,
+                 second: Any = lambda: 0) -> None:
         self.clients = session_clients
         self.backend = backend
+        self.second = second  # the (simulated) second a call is billed in
         self.cost = Cost()
-        self.per_key: dict[tuple[str, str], float] = {}  # (table/index, pk) -> units
+        # (table or table/index, partition key value, second) -> units
+        self.per_key: dict[tuple[str, str, int], float] = {}
+        self.per_key_read: dict[tuple[str, str, int], float] = {}
 
     # --- the store, peeked at below botocore ---------------------------------
     def _table(self, name: str) -> Any:
@@ -201,27 +211,42 @@ class Recorder:
         cost.rru += self._read_units(operation, params, parsed)
         self.cost.add(cost)
 
-    def _charge(self, where: str, key: dict[str, Any], units: float) -> None:
-        """Units per partition key value (what one partition must absorb)."""
+    def _charge(self, where: str, key: dict[str, Any], units: float,
+                read: bool = False) -> None:
+        """Units per partition key value and second (what one partition must absorb)."""
         value = next(iter(next(iter(key.values())).values()))
-        slot = (where, str(value))
-        self.per_key[slot] = self.per_key.get(slot, 0) + units
+        book = self.per_key_read if read else self.per_key
+        slot = (where, str(value), int(self.second()))
+        book[slot] = book.get(slot, 0) + units
 
     def _read_units(self, operation: str, params: dict[str, Any],
                     parsed: dict[str, Any]) -> float:
         consistent = bool(params.get("ConsistentRead"))
         if operation == "GetItem":
-            return read_units(item_size(parsed.get("Item")), consistent)
-        if operation == "BatchGetItem":
-            units = 0.0
-            for table, items in parsed.get("Responses", {}).items():
-                wanted = params["RequestItems"][table]
-                strong = bool(wanted.get("ConsistentRead"))
-                units += sum(read_units(item_size(i), strong) for i in items)
-                units += (len(wanted["Keys"]) - len(items)) * read_units(0, strong)
+            units = read_units(item_size(parsed.get("Item")), consistent)
+            self._charge(params["TableName"], params["Key"], units, read=True)
             return units
+        if operation == "BatchGetItem":
+            total = 0.0
+            for table, wanted in params["RequestItems"].items():
+                items = parsed.get("Responses", {}).get(table, [])
+                strong = bool(wanted.get("ConsistentRead"))
+                found = {json_key(self._key_of(table, i)): i for i in items}
+                for key in wanted["Keys"]:
+                    units = read_units(item_size(found.get(json_key(key))), strong)
+                    self._charge(table, key, units, read=True)
+                    total += units
+            return total
         if operation in ("Query", "Scan"):
-            return read_units(sum(item_size(i) for i in parsed.get("Items", [])), consistent)
+            units = read_units(sum(item_size(i) for i in parsed.get("Items", [])), consistent)
+            values = params.get("ExpressionAttributeValues", {})
+            if operation == "Query" and values:
+                where = params["TableName"] + (f"/{params['IndexName']}"
+                                               if params.get("IndexName") else "")
+                # The partition key's value: the first value of the key condition.
+                first = sorted(values)[0]
+                self._charge(where, {"k": values[first]}, units, read=True)
+            return units
         if operation == "TransactGetItems":
             return sum(2 * max(1, math.ceil(item_size(r.get("Item")) / (4 * KB)))
                        for r in parsed.get("Responses", []))
