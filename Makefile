@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local bench-cost bench-contention package clean
+.PHONY: run test browser-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ bench-cost: $(STAMP)
 # One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
 bench-contention: $(STAMP)
 	$(PY) bench/contention.py
+
+# The embedded store: ms per share-shaped transaction and RSS at 1k/10k/100k items, vs moto as shipped.
+bench-store: $(STAMP)
+	$(PY) bench/store.py
+
+# make run over 100,000 real shares: RSS and ms per share as it goes, then the SIGTERM snapshot.
+bench-memory: $(STAMP)
+	$(PY) bench/make_run_memory.py
+
+# The packaged bundle's cold start (import app) vs a bare `import boto3`, with and without .pyc.
+bench-cold: $(STAMP)
+	$(PY) bench/cold_start.py
 
 package: $(STAMP)
 	bash deploy/package.sh

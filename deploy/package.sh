@@ -4,7 +4,8 @@
 #   deploy/package.sh [OUT_DIR]        (default: out/)
 #
 # Produces OUT_DIR/sam.json (CloudFormation/SAM template: chalice's API and
-# Lambda merged with deploy/merge-template.json), OUT_DIR/deployment.zip and
+# Lambda merged with deploy/merge-template.json), OUT_DIR/deployment.zip (with
+# the bytecode of every module: deploy/compile_bundle.py) and
 # OUT_DIR/cloudformation.json (sam.json with the SAM transform expanded
 # offline by aws-sam-translator, for review and lint only: deploy sam.json),
 # then lints both templates with cfn-lint (any error fails the script).
@@ -48,6 +49,14 @@ mkdir -p "$OUT"
 rm -f "$OUT/sam.json" "$OUT/deployment.zip" "$OUT/cloudformation.json"
 "$BIN/chalice" --project-dir "$BUILD" package --stage "$STAGE" \
     --merge-template "$MERGE" "$OUT"
+
+# 3b. Bytecode for every module, so a cold start does not compile (Lambda's
+# /var/task is read-only): compiled by this Python, which must be the runtime's.
+RUNTIME="$("$PYTHON" -c 'import json, sys
+fns = [r["Properties"] for r in json.load(open(sys.argv[1]))["Resources"].values()
+       if r["Type"] == "AWS::Serverless::Function"]
+print(fns[0]["Runtime"])' "$OUT/sam.json")"
+"$PYTHON" "$ROOT/deploy/compile_bundle.py" "$OUT/deployment.zip" "$RUNTIME"
 
 ZIP_BYTES="$(wc -c < "$OUT/deployment.zip" | tr -d ' ')"
 echo "package.sh: $OUT/sam.json, $OUT/deployment.zip ($ZIP_BYTES bytes)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stage the Lambda project into DIR: app.py, chalicelib/, .chalice/ (config and
 # policies, plus deployed/ state if any), an EMPTY requirements.txt and
-# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime).
+# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime),
+# with the bytecode of chalicelib/ and vendor/ (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
 #
@@ -42,3 +43,10 @@ else
     "$PYTHON" -m pip install --quiet --no-deps --no-compile --target "$BUILD/vendor" "pynamodb==$PIN"
     rm -rf "$BUILD"/vendor/*.dist-info "$BUILD/vendor/bin"
 fi
+
+# Bytecode where the runtime looks (chalice zips it with the rest), hash-based
+# and unchecked so the zip's timestamps cannot invalidate it: a cold start on
+# Lambda's read-only /var/task then compiles nothing. package.sh adds the
+# rest (app.py, chalice/) to the zip it makes: deploy/compile_bundle.py.
+"$PYTHON" -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$BUILD" -p /var/task \
+    "$BUILD/chalicelib" "$BUILD/vendor" >/dev/null

@@ -7,11 +7,13 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
 from ops.server import api_server
 from ops.store import StoreServer, restore, snapshot
+from ops.stream_pump import StreamPump
 
 ENV_API_PORT = "WORKPROOF_PORT"
 ENV_STORE_PORT = "WORKPROOF_STORE_PORT"
@@ -53,6 +55,31 @@ def ensure_demo_site() -> dict[str, str]:
     return demo
 
 
+def stream_handler() -> Callable[[dict], None] | None:
+    """The app's DynamoDB stream consumer, `chalicelib.streams.handle_event`, if it has one."""
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("chalicelib.streams") is None:
+        return None
+    return importlib.import_module("chalicelib.streams").handle_event
+
+
+def start_stream_pump() -> StreamPump | None:
+    """Feed the stream tables' records to the consumer, as Lambda would when deployed.
+
+    Started after the snapshot is restored, at the streams' ends: what the
+    snapshot holds was consumed before it was taken.
+    """
+    from ops import tables as admin_tables
+
+    handler = stream_handler()
+    tables = admin_tables.stream_table_names("local")
+    if handler is None or not tables:
+        return None
+    return StreamPump(tables, handler, start="LATEST").start()
+
+
 def _check_port_free(host: str, port: int, variable: str) -> None:
     import socket
 
@@ -87,10 +114,13 @@ def main() -> int:
     models.bind()
     admin_tables.create_tables("local")
     restored = restore(SNAPSHOT_FILE)
+    pump = start_stream_pump()
     demo = ensure_demo_site()
     server = api_server(host, api_port)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
     print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
+    if pump:
+        print(f"Stream consumer fed from {', '.join(pump.reader.table_names)}")
     print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
           flush=True)
 
@@ -109,6 +139,8 @@ def main() -> int:
     finally:
         for each in (signal.SIGTERM, signal.SIGINT):
             signal.signal(each, signal.SIG_IGN)
+        if pump:
+            pump.stop()  # delivers what the last requests wrote, before the snapshot
         count = snapshot(SNAPSHOT_FILE)
         print(f"\nSnapshot of {count} items written to {SNAPSHOT_FILE}", flush=True)
         store.stop()

@@ -1,8 +1,8 @@
 """The embedded DynamoDB-compatible store behind `make run` and the race tests.
 
 moto's DynamoDB served behind one lock per request (moto is not atomic
-under threads; real DynamoDB is), snapshotted to a file on exit and
-restored on start.
+under threads; real DynamoDB is), with the fixes of `install_dynamodb_fixes`,
+snapshotted to a file on exit and restored on start.
 """
 from __future__ import annotations
 
@@ -13,6 +13,22 @@ import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+
+def install_dynamodb_fixes() -> None:
+    """Make this process's moto DynamoDB behave as DynamoDB does where Workproof relies on it.
+
+    Transactions roll back through an undo log of the items they touch
+    instead of copies of whole tables, and honour ClientRequestToken
+    (ops/store_txn.py); streams keep one record per changing write, in
+    rolling shards with a retention, compactly (ops/store_streams.py).
+    Idempotent; call it before creating tables (the store server does, and
+    so do the tests' moto fixtures).
+    """
+    from ops import store_streams, store_txn
+
+    store_txn.install()
+    store_streams.install()
 
 
 class SerialisedApp:
@@ -42,6 +58,7 @@ class StoreServer:
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        install_dynamodb_fixes()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
 
         app = DomainDispatcherApplication(create_backend_app)

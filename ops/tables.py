@@ -13,6 +13,8 @@ For every model in `models.TABLES` this:
   - adds any global secondary index the model declares but the table lacks
     (DynamoDB builds one index at a time: a later run adds the next);
   - enables TTL on the attribute `models.TABLES` names;
+  - enables a NEW_AND_OLD_IMAGES stream on the tables of `models.STREAM_TABLES`
+    (their records feed the stream consumer: Lambda, or `make run`'s pump);
   - enables point-in-time recovery on deployed stages (not on `local`).
 It never deletes or shrinks anything. It returns one summary dict per table.
 """
@@ -36,6 +38,12 @@ from chalicelib import config, models
 LOCAL_STAGES = {"local"}
 # The stream consumer (chalicelib/streams.py) needs both images.
 STREAM_SPEC = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+
+
+def stream_table_names(stage: str | None = None) -> list[str]:
+    """The names of the tables with a stream, as `create_tables(stage)` names them."""
+    names = table_names(None if stage in LOCAL_STAGES else stage)
+    return [name for model, name in names.items() if model in models.STREAM_TABLES]
 
 
 def stage_prefix(stage: str | None) -> str:
@@ -93,7 +101,7 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
 
     Keys: AttributeDefinitions (sorted by name), KeySchema,
     GlobalSecondaryIndexes (sorted by name, absent if none), BillingMode,
-    plus `TimeToLiveAttribute` (or None).
+    StreamSpecification (absent if none), plus `TimeToLiveAttribute` (or None).
     """
     key_attrs: dict[str, str] = {}
     key_schema = _keys(model.get_attributes(), key_attrs)
@@ -150,6 +158,7 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
         "created": False,
         "indexes_added": [],
         "ttl": ttl_attr,
+        "stream": "StreamSpecification" in spec,
         "pitr": False,
         "sse": False,
         "deletion_protection": False,

@@ -23,7 +23,9 @@ def aws() -> Iterator[None]:
     with mock_aws():
         from chalicelib import models, sites, stats
         from ops import tables as admin_tables
+        from ops.store import install_dynamodb_fixes
 
+        install_dynamodb_fixes()
         models.bind()
         admin_tables.create_tables("local")
         sites.clear_cache()

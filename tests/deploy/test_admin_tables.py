@@ -113,3 +113,36 @@ def test_models_work_against_created_tables(ddb: Any) -> None:
         assert models.StatsShard.get("site", 3600).hashes == 5
     finally:
         models.bind()
+
+
+def _stream_tables(monkeypatch: pytest.MonkeyPatch) -> tuple[type, type]:
+    """Make the first two tables the stream tables."""
+    first, second = list(models.TABLES)[:2]
+    monkeypatch.setattr(models, "STREAM_TABLES", (first, second))
+    return first, second
+
+
+def test_stream_tables_get_a_new_and_old_images_stream(
+        ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    streamed = set(_stream_tables(monkeypatch))
+    summary = {s["model"]: s for s in admin_tables.create_tables("local")}
+    for model, (_env, suffix, _ttl) in models.TABLES.items():
+        table = ddb.describe_table(TableName=f"workproof-dev-{suffix}")["Table"]
+        if model in streamed:
+            assert table["StreamSpecification"] == {"StreamEnabled": True,
+                                                    "StreamViewType": "NEW_AND_OLD_IMAGES"}
+            assert table["LatestStreamArn"]
+        else:
+            assert "StreamSpecification" not in table
+        assert summary[model.__name__]["stream"] is (model in streamed)
+    assert sorted(admin_tables.stream_table_names("local")) == sorted(
+        f"workproof-dev-{models.TABLES[m][1]}" for m in streamed)
+
+
+def test_an_existing_table_gains_its_stream(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(models, "STREAM_TABLES", ())
+    admin_tables.create_tables("local")
+    first, _second = _stream_tables(monkeypatch)
+    admin_tables.create_tables("local")
+    table = ddb.describe_table(TableName=f"workproof-dev-{models.TABLES[first][1]}")["Table"]
+    assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"

@@ -21,7 +21,9 @@ def shared_tables() -> Iterator[None]:
     with mock_aws():
         from chalicelib import models
         from ops import tables as admin_tables
+        from ops.store import install_dynamodb_fixes
 
+        install_dynamodb_fixes()
         models.bind()
         admin_tables.create_tables("local")
         yield
