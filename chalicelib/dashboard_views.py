@@ -3,15 +3,17 @@
 Overview: `stats.site_stats` (the figures of `/stats/site`) and `stats.hourly`
 for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
 `ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
-API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links: the site's links (`links.list_for_site`) and their
-visit counts (`stats.link_visits`). Settings: `sites.update_site`.
+API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links:
+the site's links (`links.list_for_site`) and their visit counts
+(`stats.link_visits`). Settings: `sites.update_site`.
 """
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from chalicelib import ledger, links, ranks, sites, stats
+from ada_url import URL
+
+from chalicelib import ledger, links, ranks, sites, stats, targets
 from chalicelib.api import TOP_ORDERS, new_request_id
 from chalicelib.dashboard_http import Call
 from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
@@ -76,8 +78,12 @@ def site_links(call: Call) -> dict[str, Any]:
     rows = []
     for link in found:
         seen = visits.get(link.code)
+        try:
+            host = links.display_host(link.url)
+        except InvalidUrl:  # stored before targets were parsed as browsers do: never served
+            host = ""
         rows.append({"code": link.code, "url": f"{base}/l/{link.code}",
-                     "host": links.display_host(link.url), "hashes": link.hashes,
+                     "host": host, "hashes": link.hashes,
                      "created": link.created,
                      "visitsStarted": seen.started if seen else 0,
                      "visitsCompleted": seen.completed if seen else 0,
@@ -115,21 +121,16 @@ def settings(call: Call) -> dict[str, Any]:
 
 
 def normalise_origin(text: str) -> str:
-    """An origin as a browser sends it in `Origin`: scheme://host[:port], lower
-    case, international names in punycode, the default port left out."""
+    """An origin as a browser sends it in `Origin`: the WHATWG serialization
+    (scheme://host[:port], lower case, punycode, no default port)."""
     try:
-        parts = urlsplit(text.strip())
-        port = parts.port
-        host = links.display_host(text.strip())
-    except (ValueError, InvalidUrl):
+        target = targets.parse(text.strip())
+    except InvalidUrl:
         raise BadRequest("not an origin") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or parts.username is not None \
-            or parts.password is not None or parts.path not in ("", "/") \
-            or parts.query or parts.fragment or ":" in host:
-        raise BadRequest("not an origin (scheme://host[:port])")
-    default = 443 if scheme == "https" else 80
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
+    url = URL(target.href)
+    if url.pathname not in ("", "/") or url.search or url.hash:
+        raise BadRequest("an origin has no path, query or fragment")
+    return str(url.origin)
 
 
 def set_origins(call: Call) -> dict[str, Any]:

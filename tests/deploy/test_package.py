@@ -24,6 +24,8 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,16 +48,44 @@ def test_zip_is_small(packaged: Packaged) -> None:
     assert size < MAX_ZIP_BYTES, f"deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
 
 
-def test_zip_holds_the_app_and_pynamodb_only(packaged: Packaged) -> None:
+def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = zf.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert {"app.py", "chalicelib", "pynamodb", "chalice"} <= tops, tops
-    for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("moto", "pytest"):
+    assert tops == {"app.py", "chalicelib", "pynamodb", "chalice", "ada_url", "ada_url-4.0.0.dist-info",
+                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
+    for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
                        for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
     assert not [n for n in names if n.split("/", 1)[0] in ("ops", "tests", "bench", "deploy")]
     assert "chalicelib/openapi.json" in names
+
+
+# ELF e_machine values: what each architecture's Lambda can load.
+ELF_MACHINES = {"x86_64": (0x3E, "x86_64"), "arm64": (0xB7, "aarch64")}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_the_c_extensions_are_the_lambdas_own_builds(request, arch: str) -> None:
+    """ada-url and _cffi_backend built for the function's architecture, stripped, no sources."""
+    packaged = request.getfixturevalue("packaged" if arch == "x86_64" else "packaged_arm64")
+    machine, triplet = ELF_MACHINES[arch]
+    with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
+        names = set(zf.namelist())
+        extensions = {name: zf.read(name) for name in names if name.endswith(".so")}
+    assert set(extensions) == {"ada_url/_ada_wrapper.abi3.so", f"_cffi_backend.cpython-311-{triplet}-linux-gnu.so"}
+    for name, data in extensions.items():
+        assert data[:4] == b"\x7fELF" and int.from_bytes(data[18:20], "little") == machine, name
+        assert b".debug_info" not in data, f"{name} still carries debug information"
+    assert b"PyInit__ada_wrapper" in extensions["ada_url/_ada_wrapper.abi3.so"]
+    # Only what runs, and the licences: no C++ sources, no cffi build-time package.
+    assert {"ada_url/__init__.py", "ada_url/ada_adapter.py", "ada_url-4.0.0.dist-info/licenses/LICENSE",
+            "cffi-2.1.1.dist-info/licenses/LICENSE"} <= names
+    assert not [n for n in names if n.endswith((".cpp", ".h")) or n.startswith(("cffi/", "pycparser"))]
+    architectures = packaged.sam["Resources"]["APIHandler"]["Properties"].get("Architectures", ["x86_64"])
+    assert architectures == [arch]
+    size = (packaged.out / "deployment.zip").stat().st_size
+    assert size < MAX_ZIP_BYTES, f"{arch} deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
 
 
 def test_every_module_ships_its_bytecode_for_the_lambda_python(packaged: Packaged) -> None:
@@ -112,6 +142,7 @@ import pynamodb, botocore, boto3
 # What the layer offers the app (logs and metrics) imports with nothing else.
 import aws_lambda_powertools
 from aws_lambda_powertools import Logger, Metrics
+from chalicelib import targets  # ada, loaded from the zip: the Lambda's own build
 
 def where(mod):
     f = getattr(mod, "__file__", None)
@@ -158,7 +189,10 @@ compiled_here = sorted(name for name, mod in sys.modules.items()
 results = {
     "compiled_here": compiled_here,
     "files": {"pynamodb": where(pynamodb), "botocore": where(botocore), "boto3": where(boto3),
-              "powertools": where(aws_lambda_powertools)},
+              "powertools": where(aws_lambda_powertools),
+              "ada_url": where(sys.modules["ada_url"])},
+    "target": [targets.parse("https://fa\u00df.de/stra\u00dfe?q=1").href,
+               targets.parse("https://fa\u00df.de/").host],
     "outside": outside,
     "not_found": call("GET", "/{p0}", "/nope", path_params={"p0": "nope"}),
     "openapi": call("GET", "/openapi.json", "/openapi.json"),
@@ -209,6 +243,8 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
     results = json.loads(proc.stdout.strip().splitlines()[-1])
 
     assert results["files"]["pynamodb"].startswith(os.path.realpath(unpacked))
+    assert results["files"]["ada_url"].startswith(os.path.realpath(unpacked))
+    assert results["target"] == ["https://xn--fa-hia.de/stra%C3%9Fe?q=1", "xn--fa-hia.de"]
     assert not results["files"]["botocore"].startswith(os.path.realpath(unpacked))
     assert not results["files"]["powertools"].startswith(os.path.realpath(unpacked))
     assert results["outside"] == [], f"modules loaded from outside the zip/runtime: {results['outside']}"

@@ -252,6 +252,7 @@ def test_settings_show_origins_and_snippets_with_the_site_key(dash, site):
     (["https://example.com:443/", "http://example.com:80"], ["https://example.com", "http://example.com"]),
     (["http://localhost:8080", "http://localhost:8080/"], ["http://localhost:8080"]),
     (["https://bücher.example"], ["https://xn--bcher-kva.example"]),
+    (["http://[::1]:8080"], ["http://[::1]:8080"]),
     ([], []),
 ])
 def test_origins_are_stored_as_browsers_send_them(dash, given, stored):
@@ -261,7 +262,9 @@ def test_origins_are_stored_as_browsers_send_them(dash, given, stored):
 
 @pytest.mark.parametrize("given", [["ftp://example.com"], ["https://example.com/path"],
                                    ["https://user@example.com"], ["example.com"],
-                                   ["https://example.com?x=1"], "https://example.com", [5],
+                                   ["https://example.com?x=1"], ["https://example.com/#top"],
+                                   ["https://127.1"], ["https://a\\b.example"],
+                                   "https://example.com", [5],
                                    ["https://" + "a" * 300 + ".com"], ["https://x.com"] * 33])
 def test_bad_origins_are_refused_and_change_nothing(dash, given):
     dash.post("settings/origins", origins=["https://kept.example"])
