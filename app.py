@@ -6,7 +6,17 @@ from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, dashboard_auth, dashboard_views, links, mining, models, streams
+from chalicelib import (
+    api,
+    config,
+    dashboard_auth,
+    dashboard_views,
+    links,
+    mining,
+    models,
+    siteverify,
+    streams,
+)
 from chalicelib.dashboard_http import dashboard_view
 from chalicelib.errors import ApiError, NotFound, WrongMethod
 from chalicelib.http import (
@@ -110,6 +120,12 @@ def pow_submit(params):
                          config.job_ttl())
 
 
+# reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
+for number, path in enumerate(siteverify.PATHS):
+    app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
+              name=f"siteverify_{number}")(siteverify.view(app))
+
+
 @app.route("/l/{code}", methods=["GET"])
 def shortlink_page(code):
     try:
@@ -118,7 +134,7 @@ def shortlink_page(code):
         return error_response(error)
     # The page loads the library and calls /pow/* under the API's own base
     # (the stage path when deployed), so it needs the absolute base URL.
-    return link_page(link, _base_url())
+    return link_page(link, _base_url(), app.current_request.headers.get("accept-language"))
 
 
 # --- the operator's dashboard (chalicelib/dashboard_*.py) ----------------------

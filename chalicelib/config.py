@@ -31,6 +31,10 @@ ENV_ERROR_STATUS = "WORKPROOF_ERROR_STATUS"
 # Secrets Manager secret holding the same string (deployed).
 ENV_SIGNING_KEYS = "WORKPROOF_SIGNING_KEYS"
 ENV_SIGNING_SECRET_ARN = "WORKPROOF_SIGNING_SECRET_ARN"
+# A file holding the same string, for `chalice local` (the dev stage points it
+# at the key `make run` / `make store` generate). A relative path is taken from
+# the project's root (the folder holding app.py), wherever chalice runs from.
+ENV_SIGNING_KEY_FILE = "WORKPROOF_SIGNING_KEY_FILE"
 # Minimum work per submit (k x D), in hashes.
 ENV_MIN_WORK = "WORKPROOF_MIN_WORK"
 # Seconds a job stays valid.

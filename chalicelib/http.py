@@ -15,7 +15,7 @@ from typing import Any
 from chalice import Response
 
 from chalicelib import config, deadline
-from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
+from chalicelib.errors import ApiError, BadRequest, InternalError, NotConfigured, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
 
 LOG = logging.getLogger("workproof")
@@ -112,6 +112,8 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
             except ApiError as error:
                 if isinstance(error, InternalError):
                     LOG.error("internal error: %s", error)
+                elif isinstance(error, NotConfigured):
+                    LOG.error("%s", error)  # one line the operator acts on
                 return error_response(error, headers)
             except Exception:  # the caller sees a contract code, the log the details
                 LOG.exception("unhandled error")

@@ -1,4 +1,9 @@
-"""Browser-facing files served by the API: the library, the shortlink page, the dashboard."""
+"""Browser-facing files served by the API: the library, the shortlink page, the dashboard.
+
+Scripts are served as bundles assembled from parts at first request, no build
+step: the strings (i18n.js) first, then the code, so one <script> tag is all a
+page needs. Parts (names starting with "_") are never served alone.
+"""
 from __future__ import annotations
 
 import html
@@ -6,18 +11,31 @@ import mimetypes
 import re
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chalice import Response
 
+from chalicelib import i18n
 from chalicelib.errors import NotFound
 from chalicelib.http import error_response
 from chalicelib.links import LinkInfo, display_host
 
 STATIC_DIR = Path(__file__).parent / "static"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]+)\}\}")
 _TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_MINER = ("i18n.js", "_miner.js")
+BUNDLES: dict[str, tuple[str, ...]] = {
+    "workproof.js": _MINER,
+    "captcha.js": (*_MINER, "_widget.js"),
+    # Coinhive's own URLs, so pages written for Coinhive change only the host.
+    "captcha.min.js": (*_MINER, "_widget.js"),
+    "coinhive.min.js": (*_MINER, "_coinhive.js"),
+    "authedmine.min.js": (*_MINER, "_coinhive.js"),
+}
+# The link page's own text, filled in the visitor's language (keys of i18n.js).
+_LINK_TEXT = ("linkTitle", "linkTo", "linkWork", "hashesLabel", "linkNote", "noscript")
 
 
 @lru_cache(maxsize=64)
@@ -25,33 +43,70 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=16)
+def library_source(name: str, folder: Path = STATIC_DIR) -> str | None:
+    """The text served as /lib/<name>: a bundle, a plain file, or None (not served)."""
+    if not _SAFE_NAME.match(name) or name.startswith((".", "_")):
+        return None
+    if folder == STATIC_DIR and name in BUNDLES:
+        # ";" between parts: each is a complete statement, whatever its last line.
+        return "\n;\n".join(_read(folder / part) for part in BUNDLES[name])
+    path = folder / name
+    return _read(path) if path.is_file() else None
+
+
 def static_file(name: str, folder: Path = STATIC_DIR) -> Response:
     """A file of the library (never a path outside its folder)."""
-    if not _SAFE_NAME.match(name) or name.startswith("."):
+    body = library_source(name, folder)
+    if body is None:
         return error_response(NotFound())
-    path = folder / name
-    if not path.is_file():
-        return error_response(NotFound())
-    content_type = _TYPES.get(path.suffix) or mimetypes.guess_type(name)[0] or "text/plain"
-    return Response(body=_read(path), status_code=200,
+    content_type = _TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0] or "text/plain"
+    return Response(body=body, status_code=200,
                     headers={"Content-Type": content_type,
                              "Cache-Control": "public, max-age=300",
                              "Access-Control-Allow-Origin": "*",
                              "X-Content-Type-Options": "nosniff"})
 
 
-def link_page(link: LinkInfo, api_base: str) -> Response:
-    """The shortlink page: the target's host and the work, never the target."""
+def link_page_csp(api_base: str) -> str:
+    """The page runs only the API's own scripts, styles and workers (no inline code)."""
+    parts = urlsplit(api_base)
+    origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    own = " ".join(filter(None, ("'self'", origin)))
+    return (f"default-src 'none'; script-src {own} 'wasm-unsafe-eval'; style-src {own}; "
+            f"connect-src {own}; worker-src {own} blob:; img-src 'none'; base-uri 'none'; "
+            "form-action 'none'; frame-ancestors 'none'")
+
+
+def render_link_page(host: str, hashes: int, code: str, site_key: str, api_base: str,
+                     accept_language: str | None) -> tuple[str, str]:
+    """(html, language code): link.html filled in, in the visitor's language."""
+    lang = i18n.choose(i18n.accept_language(accept_language))
     values = {
-        "host": display_host(link.url),
-        "hashes": str(link.hashes),
-        "code": link.code,
-        "site_key": link.site_key,
+        "lang": lang,
+        "dir": i18n.direction(lang),
+        "title": i18n.text(lang, "linkPageTitle", host=host),
+        "host": host,
+        "hashes": str(hashes),
+        "code": code,
+        "site_key": site_key,
         "api": api_base,
+        **{key: i18n.text(lang, key) for key in _LINK_TEXT},
     }
-    return Response(body=fill(_read(STATIC_DIR / "link.html"), values), status_code=200,
+    # One pass (fill): a value holding `{{code}}` stays text.
+    return fill(_read(STATIC_DIR / "link.html"), values), lang
+
+
+def link_page(link: LinkInfo, api_base: str, accept_language: str | None = None) -> Response:
+    """The shortlink page: the target's host and the work, never the target."""
+    page, lang = render_link_page(display_host(link.url), link.hashes, link.code, link.site_key,
+                                  api_base, accept_language)
+    return Response(body=page, status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8",
+                             "Content-Language": lang,
+                             "Vary": "Accept-Language",
                              "Cache-Control": "no-store",
+                             "Content-Security-Policy": link_page_csp(api_base),
                              "Referrer-Policy": "no-referrer",
                              "X-Content-Type-Options": "nosniff"})
 

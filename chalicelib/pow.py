@@ -109,7 +109,15 @@ def signing_keys(now: float | None = None) -> tuple[tuple[str, bytes], ...]:
     global _keys_cache
     now = time.monotonic() if now is None else now
     if _keys_cache is None or now - _keys_cache[0] > KEYS_CACHE_SECONDS:
-        _keys_cache = (now, _load_keys())
+        key_file = os.environ.get(config.ENV_SIGNING_KEY_FILE)
+        if key_file and not os.environ.get(config.ENV_SIGNING_KEYS):
+            # `chalice local`'s dev stage: the key `make store` generated.
+            from chalicelib.keyfile import read_key_file
+
+            keys = tuple(parse_keys(read_key_file(key_file)))
+        else:
+            keys = _load_keys()
+        _keys_cache = (now, keys)
     return _keys_cache[1]
 
 

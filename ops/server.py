@@ -47,7 +47,7 @@ def utf8_path(path: str) -> str | None:
     return quote(raw, safe=_ASCII_SAFE)
 
 
-DEMO_PATHS = ("/", "/demo/demo.js", "/demo/verify", "/demo/link")
+DEMO_PATHS = ("/", "/demo/demo.js", "/demo/demo.css", "/demo/verify", "/demo/link")
 
 
 def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int, dict, str]:
@@ -64,6 +64,9 @@ def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int
     if path == "/demo/demo.js":
         return (200, {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-store"},
                 demo.demo_script())
+    if path == "/demo/demo.css":
+        return (200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-store"},
+                demo.demo_style())
     if method != "POST":
         return 200, {"Content-Type": "application/json"}, '{"success":false,"error":"wrong_method"}'
     form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
