@@ -6,16 +6,29 @@ from pathlib import Path
 
 from chalice import Chalice, CORSConfig, Response
 
-from chalicelib import api, config, links, mining, models, siteverify, streams
-from chalicelib.errors import ApiError, NotFound
+from chalicelib import (
+    api,
+    config,
+    dashboard_auth,
+    dashboard_views,
+    links,
+    mining,
+    models,
+    siteverify,
+    streams,
+)
+from chalicelib.dashboard_http import dashboard_view
+from chalicelib.errors import ApiError, NotFound, WrongMethod
 from chalicelib.http import (
     ALL_METHODS,
     ANY_CONTENT,
+    base_url,
     contract_view,
     error_response,
     normalise,
+    stage_prefix,
 )
-from chalicelib.pages import link_page, static_file
+from chalicelib.pages import dashboard_page, link_page, static_file
 
 app = Chalice(app_name="workproof")
 models.bind()
@@ -33,21 +46,7 @@ def _route(path: str, accepted: str, **kwargs):
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
-    configured = config.public_url()
-    if configured:
-        return configured
-    request = app.current_request
-    headers = request.headers
-    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
-    host = headers.get("host", "localhost")
-    context = request.context or {}
-    full, resource = context.get("path", ""), context.get("resourcePath", "")
-    # The route with its parameters filled in (`/l/{code}` -> `/l/Ab3...`) is
-    # what follows the stage in the full path.
-    for name, value in (request.uri_params or {}).items():
-        resource = resource.replace("{" + name + "}", value)
-    stage_prefix = full[: -len(resource)] if resource and full.endswith(resource) else ""
-    return f"{proto}://{host}{stage_prefix}".rstrip("/")
+    return base_url(app.current_request)
 
 
 @_route("/token/verify", "POST")
@@ -136,6 +135,84 @@ def shortlink_page(code):
     # The page loads the library and calls /pow/* under the API's own base
     # (the stage path when deployed), so it needs the absolute base URL.
     return link_page(link, _base_url(), app.current_request.headers.get("accept-language"))
+
+
+# --- the operator's dashboard (chalicelib/dashboard_*.py) ----------------------
+
+def _dashboard(path: str, accepted: str, *, signed_in: bool = True):
+    """Declare every method on a dashboard path (API Gateway would 403 the others)."""
+    def decorate(fn):
+        return app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT)(
+            dashboard_view(app, accepted, signed_in=signed_in)(fn))
+    return decorate
+
+
+@app.route("/dashboard", methods=ALL_METHODS, content_types=ANY_CONTENT)
+def dashboard():
+    if app.current_request.method != "GET":
+        return error_response(WrongMethod())
+    # Same page signed in or not: its script asks /dashboard/session.
+    return dashboard_page(stage_prefix(app.current_request))
+
+
+@_dashboard("/dashboard/signin", "POST", signed_in=False)
+def dashboard_sign_in(call):
+    return dashboard_auth.sign_in(call)
+
+
+@_dashboard("/dashboard/session", "GET")
+def dashboard_session_info(call):
+    return dashboard_auth.session_info(call)
+
+
+@_dashboard("/dashboard/signout", "POST")
+def dashboard_sign_out(call):
+    return dashboard_auth.sign_out(call)
+
+
+@_dashboard("/dashboard/overview", "GET")
+def dashboard_overview(call):
+    return dashboard_views.overview(call)
+
+
+@_dashboard("/dashboard/users", "GET")
+def dashboard_users(call):
+    return dashboard_views.top_users(call)
+
+
+@_dashboard("/dashboard/user", "GET")
+def dashboard_user(call):
+    return dashboard_views.user(call)
+
+
+@_dashboard("/dashboard/user/withdraw", "POST")
+def dashboard_withdraw(call):
+    return dashboard_views.withdraw(call)
+
+
+@_dashboard("/dashboard/user/reset", "POST")
+def dashboard_reset(call):
+    return dashboard_views.reset(call)
+
+
+@_dashboard("/dashboard/links", "GET")
+def dashboard_links(call):
+    return dashboard_views.site_links(call)
+
+
+@_dashboard("/dashboard/settings", "GET")
+def dashboard_settings(call):
+    return dashboard_views.settings(call)
+
+
+@_dashboard("/dashboard/settings/origins", "POST")
+def dashboard_origins(call):
+    return dashboard_views.set_origins(call)
+
+
+@_dashboard("/dashboard/settings/rotate", "POST")
+def dashboard_rotate(call):
+    return dashboard_auth.rotate_secret(call)
 
 
 @app.route("/lib/{name}", methods=["GET"])

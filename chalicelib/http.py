@@ -59,7 +59,36 @@ def request_params(request: Any) -> Params:
     return merge(query, body_pairs)
 
 
-def _check_method(method: str, accepted: str) -> None:
+def stage_prefix(request: Any) -> str:
+    """The path the API is mounted under: the API Gateway stage (`/api`), or ""."""
+    context = request.context or {}
+    full, resource = context.get("path", ""), context.get("resourcePath", "")
+    # The route with its parameters filled in (`/l/{code}` -> `/l/Ab3...`) is
+    # what follows the stage in the full path.
+    for name, value in (request.uri_params or {}).items():
+        resource = resource.replace("{" + name + "}", value)
+    prefix = full[: -len(resource)] if resource and full.endswith(resource) else ""
+    return prefix.rstrip("/")
+
+
+def is_https(request: Any) -> bool:
+    """Whether the client reached us over HTTPS (API Gateway says so in a header)."""
+    proto = request.headers.get("x-forwarded-proto", "http")
+    return proto.split(",")[0].strip().lower() == "https"
+
+
+def base_url(request: Any) -> str:
+    """The API's public base: configured, else derived from the request (stage included)."""
+    configured = config.public_url()
+    if configured:
+        return configured
+    headers = request.headers
+    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+    host = headers.get("host", "localhost")
+    return f"{proto}://{host}{stage_prefix(request)}".rstrip("/")
+
+
+def check_method(method: str, accepted: str) -> None:
     if accepted == "POST" and method != "POST":
         raise WrongMethod(method)
     if accepted == "GET" and method not in ("GET", "POST", "HEAD"):
@@ -76,7 +105,7 @@ def contract_view(app: Any, accepted: str, *, cors: bool = False) -> Callable:
             deadline.start()
             try:
                 request = app.current_request
-                _check_method(request.method, accepted)
+                check_method(request.method, accepted)
                 params = request_params(request)
                 body = fn(params, *args)
                 return json_response({"success": True, **body}, headers=headers)

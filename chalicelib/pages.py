@@ -1,4 +1,4 @@
-"""Browser-facing files served by the API: the library and the shortlink page.
+"""Browser-facing files served by the API: the library, the shortlink page, the dashboard.
 
 Scripts are served as bundles assembled from parts at first request, no build
 step: the strings (i18n.js) first, then the code, so one <script> tag is all a
@@ -120,3 +120,19 @@ def fill(template: str, values: dict[str, str]) -> str:
     escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
     return _PLACEHOLDER.sub(lambda match: escaped[match.group(1)], template)
 
+
+# The dashboard runs only its own files: no inline script, no other origin, no framing.
+DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def dashboard_page(prefix: str) -> Response:
+    """The dashboard's page; `prefix` is the stage path its files and calls live under."""
+    return Response(body=fill(_read(STATIC_DIR / "dashboard.html"), {"api": prefix}),
+                    status_code=200,
+                    headers={"Content-Type": "text/html; charset=utf-8",
+                             "Cache-Control": "no-store",
+                             "Content-Security-Policy": DASHBOARD_CSP,
+                             "Referrer-Policy": "no-referrer",
+                             "X-Frame-Options": "DENY",
+                             "X-Content-Type-Options": "nosniff"})
