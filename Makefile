@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
+.PHONY: run store test fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ bench-cost: $(STAMP)
 # One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
 bench-contention: $(STAMP)
 	$(PY) bench/contention.py
+
+# 5,000 shares/s through the real submit and consumer code: units per partition key per second.
+bench-hotkeys: $(STAMP)
+	$(PY) bench/hotkeys.py
 
 # The embedded store: ms per share-shaped transaction and RSS at 1k/10k/100k items, vs moto as shipped.
 bench-store: $(STAMP)
