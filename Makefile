@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
+.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	$(PY) -m ops.local
 
-# Debian's Chromium for the real-browser tests (no browser downloads).
+# Only the embedded store (same ports, state and signing key as `make run`):
+# then `.venv/bin/chalice local` serves the API through the dev stage.
+store: $(STAMP)
+	$(PY) -m ops.local --store-only
+
+# Debian's Chromium for the real-browser tests (no browser downloads), and npm for
+# the accessibility audit's axe-core (pinned in tests/browser/vendor).
 browser-deps:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install -y chromium" >&2; exit 1; fi; }
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else echo "npm missing: sudo apt-get install -y nodejs npm" >&2; exit 1; fi; }
+	@bash tests/browser/vendor/install.sh
 
 # ruff over the repository, mypy --strict over what ships (app.py, chalicelib/: mypy.ini).
 lint: $(STAMP)
@@ -54,6 +64,10 @@ bench-cost: $(STAMP)
 # One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
 bench-contention: $(STAMP)
 	$(PY) bench/contention.py
+
+# 5,000 shares/s through the real submit and consumer code: units per partition key per second.
+bench-hotkeys: $(STAMP)
+	$(PY) bench/hotkeys.py
 
 # The embedded store: ms per share-shaped transaction and RSS at 1k/10k/100k items, vs moto as shipped.
 bench-store: $(STAMP)

@@ -8,16 +8,31 @@ from typing import Any
 
 from chalice.app import Chalice, CORSConfig, Request, Response
 
-from chalicelib import api, config, links, mining, models, observe, pow, streams
-from chalicelib.errors import ApiError, NotFound
+from chalicelib import (
+    api,
+    config,
+    dashboard_auth,
+    dashboard_views,
+    links,
+    mining,
+    models,
+    observe,
+    pow,
+    siteverify,
+    streams,
+)
+from chalicelib.dashboard_http import Call, DashboardFn, Reply, dashboard_view
+from chalicelib.errors import ApiError, NotFound, WrongMethod
 from chalicelib.http import (
     ALL_METHODS,
     ANY_CONTENT,
+    base_url,
     contract_view,
     error_response,
     serve,
+    stage_prefix,
 )
-from chalicelib.pages import link_page, openapi_file, static_file
+from chalicelib.pages import dashboard_page, link_page, openapi_file, static_file
 from chalicelib.params import Params
 
 # Read and checked once, at cold start: a bad value fails the function's init
@@ -28,7 +43,8 @@ SETTINGS = config.Settings.from_environ(os.environ)
 # chalicelib/observe.py's Powertools Logger owns it.
 app = Chalice(app_name="workproof", configure_logs=False)
 models.bind(SETTINGS.tables, SETTINGS.region)
-pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id)
+pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id,
+                     SETTINGS.signing_key_file)
 
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
 
@@ -54,20 +70,7 @@ def _request() -> Request:
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
-    if SETTINGS.public_url:
-        return SETTINGS.public_url
-    request = _request()
-    headers = request.headers
-    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
-    host = headers.get("host", "localhost")
-    context = request.context or {}
-    full, resource = context.get("path", ""), context.get("resourcePath", "")
-    # The route with its parameters filled in (`/l/{code}` -> `/l/Ab3...`) is
-    # what follows the stage in the full path.
-    for name, value in (request.uri_params or {}).items():
-        resource = resource.replace("{" + name + "}", value)
-    stage_prefix = full[: -len(resource)] if resource and full.endswith(resource) else ""
-    return f"{proto}://{host}{stage_prefix}".rstrip("/")
+    return base_url(_request(), SETTINGS.public_url)
 
 
 @_route("/token/verify", "POST")
@@ -142,6 +145,12 @@ def pow_submit(params: Params) -> dict[str, Any]:
                          SETTINGS.job_ttl)
 
 
+# reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
+for number, path in enumerate(siteverify.PATHS):
+    app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
+              name=f"siteverify_{number}")(siteverify.view(app))
+
+
 @app.route("/l/{code}", methods=["GET"])
 def shortlink_page(code: str) -> Response:
     try:
@@ -150,7 +159,88 @@ def shortlink_page(code: str) -> Response:
         return error_response(error)
     # The page loads the library and calls /pow/* under the API's own base
     # (the stage path when deployed), so it needs the absolute base URL.
-    return link_page(link, _base_url())
+    return link_page(link, _base_url(), _request().headers.get("accept-language"))
+
+
+# --- the operator's dashboard (chalicelib/dashboard_*.py) ----------------------
+
+def _dashboard(path: str, accepted: str, *,
+               signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
+    """Declare every method on a dashboard path (API Gateway would 403 the others)."""
+    def decorate(fn: DashboardFn) -> Callable[..., Response]:
+        view = dashboard_view(app, accepted, signed_in=signed_in,
+                              public_url=SETTINGS.public_url)(fn)
+        app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT)(view)
+        return view
+    return decorate
+
+
+@app.route("/dashboard", methods=ALL_METHODS, content_types=ANY_CONTENT)
+def dashboard() -> Response:
+    if _request().method != "GET":
+        return error_response(WrongMethod())
+    # Same page signed in or not: its script asks /dashboard/session.
+    return dashboard_page(stage_prefix(_request()))
+
+
+@_dashboard("/dashboard/signin", "POST", signed_in=False)
+def dashboard_sign_in(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_auth.sign_in(call)
+
+
+@_dashboard("/dashboard/session", "GET")
+def dashboard_session_info(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_auth.session_info(call)
+
+
+@_dashboard("/dashboard/signout", "POST")
+def dashboard_sign_out(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_auth.sign_out(call)
+
+
+@_dashboard("/dashboard/overview", "GET")
+def dashboard_overview(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.overview(call)
+
+
+@_dashboard("/dashboard/users", "GET")
+def dashboard_users(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.top_users(call)
+
+
+@_dashboard("/dashboard/user", "GET")
+def dashboard_user(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.user(call)
+
+
+@_dashboard("/dashboard/user/withdraw", "POST")
+def dashboard_withdraw(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.withdraw(call)
+
+
+@_dashboard("/dashboard/user/reset", "POST")
+def dashboard_reset(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.reset(call)
+
+
+@_dashboard("/dashboard/links", "GET")
+def dashboard_links(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.site_links(call)
+
+
+@_dashboard("/dashboard/settings", "GET")
+def dashboard_settings(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.settings(call)
+
+
+@_dashboard("/dashboard/settings/origins", "POST")
+def dashboard_origins(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_views.set_origins(call)
+
+
+@_dashboard("/dashboard/settings/rotate", "POST")
+def dashboard_rotate(call: Call) -> dict[str, Any] | Reply:
+    return dashboard_auth.rotate_secret(call)
 
 
 @app.route("/lib/{name}", methods=["GET"])

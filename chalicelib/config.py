@@ -50,6 +50,10 @@ ENV_ERROR_STATUS = "WORKPROOF_ERROR_STATUS"
 # on first use, off the cold-start path).
 ENV_SIGNING_KEYS = "WORKPROOF_SIGNING_KEYS"
 ENV_SIGNING_SECRET_ARN = "WORKPROOF_SIGNING_SECRET_ARN"
+# A file holding the same string, for `chalice local` (the dev stage points it
+# at the key `make run` / `make store` generate). A relative path is taken from
+# the project's root (the folder holding app.py), wherever chalice runs from.
+ENV_SIGNING_KEY_FILE = "WORKPROOF_SIGNING_KEY_FILE"
 # Minimum work per submit (k x D), in hashes.
 ENV_MIN_WORK = "WORKPROOF_MIN_WORK"
 # Seconds a job stays valid.
@@ -211,6 +215,7 @@ class Settings:
     # Parsed keys (first signs) or the secret that holds them; repr never shows a key.
     signing_keys: SigningKeys = field(default=(), repr=False)
     signing_secret_id: str = ""
+    signing_key_file: str = ""  # `chalice local`: the file holding the keys, read on first use
     min_work: int = DEFAULT_MIN_WORK
     job_ttl: int = DEFAULT_JOB_TTL
 
@@ -224,6 +229,7 @@ class Settings:
             rest_status=_rest_status(environ),
             signing_keys=_signing_keys(environ),
             signing_secret_id=_secret_id(environ),
+            signing_key_file=environ.get(ENV_SIGNING_KEY_FILE, ""),
             min_work=_whole_number(environ, ENV_MIN_WORK, DEFAULT_MIN_WORK, 1, MAX_MIN_WORK,
                                    "not a positive integer",
                                    f"more than {MAX_MIN_WORK} (the most one job holds)"),

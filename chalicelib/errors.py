@@ -21,6 +21,16 @@ class InternalError(ApiError):
     code, rest_status = "internal_error", 500
 
 
+class NotConfigured(ApiError):
+    """The server itself lacks its configuration (e.g. a dev run without a signing key).
+
+    Not the caller's fault and not unexpected: the operator gets one clear log
+    line naming what to do, the caller this code instead of `internal_error`.
+    """
+
+    code, rest_status = "not_configured", 503
+
+
 class BadRequest(ApiError):
     code, rest_status = "bad_request", 400
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
 from chalicelib import deadline, observe
-from chalicelib.errors import ApiError, BadRequest, InternalError, NotFound, WrongMethod
+from chalicelib.errors import ApiError, BadRequest, InternalError, NotConfigured, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
 
 # Every route declares every method (an undeclared one would be API
@@ -40,17 +39,17 @@ def json_response(body: dict[str, Any], status: int = 200,
 
 
 class ErrorResponse(Response):
-    """A contract error answer (status 200); `serve` gives it the error's REST
-    status when the operator chose REST-style statuses."""
+    """A contract error answer (status 200); `serve` gives it `rest_status`
+    when the operator chose REST-style statuses."""
 
-    def __init__(self, error: ApiError, headers: dict[str, str] | None = None) -> None:
-        answer = json_response({"success": False, "error": error.code}, 200, headers)
+    def __init__(self, code: str, rest_status: int, headers: dict[str, str] | None = None) -> None:
+        answer = json_response({"success": False, "error": code}, 200, headers)
         super().__init__(body=answer.body, status_code=200, headers=answer.headers)
-        self.error = error
+        self.code, self.rest_status = code, rest_status
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
-    return ErrorResponse(error, headers)
+    return ErrorResponse(error.code, error.rest_status, headers)
 
 
 def request_params(request: Any) -> Params:
@@ -69,7 +68,36 @@ def request_params(request: Any) -> Params:
     return merge(query, body_pairs)
 
 
-def _check_method(method: str, accepted: str) -> None:
+def stage_prefix(request: Any) -> str:
+    """The path the API is mounted under: the API Gateway stage (`/api`), or ""."""
+    context = request.context or {}
+    full, resource = context.get("path", ""), context.get("resourcePath", "")
+    # The route with its parameters filled in (`/l/{code}` -> `/l/Ab3...`) is
+    # what follows the stage in the full path.
+    for name, value in (request.uri_params or {}).items():
+        resource = resource.replace("{" + name + "}", value)
+    prefix = full[: -len(resource)] if resource and full.endswith(resource) else ""
+    return prefix.rstrip("/")
+
+
+def is_https(request: Any) -> bool:
+    """Whether the client reached us over HTTPS (API Gateway says so in a header)."""
+    proto = str(request.headers.get("x-forwarded-proto", "http"))
+    return proto.split(",")[0].strip().lower() == "https"
+
+
+def base_url(request: Any, public_url: str = "") -> str:
+    """The API's public base: `public_url` (the setting) if set, else derived
+    from the request (stage included)."""
+    if public_url:
+        return public_url
+    headers = request.headers
+    proto = headers.get("x-forwarded-proto", "http").split(",")[0].strip()
+    host = headers.get("host", "localhost")
+    return f"{proto}://{host}{stage_prefix(request)}".rstrip("/")
+
+
+def check_method(method: str, accepted: str) -> None:
     if accepted == "POST" and method != "POST":
         raise WrongMethod(method)
     if accepted == "GET" and method not in ("GET", "POST", "HEAD"):
@@ -91,7 +119,7 @@ def contract_view(app: Chalice, accepted: str, *,
             try:
                 request = app.current_request
                 assert request is not None  # Chalice sets it before calling a view
-                _check_method(request.method, accepted)
+                check_method(request.method, accepted)
                 params = request_params(request)
                 observe.note_token(params.values.get("token"))
                 body = fn(params, *args)
@@ -99,10 +127,12 @@ def contract_view(app: Chalice, accepted: str, *,
                 return json_response({"success": True, **body}, headers=headers)
             except ApiError as error:
                 if isinstance(error, InternalError):
-                    observe.note_failure(str(error), _exc_info())
+                    observe.note_failure(str(error), observe.current_exc_info())
+                elif isinstance(error, NotConfigured):
+                    observe.note_failure(str(error))  # one line the operator acts on
                 return error_response(error, headers)
             except Exception as error:  # the caller sees a contract code, the log the details
-                observe.note_failure(f"unhandled {type(error).__name__}", _exc_info())
+                observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
                 return error_response(InternalError(), headers)
 
         return view
@@ -110,17 +140,12 @@ def contract_view(app: Chalice, accepted: str, *,
     return decorate
 
 
-def _exc_info() -> observe.ExcInfo | None:
-    exc_type, exc, tb = sys.exc_info()
-    return None if exc_type is None or exc is None else (exc_type, exc, tb)
-
-
 def normalise(response: Response, rest_status: bool = False) -> Response:
     """Any non-contract error answer (Chalice's own) made a contract error;
     contract errors get their REST status if `rest_status`."""
     if isinstance(response, ErrorResponse):
         if rest_status:
-            response.status_code = response.error.rest_status
+            response.status_code = response.rest_status
         return response
     if response.status_code < 400:
         return response
@@ -149,7 +174,7 @@ def normalise(response: Response, rest_status: bool = False) -> Response:
 def result_of(response: Response | None) -> str:
     """A request's result for the log and metrics: `success` or the error code."""
     if isinstance(response, ErrorResponse):
-        return response.error.code
+        return response.code
     return observe.SUCCESS if response is not None and response.status_code < 400 \
         else observe.INTERNAL_ERROR
 

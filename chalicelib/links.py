@@ -1,13 +1,16 @@
 """Shortlinks: creation, lookup, and the target's displayable host."""
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import time
 from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import targets
-from chalicelib.errors import InternalError, InvalidLink, InvalidUrl, dynamo_error_code
+from chalicelib.errors import InternalError, InvalidLink, InvalidPage, InvalidUrl, dynamo_error_code
 from chalicelib.models import Link
 from chalicelib.sites import KEY_ALPHABET, random_key
 
@@ -21,6 +24,7 @@ class LinkInfo:
     site_key: str
     url: str
     hashes: int
+    created: int = 0
 
 
 def display_host(url: str) -> str:
@@ -37,14 +41,15 @@ def create(site_key: str, url: str, hashes: int) -> LinkInfo:
     url = validate_url(url)
     for _ in range(5):
         code = random_key(CODE_LENGTH)
+        now = int(time.time())
         try:
             Link(code, site_key=site_key, url=url, hashes=hashes,
-                 created=int(time.time())).save(condition=Link.pk.does_not_exist())
+                 created=now).save(condition=Link.pk.does_not_exist())
         except PutError as exc:
             if dynamo_error_code(exc) == "ConditionalCheckFailedException":
                 continue
             raise
-        return LinkInfo(code, site_key, url, hashes)
+        return LinkInfo(code, site_key, url, hashes, now)
     raise InternalError("could not allocate a link code")
 
 
@@ -61,4 +66,46 @@ def get(code: str | None) -> LinkInfo:
         url = validate_url(item.url)
     except InvalidUrl:
         raise InvalidLink("stored target is not a valid URL") from None
-    return LinkInfo(item.pk, item.site_key, url, int(item.hashes))
+    return LinkInfo(item.pk, item.site_key, url, int(item.hashes), int(item.created))
+
+
+LIST_PAGE = 100
+
+
+def _encode_cursor(created: int, code: str) -> str:
+    raw = json.dumps([created, code], separators=(",", ":")).encode("ascii")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _decode_cursor(page: str) -> tuple[int, str]:
+    try:
+        created, code = json.loads(base64.urlsafe_b64decode(page + "=" * (-len(page) % 4)))
+        if isinstance(created, bool) or not isinstance(created, int) or not 0 <= created < 2**40 \
+                or not isinstance(code, str) or not 0 < len(code) <= 64 \
+                or any(c not in KEY_ALPHABET for c in code):
+            raise ValueError("cursor shape")
+        return created, code
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidPage("malformed page") from None
+
+
+def list_for_site(site_key: str, page: str | None,
+                  count: int = LIST_PAGE) -> tuple[list[LinkInfo], str | None]:
+    """A page of the site's links, newest first, and the next page's cursor (None: last).
+
+    The cursor holds only (created, code): the site comes from the caller, so
+    a cursor can never reach another site's links.
+    """
+    start = None
+    if page:
+        created, code = _decode_cursor(page)
+        start = {"pk": {"S": code}, "site_key": {"S": site_key}, "created": {"N": str(created)}}
+    # One more than a page: whether another page exists, without an empty last page.
+    items = Link.by_site.query(site_key, scan_index_forward=False, limit=count + 1,
+                               page_size=count + 1, last_evaluated_key=start)
+    found = [LinkInfo(item.pk, site_key, item.url, int(item.hashes), int(item.created))
+             for item in items]
+    if len(found) <= count:
+        return found, None
+    last = found[count - 1]
+    return found[:count], _encode_cursor(last.created, last.code)

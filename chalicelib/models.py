@@ -46,6 +46,8 @@ class Site(_Base):
                              (written by the first reset-all; absent = 0)
       pk = CONFIG#payout     operator-set payout figures (in `payout`)
     `epoch` is bumped by reset-all; user items of older epochs read as zero.
+    `sessions_after` (unix ms): dashboard sessions issued at or before it are
+    over (set by signing out).
     """
 
     class Meta(_Base.Meta):
@@ -61,6 +63,7 @@ class Site(_Base):
     xmr_pending = UnicodeAttribute(null=True)
     xmr_paid = UnicodeAttribute(null=True)
     payout = UnicodeAttribute(null=True)  # JSON of the payout figures
+    sessions_after = NumberAttribute(null=True)
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
 
@@ -215,6 +218,23 @@ class Idempotency(_Base):
     x = NumberAttribute(default=0)
 
 
+class SignInFailures(_Base):
+    """Failed dashboard sign-ins from one address in one minute.
+
+    Key shape: pk = SIGNIN#<hash of the address>#<minute start>, in the
+    guards table (whose TTL attribute `x` it shares; a guard's pk is a job id,
+    which never holds `#`, and the stats consumer skips items without `s`).
+    n = failures so far, x = expiry (TTL).
+    """
+
+    class Meta(_Base.Meta):
+        table_name = ""
+
+    pk = UnicodeAttribute(hash_key=True)
+    n = NumberAttribute(null=True)
+    x = NumberAttribute(default=0)
+
+
 class StatsShard(_Base):
     """Counters per site and hour, and per link, kept by the stream consumer.
 
@@ -242,11 +262,26 @@ class StatsShard(_Base):
     seq = UnicodeAttribute(null=True)
 
 
+class LinksBySite(GlobalSecondaryIndex["Link"]):
+    """A site's links, newest last: hash `site_key`, range `created`.
+
+    For the dashboard's link list. One site's link creations share a
+    partition (~1,000 writes/s), far above any real link-creation rate.
+    """
+
+    class Meta:
+        index_name = "by_site"
+        projection = IncludeProjection(["url", "hashes"])
+
+    site_key = UnicodeAttribute(hash_key=True)
+    created = NumberAttribute(range_key=True)
+
+
 class Link(_Base):
     """A shortlink.
 
     Key shape: pk = <code>. Holds the owning site, the target url and the
-    hashes each visit must solve.
+    hashes each visit must solve; listed per site through `by_site`.
     """
 
     class Meta(_Base.Meta):
@@ -257,6 +292,8 @@ class Link(_Base):
     url = UnicodeAttribute()
     hashes = NumberAttribute()
     created = NumberAttribute(default=0)
+
+    by_site = LinksBySite()
 
 
 # model -> (table-name env var, default suffix, TTL attribute or None)
@@ -269,7 +306,7 @@ TABLES: dict[type[Model], tuple[str, str, str | None]] = {
     Link: (config.ENV_LINKS_TABLE, "links", None),
 }
 # Models that live in another model's table (their keys cannot collide).
-SHARED_TABLES: dict[type[Model], type[Model]] = {Idempotency: Token}
+SHARED_TABLES: dict[type[Model], type[Model]] = {Idempotency: Token, SignInFailures: Guard}
 
 # Tables whose DynamoDB stream (NEW_AND_OLD_IMAGES) feeds streams.handle_event:
 # guards (stats, link visits), the ledger (ranks for top and list), tokens

@@ -95,8 +95,15 @@ def note_answer(answer: Mapping[str, Any]) -> None:
         record.answer = answer
 
 
+def current_exc_info() -> ExcInfo | None:
+    """The exception being handled, as `note_failure` takes it."""
+    exc_type, exc, tb = sys.exc_info()
+    return None if exc_type is None or exc is None else (exc_type, exc, tb)
+
+
 def note_failure(detail: str, exc_info: ExcInfo | None = None) -> None:
-    """Why the request ends in `internal_error` (logged with the traceback)."""
+    """Why the request fails on the server's side (`internal_error`, logged with
+    its traceback, or `not_configured`), for the operator."""
     record = _current.get()
     if record is not None:
         record.detail, record.exc_info = detail, exc_info
@@ -181,6 +188,9 @@ def finish(record: Record, result: str, status: int) -> None:
     if result == INTERNAL_ERROR:
         line["detail"] = record.detail or "internal error"
         LOGGER.error("request", extra=line, exc_info=record.exc_info or False)
+    elif record.detail:  # not_configured: the operator's to fix, no traceback
+        line["detail"] = record.detail
+        LOGGER.error("request", extra=line)
     else:
         LOGGER.info("request", extra=line)
     publish(request_series(record, result),

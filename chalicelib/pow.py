@@ -77,21 +77,26 @@ def parse_keys(spec: str) -> SigningKeys:
 # A warm Lambda re-reads its keys this often, so a key roll needs no restart.
 KEYS_CACHE_SECONDS = 300.0
 _keys_cache: tuple[float, SigningKeys] | None = None
-# Where the keys come from (the settings app.py hands over): given, or a secret's id.
-_source: tuple[SigningKeys, str] = ((), "")
+# Where the keys come from (the settings app.py hands over): given, a file, or a secret.
+_source: tuple[SigningKeys, str, str] = ((), "", "")
 
 
-def use_signing_keys(keys: SigningKeys, secret_id: str = "") -> None:
-    """Sign with `keys` (first signs), else the keys held by Secrets Manager secret `secret_id`."""
+def use_signing_keys(keys: SigningKeys, secret_id: str = "", key_file: str = "") -> None:
+    """Sign with `keys` (first signs), else those in `key_file` (`chalice local`'s dev
+    stage: the file `make store` writes), else those of Secrets Manager secret `secret_id`."""
     global _source
-    _source = (keys, secret_id)
+    _source = (keys, secret_id, key_file)
     clear_keys_cache()
 
 
 def _load_keys() -> SigningKeys:
-    keys, secret_id = _source
+    keys, secret_id, key_file = _source
     if keys:
         return keys
+    if key_file:
+        from chalicelib.keyfile import read_key_file
+
+        return parse_keys(read_key_file(key_file))
     if secret_id:
         import boto3  # only when deployed with Secrets Manager
 

@@ -58,8 +58,13 @@ def site_pk(site_key: str) -> str:
     return f"SITE#{site_key}"
 
 
+def is_site_key(text: str) -> bool:
+    """Shaped like a site key: 32 characters of [A-Za-z0-9]."""
+    return len(text) == KEY_LENGTH and all(c in KEY_ALPHABET for c in text)
+
+
 def get_site(site_key: str, *, consistent: bool = True) -> SiteInfo | None:
-    if not site_key or len(site_key) != KEY_LENGTH or any(c not in KEY_ALPHABET for c in site_key):
+    if not is_site_key(site_key):
         return None
     try:
         return _info(Site.get(site_pk(site_key), consistent_read=consistent))
@@ -86,6 +91,39 @@ def authenticate(secret: str | None) -> SiteInfo:
         raise InvalidSecret("revoked secret")
     observe.note_site(item.site_key or "")
     return _info(item)
+
+
+@dataclass(frozen=True)
+class SessionAnchor:
+    """What a dashboard session is checked against on every request."""
+
+    site: SiteInfo
+    secret_hash: str  # the current secret's: a rotation ends older sessions
+    sessions_after: int  # unix ms: sessions issued at or before it are over
+
+
+def session_anchor(site_key: str) -> SessionAnchor | None:
+    """The site's record as a dashboard session sees it (read consistently)."""
+    if not is_site_key(site_key):
+        return None
+    try:
+        item = Site.get(site_pk(site_key), consistent_read=True)
+    except DoesNotExist:
+        return None
+    return SessionAnchor(_info(item), item.secret_hash or "", int(item.sessions_after or 0))
+
+
+def end_sessions(site_key: str, before_ms: int) -> None:
+    """Every dashboard session of the site issued at or before `before_ms` is over."""
+    try:
+        Site(site_pk(site_key)).update(
+            actions=[Site.sessions_after.set(before_ms)],
+            # Only ever forwards: a slow sign-out cannot revive older sessions.
+            condition=Site.pk.exists() & (Site.sessions_after.does_not_exist()
+                                          | (Site.sessions_after < before_ms)))
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 _cache: dict[str, tuple[float, SiteInfo | None]] = {}

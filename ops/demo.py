@@ -28,6 +28,11 @@ def demo_script() -> str:
     return (STATIC_DIR / "demo.js").read_text(encoding="utf-8")
 
 
+def demo_style() -> str:
+    """static/demo.css: the demo page's style sheet (no inline style in the page)."""
+    return (STATIC_DIR / "demo.css").read_text(encoding="utf-8")
+
+
 def verify_demo_form(form: dict[str, str],
                      verify_token: Callable[[str, int], dict[str, Any]]) -> dict[str, Any]:
     """Checks the captcha token of the demo form once, as a site's backend would.

@@ -1,4 +1,7 @@
-"""`make run`: the embedded store, the tables, the demo site and the API server."""
+"""`make run`: the embedded store, the tables, the demo site and the API server.
+
+`make store` (`--store-only`): the same without the API, for `chalice local`.
+"""
 from __future__ import annotations
 
 import base64
@@ -101,13 +104,28 @@ def _check_port_free(host: str, port: int, variable: str) -> None:
                              f"set {variable} to another port") from None
 
 
-def main() -> int:
+def _wait_for_signal() -> None:
+    """Block until Ctrl-C or SIGTERM (the store serves from its own thread)."""
+    import threading
+
+    threading.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ops.local", description=__doc__)
+    parser.add_argument("--store-only", action="store_true",
+                        help="`make store`: the embedded store, its tables, the demo site and "
+                             "the signing key, without the API (serve it with `chalice local`)")
+    store_only = parser.parse_args(argv).store_only
     checked_settings()  # before anything starts: a bad value is one line, no traceback
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
     unlocked = os.environ.get(ENV_STORE_UNLOCKED) == "1"
-    for port, variable in ((store_port, ENV_STORE_PORT), (api_port, ENV_API_PORT)):
+    ports = [(store_port, ENV_STORE_PORT)] + ([] if store_only else [(api_port, ENV_API_PORT)])
+    for port, variable in ports:
         _check_port_free(host, port, variable)
     store = StoreServer(host, store_port, serialise=not unlocked).start()
     if unlocked:
@@ -115,6 +133,7 @@ def main() -> int:
         sys.setswitchinterval(1e-6)
         print("WARNING: store served WITHOUT its lock: writes are not atomic", flush=True)
     local_environment(store.url)
+    # Generated in both modes: `chalice local`'s dev stage reads the file.
     os.environ.setdefault(config.ENV_SIGNING_KEYS, signing_keys_spec())
     settings = checked_settings()
 
@@ -128,13 +147,17 @@ def main() -> int:
     restored = restore(SNAPSHOT_FILE)
     pump = start_stream_pump()
     demo = ensure_demo_site()
-    server = api_server(host, api_port)
+    server = None if store_only else api_server(host, api_port)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
     print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
     if pump:
         print(f"Stream consumer fed from {', '.join(pump.reader.table_names)}")
-    print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
-          flush=True)
+    if store_only:
+        print(f"Signing key in {SIGNING_FILE}. Serve the API with `.venv/bin/chalice local` "
+              "(its dev stage points at this store).", flush=True)
+    else:
+        print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
+              flush=True)
 
     def stop(_signum: int, _frame: Any) -> None:
         # A signal to the whole process group (make and us) can arrive twice:
@@ -145,7 +168,10 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     try:
-        server.serve_forever()
+        if server is None:
+            _wait_for_signal()
+        else:
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

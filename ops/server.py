@@ -48,7 +48,7 @@ def utf8_path(path: str) -> str | None:
     return quote(raw, safe=_ASCII_SAFE)
 
 
-DEMO_PATHS = ("/", "/demo/demo.js", "/demo/verify", "/demo/link")
+DEMO_PATHS = ("/", "/demo/demo.js", "/demo/demo.css", "/demo/verify", "/demo/link")
 
 
 def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int, dict, str]:
@@ -65,6 +65,9 @@ def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int
     if path == "/demo/demo.js":
         return (200, {"Content-Type": "text/javascript; charset=utf-8", "Cache-Control": "no-store"},
                 demo.demo_script())
+    if path == "/demo/demo.css":
+        return (200, {"Content-Type": "text/css; charset=utf-8", "Cache-Control": "no-store"},
+                demo.demo_style())
     if method != "POST":
         return 200, {"Content-Type": "application/json"}, '{"success":false,"error":"wrong_method"}'
     form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -83,6 +86,30 @@ def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int
         result = demo.create_demo_link(
             form, lambda url, hashes: call("/link/create", url=url, hashes=hashes))
     return 200, {"Content-Type": "application/json; charset=utf-8"}, json.dumps(result)
+
+
+DASHBOARD_ROTATE_PATH = "/dashboard/settings/rotate"
+
+
+def remember_rotated_demo_secret(path: str, body: str | bytes) -> bool:
+    """Keep `.workproof/demo.json` in step when the dashboard rotates the demo site's
+    secret: the demo page's backend calls use that file's secret. True if it changed."""
+    if path != DASHBOARD_ROTATE_PATH or not DEMO_FILE.exists():
+        return False
+    try:
+        answer = json.loads(body)
+        demo = json.loads(DEMO_FILE.read_text())
+    except ValueError:
+        return False
+    if not isinstance(answer, dict) or answer.get("success") is not True \
+            or answer.get("siteKey") != demo.get("site_key") or not answer.get("secret"):
+        return False
+    demo["secret"] = answer["secret"]
+    partial = DEMO_FILE.with_suffix(".tmp")
+    partial.touch(mode=0o600)
+    partial.write_text(json.dumps(demo, indent=2) + "\n")
+    partial.replace(DEMO_FILE)
+    return True
 
 
 def _handler_class(idle_timeout: float, request_deadline: float) -> type:
@@ -212,6 +239,11 @@ def _handler_class(idle_timeout: float, request_deadline: float) -> type:
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Content-Type", headers.pop("Content-Type", JSON_TYPE))
             self._send_headers(headers)
+
+        def _send_http_response(self, code: int, headers: Any, body: Any) -> None:
+            if body is not None and self.command == "POST":
+                remember_rotated_demo_secret(self.path.split("?")[0], body)
+            super()._send_http_response(code, headers, body)
 
         # The base class bound do_* to its own _generic_handle: rebind to ours.
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle

@@ -40,6 +40,12 @@ def app(aws: None) -> Any:
     return app_module.app
 
 
+# A stage absent from .chalice/config.json, so requests get no stage environment:
+# the test client patches a stage's variables into every request, and `dev`'s
+# point `chalice local` at the embedded store on 127.0.0.1:8001, not at moto.
+TEST_STAGE = "functional-tests"
+
+
 @pytest.fixture
 def app_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
     """`app_settings(WORKPROOF_MIN_WORK="512", ...)`: the app runs with those variables
@@ -61,7 +67,7 @@ def app_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
 def client(app: Any) -> Iterator[Any]:
     from chalice.test import Client
 
-    with Client(app) as test_client:
+    with Client(app, stage_name=TEST_STAGE) as test_client:
         yield test_client
 
 

@@ -2,6 +2,8 @@
  * The shortlink page's script (link.html): shows the work, solves it visibly with a
  * pause/resume control and progress, then goes to the URL the server reveals only
  * after the final submit. The page starts the work itself: it exists to show it.
+ * Text comes in the page's language (the server chose it from Accept-Language);
+ * screen readers hear the state changes and each quarter of the progress, no more.
  */
 (function (root) {
   'use strict';
@@ -11,39 +13,36 @@
   var WP = root.WorkProof;
   if (!main || !WP) return;
   var d = main.dataset;
-  var t = WP.strings();
+  var loc = WP.locale(doc.documentElement.lang);
   var hashes = Math.floor(Number(d.hashes)) || 0;
-
-  // localise the static text
-  var nodes = main.querySelectorAll('[data-t]');
-  for (var i = 0; i < nodes.length; i++) {
-    var key = nodes[i].getAttribute('data-t');
-    if (t[key]) nodes[i].textContent = t[key];
-  }
-  doc.documentElement.lang = t === WP.strings('de') ? 'de' : t === WP.strings('fr') ? 'fr' : t === WP.strings('es') ? 'es' : 'en';
-  var hn = doc.getElementById('wp-hashes');
-  if (hn && hashes) hn.textContent = hashes.toLocaleString();
+  var shownHashes = doc.getElementById('wp-hashes');
+  if (shownHashes && hashes) shownHashes.textContent = loc.number(hashes);
 
   // the progress panel, in a closed shadow root: it is the miner's indicator
   var host = doc.getElementById('wp-panel');
   var shadow = host.attachShadow({ mode: 'closed' });
   WP.adoptStyle(shadow,
     ':host{all:initial;display:block}' +
-    '.p{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:inherit;display:flex;flex-direction:column;gap:10px}' +
+    '.p{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;display:flex;flex-direction:column;gap:10px}' +
     '.bar{height:10px;border-radius:5px;background:#ddd;overflow:hidden}' +
     '.fill{height:100%;width:0;background:#0b57d0;transition:width .2s}' +
     '.row{display:flex;justify-content:space-between;align-items:center;gap:10px}' +
-    'button{font:inherit;padding:6px 14px;border-radius:6px;border:1px solid #777;background:#f3f3f3;color:#111;cursor:pointer}' +
+    'button{font:inherit;min-height:32px;padding:4px 14px;border-radius:6px;border:1px solid #767676;background:#f3f3f3;color:#111;cursor:pointer}' +
     'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
-    '.s{color:#555}.err .s{color:#b3261e}' +
-    '@media (prefers-color-scheme:dark){.bar{background:#444}.fill{background:#8ab4f8}.s{color:#bbb}' +
-    'button{background:#333;color:#eee;border-color:#888}.err .s{color:#f2b8b5}}');
+    '.s{color:#555;font-variant-numeric:tabular-nums}.err .s{color:#b3261e}' +
+    '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
+    '[hidden]{display:none}' +
+    '@media (prefers-color-scheme:dark){.p{color:#eee}.bar{background:#444}.fill{background:#8ab4f8}.s{color:#bbb}' +
+    'button{background:#333;color:#eee;border-color:#8f8f8f}button:focus-visible{outline-color:#8ab4f8}.err .s{color:#f2b8b5}}' +
+    '@media (prefers-reduced-motion:reduce){.fill{transition:none}}');
   var panel = doc.createElement('div');
   panel.className = 'p';
+  panel.dir = loc.dir;
+  panel.lang = loc.code;
   var bar = doc.createElement('div');
   bar.className = 'bar';
   bar.setAttribute('role', 'progressbar');
-  bar.setAttribute('aria-label', t.progress);
+  bar.setAttribute('aria-label', loc.text('progressLabel'));
   bar.setAttribute('aria-valuemin', '0');
   bar.setAttribute('aria-valuemax', '100');
   bar.setAttribute('aria-valuenow', '0');
@@ -54,29 +53,45 @@
   row.className = 'row';
   var status = doc.createElement('span');
   status.className = 's';
-  status.setAttribute('role', 'status');
-  status.setAttribute('aria-live', 'polite');
+  var live = doc.createElement('span');
+  live.className = 'sr';
+  live.setAttribute('role', 'status');
   var btn = doc.createElement('button');
   btn.type = 'button';
-  btn.textContent = t.pause;
+  btn.textContent = loc.text('pause');
   row.appendChild(status); row.appendChild(btn);
-  panel.appendChild(bar); panel.appendChild(row);
+  panel.appendChild(bar); panel.appendChild(row); panel.appendChild(live);
   shadow.appendChild(panel);
 
-  var miner = new WP.Link(d.site, d.code, { api: d.api, indicator: host, hashes: hashes });
-  var pct = 0, finished = false;
+  var miner = new WP.Link(d.site, d.code, { api: d.api, indicator: host, hashes: hashes, language: loc.code });
+  var fraction = 0, quarter = 0, finished = false, lastState = '';
 
+  function announce(text) { live.textContent = text; }
+  function state() {
+    if (miner.isPaused()) return 'paused';
+    if (doc.hidden) return 'pausedHidden';
+    return 'working';
+  }
   function show() {
     if (finished) return;
-    var text = miner.isPaused() ? t.paused : t.working + ' · ' + pct + '% · ' + WP.formatRate(miner.getHashesPerSecond());
-    if (!miner.isPaused() && doc.hidden) text = t.hiddenPaused;
+    var now = state();
+    var text = now === 'working'
+      ? loc.text('progressAnnounce', { pct: loc.percent(fraction) }) + ' · ' + WP.formatRate(miner.getHashesPerSecond())
+      : loc.text(now);
     status.textContent = text;
-    btn.textContent = miner.isPaused() ? t.resume : t.pause;
+    btn.textContent = loc.text(miner.isPaused() ? 'resume' : 'pause');
+    if (now !== lastState && lastState) announce(now === 'working' ? loc.text('progressAnnounce', { pct: loc.percent(fraction) }) : text);
+    lastState = now;
   }
   miner.on('progress', function (e) {
-    pct = Math.floor(e.progress * 100);
-    fill.style.width = pct + '%';
-    bar.setAttribute('aria-valuenow', String(pct));
+    fraction = Math.max(0, Math.min(1, e.progress));
+    fill.style.width = Math.floor(fraction * 100) + '%';
+    var q = Math.floor(fraction * 4);
+    if (q > quarter) {  // each quarter once: the bar's value and one announcement
+      quarter = q;
+      bar.setAttribute('aria-valuenow', String(q * 25));
+      if (q < 4) announce(loc.text('progressAnnounce', { pct: loc.percent(q / 4) }));
+    }
     show();
   });
   miner.on('pause', show);
@@ -85,20 +100,22 @@
     if (e.error === 'connection_error' || e.error === 'invalid_share') return;
     finished = true;
     panel.className = 'p err';
-    status.textContent = t.linkError + ' (' + e.error + ')';
+    status.textContent = loc.text('linkError') + ' (' + e.error + ')';
+    announce(loc.text('linkError'));
     btn.hidden = true;
   });
   miner.on('redirect', function (e) {
     finished = true;
     fill.style.width = '100%';
     bar.setAttribute('aria-valuenow', '100');
-    status.textContent = t.linkDone;
+    status.textContent = loc.text('linkDone');
+    announce(loc.text('linkDone'));
     btn.hidden = true;
     var url;
     try { url = new URL(e.url); } catch (err) { url = null; }
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
       panel.className = 'p err';
-      status.textContent = t.linkError;
+      status.textContent = loc.text('linkError');
       return;
     }
     root.location.replace(url.href);

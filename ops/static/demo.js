@@ -28,11 +28,8 @@
     $('captcha-result').textContent = 'Token ' + token + ' is in the form; press “Send”.';
   };
   ajaxForm($('captcha-form'), $('captcha-result'), function () {
-    // a token verifies once: the next send needs a new captcha
-    var box = doc.querySelector('#captcha-form .workproof-captcha');
-    var input = doc.querySelector('#captcha-form input[name="coinhive-captcha-token"]');
-    if (input) input.value = '';
-    if (box && box.__workproof) box.__workproof.reset();
+    // a token verifies once: the next send needs a new captcha (reset clears the field)
+    if (root.WorkProofCaptcha) root.WorkProofCaptcha.reset();
   });
 
   // 2. user miner

@@ -2,8 +2,9 @@
 and a small stand-in of the proof-of-work API that checks every nonce with hashlib.
 
 The stand-in lets the client be tested without the server stack: it serves
-`chalicelib/static/` at `/lib/`, test pages at `/page/<name>`, the shortlink
-page at `/l/<code>`, and implements DESIGN.md section 2's `/pow/job` and
+the library at `/lib/` exactly as the API does (chalicelib.pages: bundles
+included), test pages at `/page/<name>` (with the headers the test sets in
+`page_headers`), the shortlink page at `/l/<code>`, and implements DESIGN.md section 2's `/pow/job` and
 `/pow/submit` (exact target formula, one submit per job, tokens, links).
 Tests that need the real server use the `live_server` fixture instead.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 import os
 import secrets
@@ -89,6 +89,7 @@ class FakeApi:
     link_hashes: int = 65536
     job_lifetime: float = 300.0
     pages: dict[str, str] = field(default_factory=dict)
+    page_headers: dict[str, dict[str, str]] = field(default_factory=dict)
     jobs: dict[str, FakeJob] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     tokens: dict[str, int] = field(default_factory=dict)
@@ -176,13 +177,12 @@ class FakeApi:
         answer.update({k: v for k, v in nxt.items() if k not in ("success", "token")})
         return answer
 
-    def link_page(self, code: str) -> str:
+    def link_page(self, code: str, accept_language: str | None) -> str:
+        from chalicelib.pages import render_link_page
+
         url, hashes = self.links[code]
-        page = (STATIC / "link.html").read_text(encoding="utf-8")
-        values = {"host": urlsplit(url).hostname or "", "hashes": str(hashes), "code": code,
-                  "site_key": "SITEKEY", "api": ""}
-        for key, value in values.items():
-            page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
+        page, _lang = render_link_page(urlsplit(url).hostname or "", hashes, code, "SITEKEY", "",
+                                       accept_language)
         return page
 
     def pow_calls(self, path: str) -> int:
@@ -219,14 +219,19 @@ def _handler(api: FakeApi):
             if self.csp:  # same content under a CSP that forbids WebAssembly
                 path = path[4:]
             if path.startswith("/lib/"):
-                f = STATIC / path[5:]
-                if f.is_file() and f.parent == STATIC:
-                    return self._send(200, f.read_bytes(), TYPES.get(f.suffix, "text/plain"),
+                from chalicelib.pages import library_source
+
+                body = library_source(path[5:])
+                if body is not None:
+                    return self._send(200, body.encode(), TYPES.get(Path(path).suffix, "text/plain"),
                                       {"Access-Control-Allow-Origin": "*"})
             if path.startswith("/page/") and path[6:] in api.pages:
-                return self._send(200, api.pages[path[6:]].encode(), TYPES[".html"])
+                kind = TYPES.get(Path(path).suffix, TYPES[".html"])
+                return self._send(200, api.pages[path[6:]].encode(), kind,
+                                  api.page_headers.get(path[6:]))
             if path.startswith("/l/") and path[3:] in api.links:
-                return self._send(200, api.link_page(path[3:]).encode(), TYPES[".html"])
+                page = api.link_page(path[3:], self.headers.get("Accept-Language"))
+                return self._send(200, page.encode(), TYPES[".html"])
             if path.startswith("/target"):
                 return self._send(200, b"<!doctype html><title>target</title><h1>landed</h1>",
                                   TYPES[".html"])

@@ -19,7 +19,9 @@ APP_METRICS = {
     "Verifies": set(), "Withdrawals": set(), "DynamoRetries": set(), "DynamoThrottles": set(),
 }
 # Refusals only a malformed request gets: probes and broken clients, not miners.
-REQUEST_SHAPE_ERRORS = {"bad_request", "wrong_method", "missing_input"}
+# Not a miner's refusal: a malformed request, or a deployment without its
+# signing key (`not_configured`, which the Errors alarms and the log show).
+REQUEST_SHAPE_ERRORS = {"bad_request", "wrong_method", "missing_input", "not_configured"}
 
 
 def _alarm_metrics(props: dict[str, Any]) -> list[dict[str, Any]]:

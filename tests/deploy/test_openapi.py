@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import errors
+from chalicelib import errors, siteverify
 from tests.deploy.powsolve import mine, solve
 from tests.deploy.powsolve import post as pow_post
 
@@ -26,6 +26,9 @@ CONTRACT_PATHS = {
     "/user/reset-all": "post", "/link/create": "post", "/stats/payout": "get",
     "/stats/site": "get", "/stats/history": "get", "/pow/job": "post", "/pow/submit": "post",
 }
+# reCAPTCHA / hCaptcha / Turnstile's shape: `error-codes`, never Coinhive's `error`.
+SITEVERIFY_PATHS = {"/siteverify": "post", "/recaptcha/api/siteverify": "post",
+                    "/turnstile/v0/siteverify": "post"}
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +44,8 @@ def test_document_is_valid_openapi(spec: dict[str, Any]) -> None:
 
 
 def test_every_contract_endpoint_is_described(spec: dict[str, Any]) -> None:
-    assert set(spec["paths"]) == set(CONTRACT_PATHS)
-    for path, method in CONTRACT_PATHS.items():
+    assert set(spec["paths"]) == set(CONTRACT_PATHS) | set(SITEVERIFY_PATHS)
+    for path, method in {**CONTRACT_PATHS, **SITEVERIFY_PATHS}.items():
         operation = spec["paths"][path][method]
         assert operation["responses"]["200"]
         if method == "get":  # a POST to a GET endpoint is served as a GET
@@ -55,6 +58,10 @@ def test_error_codes_are_the_contracts(spec: dict[str, Any]) -> None:
     for path, ops in spec["paths"].items():
         for method in ops:
             schema = _response_schema(spec, path, method, "200")
+            if path in SITEVERIFY_PATHS:
+                codes_schema = schema["oneOf"][1]["properties"]["error-codes"]["items"]
+                assert set(_resolve(spec, codes_schema)["enum"]) == set(siteverify.ERROR_CODES)
+                continue
             error_branch = schema["oneOf"][1]
             assert set(error_branch["properties"]["error"]["enum"]) <= codes
             assert error_branch["additionalProperties"] is False
@@ -113,7 +120,7 @@ class Checker:
                       components=self.spec["components"])
         self.validator_cls(schema).validate(body)
         # Exactly one branch matches: success or this endpoint's error.
-        kind = "success" if body["success"] else body["error"]
+        kind = "success" if body["success"] else body.get("error") or ",".join(body["error-codes"])
         self.seen.setdefault((path, method), set()).add(kind)
 
     def call(self, method: str, path: str, with_secret: bool = True, **params: Any) -> dict[str, Any]:
@@ -227,6 +234,19 @@ def test_pow_answers_match_the_document(check: Checker) -> None:
     answer = c.call("post", "/pow/submit", with_secret=False, job=visit["job"],
                     nonce=solve(visit["job"], visit["difficulty"], visit["count"]))
     assert answer["success"] and answer["redirect"] == "https://example.org/t"
+
+
+def test_siteverify_answers_match_the_document(check: Checker) -> None:
+    c = check
+    for path in SITEVERIFY_PATHS:
+        token = mine(c.client, c.site, token="", hashes=1000)
+        answer = c.call("post", path, with_secret=True, response=token)
+        assert answer["success"] is True and answer["error-codes"] == []
+        assert c.call("post", path, response=token)["error-codes"] == ["timeout-or-duplicate"]
+        assert c.call("post", path, with_secret=False, response=token)["error-codes"] == [
+            "missing-input-secret"]
+        assert c.call("post", path, response="x" * 32, hashes=0)["error-codes"] == ["bad-request"]
+        assert c.seen[(path, "post")] >= {"success", "timeout-or-duplicate", "missing-input-secret"}
 
 
 def test_unknown_paths_match_the_error_schema(client: Any) -> None:

@@ -52,7 +52,8 @@ def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = zf.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert tops == {"app.py", "chalicelib", "pynamodb", "chalice", "ada_url", "ada_url-4.0.0.dist-info",
+    assert tops == {"app.py", "__pycache__", "chalicelib", "pynamodb", "chalice", "ada_url",
+                    "ada_url-4.0.0.dist-info",
                     "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
     for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
@@ -181,9 +182,11 @@ def call(*args, **kwargs):
     answer = handler_module.app(event(*args, **kwargs), Context())
     return answer["statusCode"], answer["body"]
 
-# Imported from the shipped bytecode (run with -B, like a read-only /var/task).
+# Imported from the shipped bytecode (run with -B, like a read-only /var/task);
+# C extensions (ada's wrapper, _cffi_backend) have none to ship.
 compiled_here = sorted(name for name, mod in sys.modules.items()
                        if (where(mod) or "").startswith(os.path.realpath(zipdir))
+                       and not (where(mod) or "").endswith(".so")
                        and not os.path.exists(getattr(mod, "__cached__", None) or ""))
 
 results = {

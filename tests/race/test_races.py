@@ -77,6 +77,39 @@ def test_32_concurrent_verifies_of_one_token_succeed_once(stack, http):
     assert sum(a == {"success": False, "error": "invalid_token"} for a in answers) == 31
 
 
+SITEVERIFY_PATHS = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
+
+
+def test_32_concurrent_verifies_through_both_apis_succeed_once(stack, http):
+    """/token/verify and /siteverify consume one token: one success among them all."""
+    token, total = _mine_token(http, stack.site_key, 300)
+
+    def verify(i):
+        if i % 2:
+            return http.post("/token/verify", token=token, hashes=300)
+        return http.post(SITEVERIFY_PATHS[i // 2 % 3], response=token)
+
+    answers = _together(32, verify)
+    wins = [a for a in answers if a["success"]]
+    assert len(wins) == 1 and wins[0]["hashes"] == total
+    coinhive = [a for i, a in enumerate(answers) if i % 2 and not a["success"]]
+    recaptcha = [a for i, a in enumerate(answers) if not i % 2 and not a["success"]]
+    assert all(a == {"success": False, "error": "invalid_token"} for a in coinhive)
+    assert all(a == {"success": False, "error-codes": ["timeout-or-duplicate"]} for a in recaptcha)
+    assert len(coinhive) + len(recaptcha) == 31
+
+
+def test_16_concurrent_retries_with_one_idempotency_key_answer_alike(stack, http):
+    token, total = _mine_token(http, stack.site_key, 300)
+    answers = _together(16, lambda i: http.post("/siteverify", response=token, idempotency_key="once"))
+    assert all(a == answers[0] for a in answers) and answers[0]["success"] is True
+    assert answers[0]["hashes"] == total
+    # Spent once: without the key it is a duplicate, for both APIs.
+    assert http.post("/siteverify", response=token) == {
+        "success": False, "error-codes": ["timeout-or-duplicate"]}
+    assert http.post("/token/verify", token=token, hashes=1) == {"success": False, "error": "invalid_token"}
+
+
 def test_16_concurrent_submits_of_one_share_credit_once(stack, http):
     job = http.post("/pow/job", site=stack.site_key, user="dup")
     nonce = solve(job["job"], job["difficulty"], job["count"])

@@ -10,18 +10,22 @@
  * WorkProof.Anonymous(siteKey, opts) and WorkProof.Link(siteKey, code, opts) (shortlink pages).
  * Methods: start(), stop(), isRunning(), getHashesPerSecond(), getTotalHashes(),
  * getAcceptedHashes(), getToken(), setThrottle(x), getThrottle(), setNumThreads(n),
- * getNumThreads(), pause(), resume(), isPaused(), on(event, fn), off(event, fn).
+ * getNumThreads(), pause(), resume(), isPaused(), didOptOut(seconds), on(event, fn), off(event, fn).
  * Events: open, authed, close, error, job, found, accepted, progress, pause, resume,
- * done (a Token reached its target) and redirect (a Link visit is complete).
+ * done (a Token reached its target), redirect (a Link visit is complete) and optin
+ * ({status: 'accepted' | 'canceled'}, with opts.optIn).
  * Options: threads (default hardware concurrency), throttle (0..0.99, share of time idle),
  * api (API base URL; default: where this script was loaded from), difficulty (user miners:
  * work per puzzle wished), indicator (an element that shows the work, else a badge),
- * engine ('auto' | 'js' | 'wasm-simd'; forceASMJS: true = 'js').
+ * engine ('auto' | 'js' | 'wasm-simd'; forceASMJS: true = 'js'), language (the badge's language:
+ * a tag or 'auto' = the browser's), optIn (the badge asks Allow / Cancel before any work, as
+ * AuthedMine did; coinhive.min.js's compatibility layer sets it for authedmine.min.js).
  *
  * Consent rules enforced here: nothing is requested and no worker exists before start();
  * every running miner has an indicator (a badge in a closed shadow root, or the element the
  * captcha / shortlink page renders); work pauses while the document is hidden or while the
  * indicator is off-screen, covered, transparent or hidden, and the visitor can pause it.
+ * Served bundled after i18n.js (its strings); see chalicelib/pages.py.
  */
 (function (root) {
   'use strict';
@@ -40,55 +44,19 @@
   }
   var DEFAULT_API = defaultApi();
 
+  if (root.WorkProof && root.WorkProof.VERSION) return;  // bundled twice on one page
+
   // ------------------------------------------------------------------ i18n
 
-  var STRINGS = {
-    en: {
-      verify: 'Verify I am human', verifying: 'Verifying…', verified: 'Verified', failed: 'Verification failed. Try again',
-      paused: 'Paused', retry: 'Try again', working: 'Your browser is doing proof-of-work',
-      badge: 'This page uses your CPU for proof-of-work', pause: 'Pause', resume: 'Resume',
-      progress: 'Progress', hashes: 'hashes', captchaLabel: 'Proof-of-work captcha', by: 'by Workproof',
-      linkTitle: 'One moment, please', linkTo: 'You are going to', linkWork: 'Before you continue, your browser solves a small proof-of-work:',
-      linkDone: 'Done. Redirecting…', linkError: 'This link cannot be opened', hiddenPaused: 'Paused while this page is not visible',
-      linkNote: 'Workproof: no cryptocurrency is mined; the work only proves that a real browser visited.'
-    },
-    de: {
-      verify: 'Ich bin ein Mensch', verifying: 'Wird geprüft…', verified: 'Bestätigt', failed: 'Prüfung fehlgeschlagen. Erneut versuchen',
-      paused: 'Pausiert', retry: 'Erneut versuchen', working: 'Ihr Browser berechnet einen Arbeitsnachweis',
-      badge: 'Diese Seite nutzt Ihre CPU für einen Arbeitsnachweis', pause: 'Pause', resume: 'Fortsetzen',
-      progress: 'Fortschritt', hashes: 'Hashes', captchaLabel: 'Arbeitsnachweis-Captcha', by: 'von Workproof',
-      linkTitle: 'Einen Moment bitte', linkTo: 'Sie werden weitergeleitet zu', linkWork: 'Vorher berechnet Ihr Browser einen kleinen Arbeitsnachweis:',
-      linkDone: 'Fertig. Weiterleitung…', linkError: 'Dieser Link kann nicht geöffnet werden', hiddenPaused: 'Pausiert, solange die Seite nicht sichtbar ist',
-      linkNote: 'Workproof: Es wird keine Kryptowährung geschürft; die Arbeit belegt nur, dass ein echter Browser die Seite besucht hat.'
-    },
-    fr: {
-      verify: 'Je suis un humain', verifying: 'Vérification…', verified: 'Vérifié', failed: 'Échec de la vérification. Réessayer',
-      paused: 'En pause', retry: 'Réessayer', working: 'Votre navigateur calcule une preuve de travail',
-      badge: 'Cette page utilise votre processeur pour une preuve de travail', pause: 'Pause', resume: 'Reprendre',
-      progress: 'Progression', hashes: 'hachages', captchaLabel: 'Captcha par preuve de travail', by: 'par Workproof',
-      linkTitle: 'Un instant, s’il vous plaît', linkTo: 'Vous allez vers', linkWork: 'Avant de continuer, votre navigateur calcule une petite preuve de travail :',
-      linkDone: 'Terminé. Redirection…', linkError: 'Ce lien ne peut pas être ouvert', hiddenPaused: 'En pause tant que la page n’est pas visible',
-      linkNote: 'Workproof : aucune cryptomonnaie n’est minée ; le travail prouve seulement qu’un vrai navigateur a visité la page.'
-    },
-    es: {
-      verify: 'Soy humano', verifying: 'Verificando…', verified: 'Verificado', failed: 'La verificación falló. Reintentar',
-      paused: 'En pausa', retry: 'Reintentar', working: 'Su navegador está calculando una prueba de trabajo',
-      badge: 'Esta página usa su CPU para una prueba de trabajo', pause: 'Pausa', resume: 'Reanudar',
-      progress: 'Progreso', hashes: 'hashes', captchaLabel: 'Captcha de prueba de trabajo', by: 'por Workproof',
-      linkTitle: 'Un momento, por favor', linkTo: 'Va a ir a', linkWork: 'Antes de continuar, su navegador resuelve una pequeña prueba de trabajo:',
-      linkDone: 'Listo. Redirigiendo…', linkError: 'Este enlace no se puede abrir', hiddenPaused: 'En pausa mientras la página no esté visible',
-      linkNote: 'Workproof: no se mina ninguna criptomoneda; el trabajo solo prueba que un navegador real visitó la página.'
-    }
-  };
+  /** The visitor's language (or a forced one) from i18n.js, bundled before this file. */
+  function locale(lang) {
+    if (!root.WorkProofI18n) throw new Error('Workproof: i18n.js must load first (use /lib/workproof.js)');
+    return root.WorkProofI18n.locale(lang);
+  }
 
-  /** Strings for the first of the visitor's languages that we have (English otherwise). */
+  /** The strings of a language (older API: WorkProof.strings('de').verify). */
   function strings(lang) {
-    var langs = lang ? [lang] : (root.navigator && (root.navigator.languages || [root.navigator.language])) || [];
-    for (var i = 0; i < langs.length; i++) {
-      var code = String(langs[i] || '').toLowerCase().split('-')[0];
-      if (STRINGS[code]) return STRINGS[code];
-    }
-    return STRINGS.en;
+    return locale(lang).t;
   }
 
   function formatRate(hps) {
@@ -164,20 +132,30 @@
     ':host{all:initial}' +
     '.b{display:flex;align-items:center;gap:8px;' +
     'font:13px/1.3 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#fff;color:#111;' +
-    'border:1px solid #999;border-radius:8px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.25);max-width:340px}' +
+    'border:1px solid #767676;border-radius:8px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.25);max-width:340px}' +
     '.d{width:10px;height:10px;border-radius:50%;background:#1a7f37;flex:none;animation:p 1.2s infinite}' +
-    '.paused .d{background:#b7791f;animation:none}' +
+    '.paused .d,.ask .d{background:#b7791f;animation:none}' +
     '@keyframes p{50%{opacity:.35}}' +
-    'button{font:inherit;border:1px solid #777;border-radius:5px;background:#f3f3f3;color:#111;padding:2px 8px;cursor:pointer}' +
+    '.t{flex:1 1 auto;min-width:0}.ask{flex-wrap:wrap}.ask .d{display:none}.ask .t{flex:1 1 100%}' +
+    'button{font:inherit;min-height:24px;min-width:24px;border:1px solid #767676;border-radius:5px;' +
+    'background:#f3f3f3;color:#111;padding:2px 8px;cursor:pointer}' +
+    'button.main{background:#0b57d0;border-color:#0b57d0;color:#fff}' +
     'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
     '.r{font-variant-numeric:tabular-nums;color:#444}' +
-    '@media (prefers-color-scheme:dark){.b{background:#1f1f1f;color:#eee;border-color:#666}' +
-    'button{background:#333;color:#eee;border-color:#888}.r{color:#bbb}}' +
+    '[hidden]{display:none}' +
+    '@media (prefers-color-scheme:dark){.b{background:#1f1f1f;color:#eee;border-color:#8f8f8f}' +
+    'button{background:#333;color:#eee;border-color:#8f8f8f}button.main{background:#8ab4f8;border-color:#8ab4f8;color:#111}' +
+    '.r{color:#bbb}button:focus-visible{outline-color:#8ab4f8}}' +
     '@media (prefers-reduced-motion:reduce){.d{animation:none}}';
 
-  /** The default indicator: a fixed badge in a closed shadow root with a pause button. */
+  /**
+   * The default indicator: a fixed badge in a closed shadow root, in the visitor's language,
+   * with a pause button; with opts.optIn it first asks Allow / Cancel and nothing hashes
+   * until the visitor allows.
+   */
   function Badge(miner) {
-    var t = strings();
+    var loc = locale(miner.opts.language);
+    this.loc = loc;
     this.host = doc.createElement('workproof-indicator');
     var hs = this.host.style;
     [['display', 'block'], ['visibility', 'visible'], ['opacity', '1'], ['position', 'fixed'], ['right', '12px'],
@@ -189,30 +167,68 @@
     adoptStyle(shadow, BADGE_CSS);
     var box = doc.createElement('div');
     box.className = 'b';
-    box.setAttribute('role', 'status');
+    box.dir = loc.dir;
+    box.lang = loc.code;
     var dot = doc.createElement('span');
     dot.className = 'd';
+    dot.setAttribute('aria-hidden', 'true');
+    // Announced once when it appears (a status region filled after insertion).
     var text = doc.createElement('span');
-    text.textContent = t.badge;
+    text.className = 't';
+    text.setAttribute('role', 'status');
     var rate = doc.createElement('span');
     rate.className = 'r';
     rate.setAttribute('aria-hidden', 'true');
     var btn = doc.createElement('button');
     btn.type = 'button';
-    btn.textContent = t.pause;
+    btn.textContent = loc.text('pause');
     btn.addEventListener('click', function () {
       if (miner.isPaused()) miner.resume(); else miner.pause();
     });
-    box.appendChild(dot); box.appendChild(text); box.appendChild(rate); box.appendChild(btn);
+    var allow = doc.createElement('button');
+    allow.type = 'button';
+    allow.className = 'main';
+    allow.textContent = loc.text('allow');
+    allow.hidden = true;
+    var cancel = doc.createElement('button');
+    cancel.type = 'button';
+    cancel.textContent = loc.text('cancel');
+    cancel.hidden = true;
+    box.appendChild(dot); box.appendChild(text); box.appendChild(rate);
+    box.appendChild(btn); box.appendChild(allow); box.appendChild(cancel);
     shadow.appendChild(box);
-    this.box = box; this.rate = rate; this.btn = btn; this.t = t;
+    this.box = box; this.text = text; this.rate = rate; this.btn = btn;
+    this.allow = allow; this.cancel = cancel;
     (doc.body || doc.documentElement).appendChild(this.host);
+    setTimeout(function () { if (!text.textContent) text.textContent = loc.text('badge'); }, 50);
   }
+  /** Opt-in mode: the question and Allow / Cancel instead of the pause button. */
+  Badge.prototype.ask = function (onAllow, onCancel) {
+    var self = this;
+    this.asking = true;
+    this.box.className = 'b ask';
+    this.text.textContent = this.loc.text('optinText');
+    this.btn.hidden = true;
+    this.rate.hidden = true;
+    this.allow.hidden = false;
+    this.cancel.hidden = false;
+    this.allow.onclick = function () { self._answered(); onAllow(); };
+    this.cancel.onclick = function () { self._answered(); onCancel(); };
+  };
+  Badge.prototype._answered = function () {
+    this.asking = false;
+    this.text.textContent = this.loc.text('badge');
+    this.btn.hidden = false;
+    this.rate.hidden = false;
+    this.allow.hidden = true;
+    this.cancel.hidden = true;
+  };
   Badge.prototype.update = function (miner) {
+    if (this.asking) return;
     var paused = miner.isPaused() || !miner._active;
     this.box.className = paused ? 'b paused' : 'b';
-    this.btn.textContent = miner.isPaused() ? this.t.resume : this.t.pause;
-    this.rate.textContent = paused ? this.t.paused : formatRate(miner.getHashesPerSecond());
+    this.btn.textContent = this.loc.text(miner.isPaused() ? 'resume' : 'pause');
+    this.rate.textContent = paused ? this.loc.text('paused') : formatRate(miner.getHashesPerSecond());
   };
   Badge.prototype.remove = function () {
     if (this.host.parentNode) this.host.parentNode.removeChild(this.host);
@@ -327,6 +343,23 @@
     this._drop();
   };
 
+  // ------------------------------------------------------------------ consent memory
+
+  // An accepted opt-in holds for this browser session, at most a day (as AuthedMine's);
+  // a canceled one is remembered so pages can honour miner.didOptOut(seconds).
+  var OPTIN_KEY = 'workproof.optin', OPTOUT_KEY = 'workproof.optout', OPTIN_LIFETIME_MS = 864e5;
+
+  function remember(storage, key) {
+    try { storage.setItem(key, String(Date.now())); } catch (e) { /* storage blocked: ask again */ }
+  }
+  function recalled(storage, key) {
+    try { return Number(storage.getItem(key)) || 0; } catch (e) { return 0; }
+  }
+  function optInGiven() {
+    var at = recalled(root.sessionStorage, OPTIN_KEY);
+    return at > 0 && Date.now() - at < OPTIN_LIFETIME_MS;
+  }
+
   // ------------------------------------------------------------------ the miner
 
   var nextTaskId = 1;
@@ -369,6 +402,7 @@
     this.done = false;
     this._gen = 0;              // bumps on stop: late callbacks from an old run are ignored
     this._listen = this._check.bind(this);
+    this._holds = {};           // reasons not to hash besides consent and visibility (opt-in, tabs)
   }
 
   Miner.prototype.on = function (event, fn) {
@@ -422,6 +456,7 @@
     } else {
       this.badge = new Badge(this);
       this.indicatorEl = this.badge.host;
+      if (this.opts.optIn && !optInGiven()) this._askOptIn();
     }
     doc.addEventListener('visibilitychange', this._listen);
     root.addEventListener('scroll', this._listen, { passive: true });
@@ -473,6 +508,35 @@
     this._check();
   };
 
+  /** Holds hashing for `reason` (on) or releases it; used by the opt-in and tab rules. */
+  Miner.prototype._hold = function (reason, on) {
+    if (on) this._holds[reason] = true; else delete this._holds[reason];
+    this._check();
+  };
+
+  /** AuthedMine's rule: nothing runs until the visitor allows it in the badge. */
+  Miner.prototype._askOptIn = function () {
+    var self = this, gen = this._gen;
+    this._holds.optin = true;
+    this.badge.ask(function () {
+      if (gen !== self._gen) return;
+      remember(root.sessionStorage, OPTIN_KEY);
+      self._emit('optin', { status: 'accepted' });
+      self._hold('optin', false);
+    }, function () {
+      if (gen !== self._gen) return;
+      remember(root.localStorage, OPTOUT_KEY);
+      self._emit('optin', { status: 'canceled' });
+      self.stop();
+    });
+  };
+
+  /** True when the visitor canceled an opt-in question within the last `seconds`. */
+  Miner.prototype.didOptOut = function (seconds) {
+    var at = recalled(root.localStorage, OPTOUT_KEY);
+    return at > 0 && Date.now() - at < Math.max(0, Number(seconds) || 0) * 1000;
+  };
+
   Miner.prototype._tick = function () {
     this._check();
     if (this.badge) this.badge.update(this);
@@ -481,7 +545,9 @@
   /** Re-evaluates whether hashing is allowed now, and pauses or resumes. */
   Miner.prototype._check = function () {
     if (!this.running) return;
-    var allowed = this._painted && !this.userPaused && !doc.hidden && elementShown(this.indicatorEl);
+    var held = Object.keys(this._holds);
+    var allowed = this._painted && !this.userPaused && !held.length && !doc.hidden &&
+      elementShown(this.indicatorEl);
     if (allowed === this._active) return;
     this._active = allowed;
     if (this.badge) this.badge.update(this);
@@ -494,7 +560,7 @@
       else this._dispatch();
     } else {
       this.samples = [];
-      this._emit('pause', { reason: this.userPaused ? 'user' : doc.hidden ? 'hidden' : 'indicator' });
+      this._emit('pause', { reason: this.userPaused ? 'user' : held.length ? held[0] : doc.hidden ? 'hidden' : 'indicator' });
     }
   };
 
@@ -740,6 +806,7 @@
     CONFIG: { API: DEFAULT_API },
     VERSION: '1.0.0',
     strings: strings,
+    locale: locale,
     formatRate: formatRate,
     elementShown: elementShown,
     adoptStyle: adoptStyle,

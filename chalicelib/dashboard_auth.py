@@ -1,0 +1,71 @@
+"""Dashboard sign-in, the session's own view, sign-out and secret rotation.
+
+The secret arrives once, in the JSON body of the sign-in POST (a secret in the
+query string is refused, so it never sits in a URL or an access log), is
+checked like the API checks it (`sites.authenticate`), and is never answered,
+stored or logged; what the browser keeps is the signed session cookie.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib import dashboard_session, dashboard_throttle, sites
+from chalicelib.dashboard_http import Call, Reply
+from chalicelib.errors import ApiError, BadRequest, InvalidSecret, MissingInput
+
+
+def _site_json(site: sites.SiteInfo) -> dict[str, Any]:
+    return {"name": site.name, "siteKey": site.site_key}
+
+
+def _session_json(call: Call, session: dashboard_session.Session,
+                  site: sites.SiteInfo) -> dict[str, Any]:
+    return {"site": _site_json(site), "csrf": dashboard_session.csrf_token(session),
+            "expires": session.expires}
+
+
+def sign_in(call: Call) -> Reply:
+    query = call.request.query_params or {}
+    if "secret" in query:
+        raise BadRequest("the secret goes in the POST body, never in the URL")
+    dashboard_throttle.check(call.address, call.now)
+    site_key = call.params.string("site_key", required=False, max_chars=64)
+    secret = call.params.values.get("secret")
+    if not site_key or secret is None:
+        raise MissingInput("site_key and secret are required")
+    try:
+        if not isinstance(secret, str):
+            raise InvalidSecret("secret is not a string")
+        site = sites.authenticate(secret)
+        # Site keys are public: an ordinary comparison is fine here.
+        if site.site_key != site_key:
+            raise InvalidSecret("secret of another site")
+        anchor = sites.session_anchor(site.site_key)
+        if anchor is None:
+            raise InvalidSecret("site vanished")
+    except ApiError:
+        dashboard_throttle.record_failure(call.address, call.now)
+        raise InvalidSecret("sign-in refused") from None
+    session, value = dashboard_session.issue(anchor, call.now_ms)
+    return Reply(_session_json(call, session, anchor.site),
+                 {"Set-Cookie": dashboard_session.set_cookie(value, call.cookie_path, call.https)})
+
+
+def session_info(call: Call) -> dict[str, Any]:
+    assert call.session is not None
+    return _session_json(call, call.session, call.signed_site())
+
+
+def sign_out(call: Call) -> Reply:
+    """Ends every session of the site issued until now (see dashboard_session)."""
+    sites.end_sessions(call.signed_site().site_key, call.now_ms)
+    return Reply({}, {"Set-Cookie": dashboard_session.clear_cookie(call.cookie_path, call.https)})
+
+
+def rotate_secret(call: Call) -> Reply:
+    """A new secret, answered this once; every session of the old one is over,
+    this one included (sign in again with the new secret)."""
+    site = call.signed_site()
+    secret = sites.rotate_secret(site.site_key)
+    return Reply({"siteKey": site.site_key, "secret": secret},
+                 {"Set-Cookie": dashboard_session.clear_cookie(call.cookie_path, call.https)})

@@ -1,0 +1,159 @@
+"""The dashboard's wire rules: session check, CSRF, JSON bodies, answers.
+
+`dashboard_view` wraps every dashboard JSON route: method check, then (for
+signed-in routes) the session cookie and its site, then for POSTs a JSON body
+and the CSRF header; any refusal becomes `{"success": false, "error": code}`
+with the same status rules as the API. No parameter, cookie or secret is ever
+logged.
+"""
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalice.app import Chalice, Response
+
+from chalicelib import dashboard_session, deadline, observe
+from chalicelib.dashboard_session import DashboardError, Session, SignedOut
+from chalicelib.dashboard_throttle import TooManyAttempts
+from chalicelib.errors import ApiError, BadRequest, InternalError
+from chalicelib.http import (
+    ErrorResponse,
+    base_url,
+    check_method,
+    error_response,
+    is_https,
+    json_response,
+    request_params,
+    stage_prefix,
+)
+from chalicelib.params import Params
+from chalicelib.sites import SiteInfo
+
+CSRF_HEADER = "x-workproof-csrf"
+# Browsers' own security headers for every dashboard answer.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
+                    "X-Frame-Options": "DENY"}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One dashboard request, as a view needs it."""
+
+    request: Any
+    params: Params
+    now_ms: int
+    session: Session | None = None
+    site: SiteInfo | None = None
+    public_url: str = ""  # the setting: "" = derived from the request
+
+    @property
+    def base_url(self) -> str:
+        """The API's public base URL (the configured one, else the request's)."""
+        return base_url(self.request, self.public_url)
+
+    @property
+    def now(self) -> int:
+        return self.now_ms // 1000
+
+    @property
+    def address(self) -> str:
+        """The client's address as API Gateway saw it (never a spoofable header)."""
+        identity = (self.request.context or {}).get("identity") or {}
+        return str(identity.get("sourceIp") or "unknown")
+
+    @property
+    def cookie_path(self) -> str:
+        return f"{stage_prefix(self.request)}/dashboard"
+
+    @property
+    def https(self) -> bool:
+        return is_https(self.request)
+
+    def signed_site(self) -> SiteInfo:
+        assert self.site is not None, "a signed-in route"
+        return self.site
+
+
+@dataclass
+class Reply:
+    """A success body with extra headers (a cookie being set or cleared)."""
+
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _refusal(error: DashboardError, call_request: Any) -> Response:
+    headers = dict(SECURITY_HEADERS)
+    if isinstance(error, SignedOut):
+        # Drop a dead cookie, so the browser stops sending it.
+        headers["Set-Cookie"] = dashboard_session.clear_cookie(
+            f"{stage_prefix(call_request)}/dashboard", is_https(call_request))
+    if isinstance(error, TooManyAttempts):
+        headers["Retry-After"] = str(error.retry_after)
+    # The API's status rules: 200, or the REST status when the operator chose it (http.serve).
+    return ErrorResponse(error.code, error.rest_status, headers)
+
+
+def _json_body(request: Any) -> None:
+    """POSTs are JSON: an HTML form (even text/plain) from another site cannot send that
+    without a CORS preflight, which the dashboard never grants."""
+    media = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        raise BadRequest("dashboard POSTs are application/json")
+
+
+DashboardFn = Callable[["Call"], "dict[str, Any] | Reply"]
+
+
+def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
+                   public_url: str = "") -> Callable[[DashboardFn], Callable[..., Response]]:
+    """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules
+    (`public_url`: the setting, for the URLs a view builds)."""
+
+    def decorate(fn: DashboardFn) -> Callable[..., Response]:
+        @functools.wraps(fn)
+        def view(*_args: Any) -> Response:
+            request = app.current_request
+            assert request is not None  # Chalice sets it before calling a view
+            deadline.start()
+            try:
+                check_method(request.method, accepted)
+                posted = accepted == "POST"
+                if posted:
+                    _json_body(request)
+                call = Call(request, request_params(request), now_ms(), public_url=public_url)
+                if signed_in:
+                    value = dashboard_session.cookie_value(request.headers.get("cookie"))
+                    if value is None:
+                        raise SignedOut("no session cookie")
+                    session = dashboard_session.decode(value, call.now)
+                    site = dashboard_session.check(session)
+                    if posted:
+                        dashboard_session.check_csrf(session, request.headers.get(CSRF_HEADER))
+                    observe.note_site(site.site_key)
+                    call = Call(request, call.params, call.now_ms, session, site, public_url)
+                result = fn(call)
+                reply = result if isinstance(result, Reply) else Reply(result)
+                return json_response({"success": True, **reply.body},
+                                     headers={**SECURITY_HEADERS, **reply.headers})
+            except DashboardError as refused:
+                return _refusal(refused, request)
+            except ApiError as error:
+                if isinstance(error, InternalError):
+                    observe.note_failure(str(error), observe.current_exc_info())
+                return error_response(error, SECURITY_HEADERS)
+            except Exception as error:  # the caller sees a contract code, the log the details
+                observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
+                return error_response(InternalError(), SECURITY_HEADERS)
+
+        return view
+
+    return decorate

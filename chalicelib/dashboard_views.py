@@ -1,0 +1,146 @@
+"""What the dashboard shows, each figure read through the code the HTTP API uses.
+
+Overview: `stats.site_stats` (the figures of `/stats/site`) and `stats.hourly`
+for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
+`ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
+API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links:
+the site's links (`links.list_for_site`) and their visit counts
+(`stats.link_visits`). Settings: `sites.update_site`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ada_url import URL
+
+from chalicelib import ledger, links, ranks, sites, stats, targets
+from chalicelib.api import TOP_ORDERS, new_request_id
+from chalicelib.dashboard_http import Call
+from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
+from chalicelib.params import positive_amount
+
+TOP_COUNT = 100
+# metric name in stats.hourly -> key in the overview's series
+HOURLY_METRICS = {"captchas_solved": "captchasSolved", "captchas_verified": "captchasVerified",
+                  "link_visits": "linkVisits"}
+MAX_ORIGINS = 32
+MAX_ORIGIN_CHARS = 256
+SNIPPET_CAPTCHA_HASHES = 4194304  # captcha.js's default: a few seconds in a browser
+
+
+def overview(call: Call) -> dict[str, Any]:
+    """Hashes/s now, hashes in the last 7 days, and 168 zero-filled hours of every metric."""
+    site_key = call.signed_site().site_key
+    figures = stats.site_stats(site_key, call.now)
+    history: list[dict[str, Any]] = figures["history"]  # type: ignore[assignment]
+    hours = [int(entry["time"]) for entry in history]
+    series = {"hashes": [int(entry["hashesTotal"]) for entry in history]}
+    for metric, key in HOURLY_METRICS.items():
+        counts = stats.hourly(site_key, metric, hours[0], hours[-1])
+        series[key] = [int(counts.get(hour, 0)) for hour in hours]
+    return {"now": call.now, "hashesPerSecond": figures["hashesPerSecond"],
+            "hashesTotal": figures["hashesTotal"], "hours": hours, "series": series}
+
+
+def top_users(call: Call) -> dict[str, Any]:
+    order = call.params.string("order", required=False, max_chars=16) or "total"
+    if order not in TOP_ORDERS:
+        raise BadRequest("order must be total, balance or withdrawn")
+    return {"order": order, "users": ranks.top(call.signed_site(), TOP_COUNT, order)}
+
+
+def user(call: Call) -> dict[str, Any]:
+    return {"user": ledger.balance(call.signed_site(), call.params.name()).as_json()}
+
+
+def withdraw(call: Call) -> dict[str, Any]:
+    site, name = call.signed_site(), call.params.name()
+    amount = positive_amount(call.params, "amount", InvalidAmount)
+    ledger.withdraw(site, name, amount, new_request_id())
+    return {"name": name, "amount": amount, "user": ledger.balance(site, name).as_json()}
+
+
+def reset(call: Call) -> dict[str, Any]:
+    site, name = call.signed_site(), call.params.name()
+    ledger.reset(site, name, new_request_id())
+    return {"name": name}
+
+
+def site_links(call: Call) -> dict[str, Any]:
+    """A page of the site's links (newest first) with their visits."""
+    page = call.params.values.get("page")
+    if page is not None and (not isinstance(page, str) or len(page) > 256):
+        raise InvalidPage("not a page cursor")
+    found, next_page = links.list_for_site(call.signed_site().site_key, page)
+    visits = stats.link_visits([link.code for link in found]) if found else {}
+    base = call.base_url
+    rows = []
+    for link in found:
+        seen = visits.get(link.code)
+        try:
+            host = links.display_host(link.url)
+        except InvalidUrl:  # stored before targets were parsed as browsers do: never served
+            host = ""
+        rows.append({"code": link.code, "url": f"{base}/l/{link.code}",
+                     "host": host, "hashes": link.hashes,
+                     "created": link.created,
+                     "visitsStarted": seen.started if seen else 0,
+                     "visitsCompleted": seen.completed if seen else 0,
+                     "lastVisit": seen.last_visit if seen else 0})
+    return {"links": rows, "nextPage": next_page}
+
+
+def snippets(api: str, site_key: str) -> dict[str, str]:
+    """What an operator pastes into their pages, with this site's key filled in."""
+    captcha = (
+        f'<form action="/your-form-handler" method="post">\n'
+        f'  <!-- your fields -->\n'
+        f'  <div class="workproof-captcha" data-key="{site_key}" '
+        f'data-hashes="{SNIPPET_CAPTCHA_HASHES}"></div>\n'
+        f'  <button type="submit">Send</button>\n'
+        f'</form>\n'
+        f'<script src="{api}/lib/captcha.js" async></script>\n'
+        f'<!-- Your server checks the form field coinhive-captcha-token once:\n'
+        f'     POST {api}/token/verify  secret=… token=… hashes={SNIPPET_CAPTCHA_HASHES} -->\n')
+    miner = (
+        f'<script src="{api}/lib/workproof.js"></script>\n'
+        f'<script>\n'
+        f'  // Credits the hashes to this user: {api}/user/balance?name=…\n'
+        f'  var miner = new WorkProof.User("{site_key}", "USER-NAME");\n'
+        f'  miner.start();\n'
+        f'</script>\n')
+    return {"captcha": captcha, "miner": miner}
+
+
+def settings(call: Call) -> dict[str, Any]:
+    site = call.signed_site()
+    api = call.base_url
+    return {"siteKey": site.site_key, "name": site.name, "origins": list(site.origins),
+            "api": api, "snippets": snippets(api, site.site_key)}
+
+
+def normalise_origin(text: str) -> str:
+    """An origin as a browser sends it in `Origin`: the WHATWG serialization
+    (scheme://host[:port], lower case, punycode, no default port)."""
+    try:
+        target = targets.parse(text.strip())
+    except InvalidUrl:
+        raise BadRequest("not an origin") from None
+    url = URL(target.href)
+    if url.pathname not in ("", "/") or url.search or url.hash:
+        raise BadRequest("an origin has no path, query or fragment")
+    return str(url.origin)
+
+
+def set_origins(call: Call) -> dict[str, Any]:
+    """Limit the site's miners to these origins; an empty list allows every origin."""
+    given = call.params.values.get("origins")
+    if given is None:
+        raise MissingInput("origins is required (an empty list allows every origin)")
+    if not isinstance(given, list) or len(given) > MAX_ORIGINS or not all(
+            isinstance(o, str) and 0 < len(o) <= MAX_ORIGIN_CHARS for o in given):
+        raise BadRequest(f"origins: a list of at most {MAX_ORIGINS} strings")
+    origins = list(dict.fromkeys(normalise_origin(o) for o in given))
+    site = sites.update_site(call.signed_site().site_key, origins=origins or None)
+    sites.clear_cache(site.site_key)
+    return {"origins": list(site.origins)}

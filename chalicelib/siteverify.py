@@ -1,0 +1,145 @@
+"""`POST /siteverify`: reCAPTCHA's, hCaptcha's and Turnstile's verify call over
+Workproof's one-time tokens, so an existing captcha backend works by changing
+one URL.
+
+Same tokens as /token/verify (one consumption for both, exactly once), answered
+in their shape with HTTP 200 always:
+    {"success": true, "challenge_ts": "2026-11-30T14:00:00Z", "hostname": "shop.example",
+     "hashes": 4194304, "error-codes": []}
+    {"success": false, "error-codes": ["timeout-or-duplicate"]}
+A token is good when it reached the hashes its widget asked for (data-hashes,
+recorded at its first share) and the optional `hashes` parameter. An
+`idempotency_key` makes a retry within 5 minutes (Turnstile's rule) answer the
+same success instead of `timeout-or-duplicate`. `remoteip` is accepted and
+not used: a token is bound to its site, not to an address.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice.app import Response
+from pynamodb.exceptions import DoesNotExist
+
+from chalicelib import deadline, idempotency, tokens
+from chalicelib.api import new_request_id
+from chalicelib.errors import ApiError, BadRequest, InvalidSecret, InvalidToken
+from chalicelib.http import json_response, request_params
+from chalicelib.models import Token
+from chalicelib.params import Params, positive_amount
+from chalicelib.sites import authenticate
+
+LOG = logging.getLogger("workproof")
+PATHS = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
+IDEMPOTENCY_SCOPE = "siteverify"
+IDEMPOTENCY_TTL = 300  # Turnstile: a retry with the same key within 5 minutes
+MAX_SECRET_CHARS = 256
+ACCEPTED_METHODS = ("POST", "GET")  # old reCAPTCHA libraries verify with a GET
+# Every code an answer's "error-codes" may hold: reCAPTCHA's and Turnstile's, plus
+# hCaptcha's for its `sitekey` parameter.
+ERROR_CODES = ("missing-input-secret", "invalid-input-secret", "missing-input-response",
+               "invalid-input-response", "timeout-or-duplicate", "bad-request", "internal-error",
+               "sitekey-secret-mismatch")
+
+
+class Refused(Exception):
+    """A `success: false` answer with these error codes."""
+
+    def __init__(self, *codes: str) -> None:
+        super().__init__(", ".join(codes))
+        self.codes = list(codes)
+
+
+def _site_key(params: Params) -> str:
+    secret = params.values.get("secret")
+    if not isinstance(secret, str) or len(secret) > MAX_SECRET_CHARS:
+        raise Refused("invalid-input-secret")
+    try:
+        site = authenticate(secret)
+    except InvalidSecret:
+        raise Refused("invalid-input-secret") from None
+    expected = params.values.get("sitekey")
+    if expected is not None and expected != site.site_key:
+        raise Refused("sitekey-secret-mismatch")  # hCaptcha's code for its `sitekey` check
+    return site.site_key
+
+
+def _why_not(site_key: str, name: str, now: int) -> str:
+    """Why a verify failed: spent or expired, or not a (solved) token of this site.
+
+    Read only after a refusal, so a success costs one write and nothing more.
+    """
+    try:
+        item = Token.get(tokens.token_pk(site_key, name), consistent_read=True)
+    except DoesNotExist:
+        return "invalid-input-response"
+    if item.v or int(item.x) <= now:
+        return "timeout-or-duplicate"
+    return "invalid-input-response"  # not solved yet: fewer hashes than asked
+
+
+def iso8601(unix_seconds: int) -> str:
+    return datetime.fromtimestamp(unix_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def siteverify(params: Params, now: int, request_id: str) -> dict[str, Any]:
+    """The success body, or Refused with the error codes."""
+    missing = [code for name, code in (("secret", "missing-input-secret"),
+                                       ("response", "missing-input-response"))
+               if not params.has(name)]
+    if "missing-input-secret" in missing:
+        raise Refused(*missing)
+    site_key = _site_key(params)
+    if missing:
+        raise Refused(*missing)
+    name = params.string("response", max_chars=1 << 20)
+    assert name is not None
+    wanted = positive_amount(params, "hashes", BadRequest) if params.has("hashes") else 1
+    if len(name) > tokens.MAX_TOKEN_NAME:
+        raise Refused("invalid-input-response")
+    key = params.string("idempotency_key", required=False, max_chars=1 << 20)
+    idem = idempotency.key_for(site_key, IDEMPOTENCY_SCOPE, key, IDEMPOTENCY_TTL,
+                               response=name, hashes=wanted)
+    try:
+        state = tokens.verify(site_key, name, wanted, now, request_id=request_id,
+                              reach_target=True, idem=idem)
+    except InvalidToken:
+        raise Refused(_why_not(site_key, name, now)) from None
+    return {"success": True, "challenge_ts": iso8601(state.created), "hostname": state.host,
+            "hashes": state.hashes, "error-codes": []}
+
+
+def _codes(error: ApiError) -> list[str]:
+    if isinstance(error, InvalidSecret):
+        return ["invalid-input-secret"]
+    if error.code in ("bad_request", "missing_input", "wrong_method"):
+        return ["bad-request"]
+    LOG.error("siteverify: %s", error)
+    return ["internal-error"]
+
+
+def view(app: Any) -> Callable[..., Response]:
+    """The Chalice view: siteverify's answer shape for everything, HTTP 200."""
+
+    @functools.wraps(siteverify)
+    def answer(**_path: str) -> Response:
+        deadline.start()
+        try:
+            request = app.current_request
+            if request.method not in ACCEPTED_METHODS:
+                raise Refused("bad-request")
+            params = request_params(request)
+            return json_response(siteverify(params, int(time.time()), new_request_id()))
+        except Refused as refused:
+            return json_response({"success": False, "error-codes": refused.codes})
+        except ApiError as error:
+            return json_response({"success": False, "error-codes": _codes(error)})
+        except Exception:  # the caller sees a code, the log the details
+            LOG.exception("siteverify: unhandled error")
+            return json_response({"success": False, "error-codes": ["internal-error"]})
+
+    return answer
