@@ -211,27 +211,36 @@ def test_junk_cookie_is_signed_out(dash, junk):
     assert dash.get("overview") == fail("signed_out")
 
 
-def test_session_signed_with_a_retired_key_is_signed_out(signed_in, monkeypatch):
-    monkeypatch.setenv("WORKPROOF_SIGNING_KEYS", "other:" + "A" * 43)
-    pow.clear_keys_cache()
+def _signing_keys(spec: str) -> None:
+    """The app restarted with WORKPROOF_SIGNING_KEYS=spec (keys are read at cold start)."""
+    from chalicelib import config
+
+    settings = config.Settings.from_environ({config.ENV_SIGNING_KEYS: spec})
+    pow.use_signing_keys(settings.signing_keys)
+
+
+def _the_runs_own_signing_keys() -> None:
+    import os
+
+    _signing_keys(os.environ["WORKPROOF_SIGNING_KEYS"])
+
+
+def test_session_signed_with_a_retired_key_is_signed_out(signed_in):
+    _signing_keys("other:" + "A" * 43)
     try:
         assert signed_in.get("session") == fail("signed_out")
     finally:
-        monkeypatch.undo()
-        pow.clear_keys_cache()
+        _the_runs_own_signing_keys()
 
 
-def test_session_survives_a_signing_key_roll_while_the_old_key_verifies(signed_in, monkeypatch):
+def test_session_survives_a_signing_key_roll_while_the_old_key_verifies(signed_in):
     import os
 
-    monkeypatch.setenv("WORKPROOF_SIGNING_KEYS", "new:" + "B" * 43 + "," +
-                       os.environ["WORKPROOF_SIGNING_KEYS"])
-    pow.clear_keys_cache()
+    _signing_keys("new:" + "B" * 43 + "," + os.environ["WORKPROOF_SIGNING_KEYS"])
     try:
         assert signed_in.get("session")["success"] is True
     finally:
-        monkeypatch.undo()
-        pow.clear_keys_cache()
+        _the_runs_own_signing_keys()
 
 
 def test_a_job_mac_is_no_session_mac(signed_in):

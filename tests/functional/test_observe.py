@@ -392,7 +392,8 @@ def test_a_flow_through_every_endpoint_logs_no_secret_token_or_job(api, captured
     call("GET", f"/stats/history?secret={s}&begin=0&end=3600")
     form("/user/reset-all", secret=s)
     call("GET", f"/user/withdraw?secret={s}")                          # wrong_method
-    call("GET", f"/user/balance?secret={s[:-1]}X&name=a")              # invalid_secret
+    wrong = s[:-1] + ("Y" if s.endswith("X") else "X")
+    call("GET", f"/user/balance?secret={wrong}&name=a")                 # invalid_secret
     call("POST", f"/user/top?secret={s}", "{", **{"Content-Type": "application/json"})
     call("GET", "/lib/workproof.js")
     call("GET", "/openapi.json")

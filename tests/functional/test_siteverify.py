@@ -22,8 +22,8 @@ PATHS = ["/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify"]
 
 
 @pytest.fixture(autouse=True)
-def small_work(monkeypatch):
-    monkeypatch.setenv("WORKPROOF_MIN_WORK", str(MIN_WORK))
+def small_work(app_settings):
+    app_settings(WORKPROOF_MIN_WORK=str(MIN_WORK))
 
 
 def refused(*codes: str) -> dict[str, Any]:
@@ -217,8 +217,9 @@ def test_idempotency_key_repeats_a_refusal(client, site, backend, monkeypatch):
     assert backend.verify(response="unsolved", idempotency_key="k") == refused("invalid-input-response")
 
 
-def test_always_http_200_and_internal_errors_are_codes(client, site, backend, monkeypatch):
-    monkeypatch.setenv("WORKPROOF_ERROR_STATUS", "rest")
+def test_always_http_200_and_internal_errors_are_codes(client, site, backend, monkeypatch,
+                                                       app_settings):
+    app_settings(WORKPROOF_ERROR_STATUS="rest")
     assert backend.verify(secret="x" * 32, response="a") == refused("invalid-input-secret")
 
     def broken(*_args, **_kwargs):
