@@ -48,8 +48,9 @@ def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = zf.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert tops == {"app.py", "chalicelib", "pynamodb", "chalice", "ada_url", "ada_url-4.0.0.dist-info",
-                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
+    assert tops == {"app.py", "__pycache__", "chalicelib", "pynamodb", "chalice", "ada_url",
+                    "ada_url-4.0.0.dist-info", "cffi-2.1.1.dist-info",
+                    "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
     for runtime in RUNTIME_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
                        for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
@@ -176,6 +177,7 @@ def call(*args, **kwargs):
 # Imported from the shipped bytecode (run with -B, like a read-only /var/task).
 compiled_here = sorted(name for name, mod in sys.modules.items()
                        if (where(mod) or "").startswith(os.path.realpath(zipdir))
+                       and where(mod).endswith(".py")  # extension modules have no bytecode
                        and not os.path.exists(getattr(mod, "__cached__", None) or ""))
 
 results = {
