@@ -21,14 +21,16 @@ def install_dynamodb_fixes() -> None:
     Transactions roll back through an undo log of the items they touch
     instead of copies of whole tables, and honour ClientRequestToken
     (ops/store_txn.py); streams keep one record per changing write, in
-    rolling shards with a retention, compactly (ops/store_streams.py).
+    rolling shards with a retention, compactly (ops/store_streams.py), read
+    through the Streams API as on DynamoDB (ops/store_stream_api.py).
     Idempotent; call it before creating tables (the store server does, and
     so do the tests' moto fixtures).
     """
-    from ops import store_streams, store_txn
+    from ops import store_stream_api, store_streams, store_txn
 
     store_txn.install()
     store_streams.install()
+    store_stream_api.install()
 
 
 class SerialisedApp:

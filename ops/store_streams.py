@@ -1,24 +1,20 @@
-"""DynamoDB Streams in the embedded store, as DynamoDB keeps them.
+"""DynamoDB Streams in the embedded store: what the writes record, as DynamoDB keeps it.
 
 moto 5.2.5 keeps one shard per table forever, holds every record as nested
-Python objects (~2.4 KB each), keeps every shard iterator it ever handed out,
-writes two INSERT records when an UpdateItem creates an item, and writes
-records for writes that change nothing. Replaced here (patched in at
-store start-up, never in moto's tree):
+Python objects (~2.4 KB each), writes two INSERT records when an UpdateItem
+creates an item, and writes records for writes that change nothing.
+Replaced here (patched in at store start-up, never in moto's tree):
   - one record per write that changes the item, none for a write that does not;
   - a stream is a chain of shards: a shard closes after `RECORDS_PER_SHARD`
     records or `SHARD_SECONDS` and a child shard opens; closed shards are
     dropped `RETENTION_SECONDS` after they close (DynamoDB keeps 24 hours);
   - records are kept as compact JSON text (~0.4 KB);
-  - shard iterators are self-describing strings that expire after 15
-    minutes, so nothing is kept per iterator;
   - the records of a write are held back while a transaction runs and
     released only if it commits (`held_records`, `release`).
+The API that reads them is ops/store_stream_api.py.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets
 import threading
@@ -32,24 +28,13 @@ from typing import Any
 RECORDS_PER_SHARD = 10_000
 SHARD_SECONDS = 4 * 3600
 RETENTION_SECONDS = 24 * 3600
-ITERATOR_SECONDS = 15 * 60
-MAX_GET_RECORDS = 1000
 FIRST_SEQUENCE_NUMBER = 10**20
-# botocore >= 1.38 sends streams calls to account endpoints, which moto 5.2.5 does not route.
-ACCOUNT_ENDPOINT = r"https?://(.+)\.streams-ddb\.(.+)\.amazonaws\.com"
 # Seconds since the epoch; tests move it.
 clock: Callable[[], float] = time.time
 
-_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 Pending = tuple["StreamLog", Any, Any]  # (stream, old item or None, new item or None)
 # moto's own StreamShard, kept by install() (the tests use it).
 moto_stream_shard: Any = None
-
-
-def _error(code: str, message: str) -> Exception:
-    from moto.dynamodb.exceptions import DynamodbException
-
-    return DynamodbException(_ERROR_PREFIX + code, message)
 
 
 class Shard:
@@ -134,12 +119,8 @@ class StreamLog:
             self.shards.pop(0)
         return shard
 
-    def shard(self, shard_id: str) -> Shard:
-        for shard in self.shards:
-            if shard.id == shard_id:
-                return shard
-        raise _error("ResourceNotFoundException",
-                     f"Requested resource not found: Shard does not exist: {shard_id}")
+    def shard(self, shard_id: str) -> Shard | None:
+        return next((shard for shard in self.shards if shard.id == shard_id), None)
 
 
 # --- holding records back while a transaction runs -------------------------------
@@ -188,7 +169,7 @@ def one_per_item(records: list[Pending]) -> list[Pending]:
     return [(stream, old, new) for stream, old, new in merged.values()]
 
 
-# --- the DynamoDB Streams API -------------------------------------------------------
+# --- tables made before install() ---------------------------------------------------
 
 def adopt(table: Any) -> StreamLog | None:
     """The table's StreamLog; a table made before `install()` has moto's shard: take it over."""
@@ -208,132 +189,17 @@ def adopt(table: Any) -> StreamLog | None:
     return log
 
 
-def _stream(backend: Any, arn: str) -> StreamLog:
-    try:
-        table_name = arn.split(":", 5)[5].split("/")[1]
-        table = backend.dynamodb.tables[table_name]
-    except (IndexError, KeyError):
-        table = None
-    log = adopt(table)
-    if not isinstance(log, StreamLog) or not arn.endswith(f"/stream/{log.label}"):
-        raise _error("ResourceNotFoundException", f"Requested resource not found: Stream: {arn}")
-    return log
-
-
-def _encode_iterator(arn: str, shard_id: str, seq: int) -> str:
-    text = json.dumps([arn, shard_id, seq, clock()], separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode_iterator(token: str) -> tuple[str, str, int, float]:
-    try:
-        arn, shard_id, seq, issued = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(arn), str(shard_id), int(seq), float(issued)
-    except (ValueError, TypeError, binascii.Error):
-        raise _error("ValidationException", "Invalid ShardIterator") from None
-
-
-def describe_stream(backend: Any, arn: str, limit: int | None,
-                    exclusive_start: str | None) -> dict[str, Any]:
-    log = _stream(backend, arn)
-    shards = log.shards
-    if exclusive_start:
-        ids = [s.id for s in shards]
-        shards = shards[ids.index(exclusive_start) + 1:] if exclusive_start in ids else []
-    limit = min(max(int(limit or 100), 1), 100)
-    page = shards[:limit]
-    description: dict[str, Any] = {
-        "StreamArn": arn, "StreamLabel": log.label, "StreamStatus": "ENABLED",
-        "StreamViewType": log.table.stream_specification.get("StreamViewType"),
-        "CreationRequestDateTime": log.created_on, "TableName": log.table.name,
-        "KeySchema": log.table.schema, "Shards": [s.describe() for s in page],
-    }
-    if len(shards) > limit:
-        description["LastEvaluatedShardId"] = page[-1].id
-    return description
-
-
-def get_shard_iterator(backend: Any, arn: str, shard_id: str, kind: str,
-                       sequence_number: str | None) -> str:
-    shard = _stream(backend, arn).shard(shard_id)
-    if kind == "TRIM_HORIZON":
-        seq = shard.first_seq
-    elif kind == "LATEST":
-        seq = shard.end_seq
-    elif kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") and sequence_number:
-        seq = int(sequence_number) + (kind == "AFTER_SEQUENCE_NUMBER")
-        if not shard.first_seq <= int(sequence_number) < max(shard.end_seq, shard.first_seq + 1):
-            raise _error("ValidationException",
-                         f"Invalid SequenceNumber {sequence_number} for shard {shard_id}")
-    else:
-        raise _error("ValidationException", f"Invalid ShardIteratorType: {kind}")
-    return _encode_iterator(arn, shard.id, seq)
-
-
-def get_records(backend: Any, token: str, limit: int | None) -> dict[str, Any]:
-    arn, shard_id, seq, issued = _decode_iterator(token)
-    if clock() - issued > ITERATOR_SECONDS:
-        raise _error("ExpiredIteratorException", "Iterator expired: it was created more than "
-                     f"{ITERATOR_SECONDS // 60} minutes ago")
-    shard = _stream(backend, arn).shard(shard_id)
-    limit = min(max(int(limit or MAX_GET_RECORDS), 1), MAX_GET_RECORDS)
-    start = seq - shard.first_seq
-    texts = shard.records[start:start + limit]
-    result: dict[str, Any] = {"Records": [_wire_record(text) for text in texts]}
-    next_seq = seq + len(texts)
-    if shard.closed is None or next_seq < shard.end_seq:
-        result["NextShardIterator"] = _encode_iterator(arn, shard_id, next_seq)
-    return result
-
-
-def _wire_record(text: str) -> dict[str, Any]:
-    """A stored record as moto's response serializer wants it (datetimes, raw bytes)."""
-    record = json.loads(text)
-    body = record["dynamodb"]
-    body["ApproximateCreationDateTime"] = datetime.fromtimestamp(
-        body["ApproximateCreationDateTime"], UTC)
-    for name in ("Keys", "NewImage", "OldImage"):
-        if name in body:
-            body[name] = {k: _blobs_as_bytes(v) for k, v in body[name].items()}
-    return record
-
-
-def _blobs_as_bytes(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(inner)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _blobs_as_bytes(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_blobs_as_bytes(v) for v in inner]}
-    return value
-
-
 # --- installation -----------------------------------------------------------------
 
-def _route_account_endpoints() -> None:
-    import re
-
-    from moto import backend_index
-    from moto.dynamodbstreams import urls
-
-    urls.url_bases.append(ACCOUNT_ENDPOINT)
-    backend_index.backend_url_patterns.append(("dynamodbstreams", re.compile(ACCOUNT_ENDPOINT)))
-
-
 def install() -> None:
-    """Patch this process's moto: streams above, one record per UpdateItem."""
+    """Patch this process's moto: tables get a StreamLog, one record per UpdateItem."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as moto_table
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     global moto_stream_shard
     if moto_table.StreamShard is StreamLog:
         return
     moto_stream_shard = moto_table.StreamShard
-    _route_account_endpoints()
     moto_table.StreamShard = StreamLog  # tables created from now on get a StreamLog
     moto_update_item = DynamoDBBackend.update_item
 
@@ -344,27 +210,4 @@ def install() -> None:
         release(one_per_item(held))
         return item
 
-    def handler_describe_stream(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult({"StreamDescription": describe_stream(
-            self.backend, self._get_param("StreamArn"), self._get_param("Limit"),
-            self._get_param("ExclusiveStartShardId"))})
-
-    def handler_get_shard_iterator(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult({"ShardIterator": get_shard_iterator(
-            self.backend, self._get_param("StreamArn"), self._get_param("ShardId"),
-            self._get_param("ShardIteratorType"), self._get_param("SequenceNumber"))})
-
-    def handler_get_records(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult(get_records(self.backend, self._get_param("ShardIterator"),
-                                        self._get_param("Limit")))
-
     DynamoDBBackend.update_item = update_item
-    DynamoDBStreamsHandler.describe_stream = handler_describe_stream
-    DynamoDBStreamsHandler.get_shard_iterator = handler_get_shard_iterator
-    DynamoDBStreamsHandler.get_records = handler_get_records

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ops import store_streams
+from ops import store_stream_api, store_streams
 from tests.functional.embedded import Dynamo, dynamo_fixture  # noqa: F401 - the fixture
 
 NEW_AND_OLD = "NEW_AND_OLD_IMAGES"
@@ -160,7 +160,7 @@ def test_a_shard_iterator_expires_after_fifteen_minutes(
     shard = dynamo.shards(table)[0]["ShardId"]
     iterator = dynamo.streams.get_shard_iterator(StreamArn=dynamo.stream_arn(table), ShardId=shard,
                                                  ShardIteratorType="LATEST")["ShardIterator"]
-    now[0] += store_streams.ITERATOR_SECONDS + 1
+    now[0] += store_stream_api.ITERATOR_SECONDS + 1
     with pytest.raises(ClientError) as caught:
         dynamo.streams.get_records(ShardIterator=iterator)
     assert caught.value.response["Error"]["Code"] == "ExpiredIteratorException"
