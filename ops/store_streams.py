@@ -9,6 +9,7 @@ Replaced here (patched in at store start-up, never in moto's tree):
     records or `SHARD_SECONDS` and a child shard opens; closed shards are
     dropped `RETENTION_SECONDS` after they close (DynamoDB keeps 24 hours);
   - records are kept as compact JSON text (~0.4 KB);
+  - sequence numbers grow within a stream and from one stream to the next;
   - the records of a write are held back while a transaction runs and
     released only if it commits (`held_records`, `release`).
 The API that reads them is ops/store_stream_api.py.
@@ -28,7 +29,10 @@ from typing import Any
 RECORDS_PER_SHARD = 10_000
 SHARD_SECONDS = 4 * 3600
 RETENTION_SECONDS = 24 * 3600
-FIRST_SEQUENCE_NUMBER = 10**20
+# A stream's first sequence number: its creation time in microseconds, times this.
+# Sequence numbers then grow across streams too (a restarted `make run` makes new
+# ones), as DynamoDB's do: consumers may keep the last position they applied.
+SEQUENCE_PER_MICROSECOND = 10**6
 # Seconds since the epoch; tests move it.
 clock: Callable[[], float] = time.time
 
@@ -70,7 +74,8 @@ class StreamLog:
         self.account_id = account_id
         self.table = table
         self.label = table.latest_stream_label
-        self.shards: list[Shard] = [Shard(None, FIRST_SEQUENCE_NUMBER)]
+        first = int(clock() * 1_000_000) * SEQUENCE_PER_MICROSECOND
+        self.shards: list[Shard] = [Shard(None, first)]
         self.created_on = datetime.now(UTC)
 
     # moto's Table and backend call add() for every write.

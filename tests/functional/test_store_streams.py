@@ -206,3 +206,15 @@ def test_a_table_made_before_the_fixes_keeps_its_records(monkeypatch: pytest.Mon
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in dynamo.records(table)]
     assert [r["eventName"] for r in records] == ["INSERT"]
     assert keys == ["before", "after"]
+
+
+def test_sequence_numbers_keep_growing_in_a_new_stream(dynamo: Dynamo) -> None:
+    """A table made again (as by a restarted make run) continues after the old stream."""
+    first = dynamo.table(NEW_AND_OLD)
+    for n in range(3):
+        dynamo.client.put_item(TableName=first, Item={"pk": {"S": f"k{n}"}})
+    second = dynamo.table(NEW_AND_OLD)
+    dynamo.client.put_item(TableName=second, Item={"pk": {"S": "k"}})
+    old = [int(r["dynamodb"]["SequenceNumber"]) for r in dynamo.records(first)]
+    new = int(dynamo.records(second)[0]["dynamodb"]["SequenceNumber"])
+    assert old == sorted(old) and new > old[-1]
