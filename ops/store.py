@@ -22,7 +22,8 @@ def install_dynamodb_fixes() -> None:
     instead of copies of whole tables, and honour ClientRequestToken
     (ops/store_txn.py); streams keep one record per changing write, in
     rolling shards with a retention, compactly (ops/store_streams.py), read
-    through the Streams API as on DynamoDB (ops/store_stream_api.py).
+    through the Streams API as on DynamoDB (ops/store_stream_api.py). The
+    store server also deletes expired items (ops/store_ttl.py).
     Idempotent; call it before creating tables (the store server does, and
     so do the tests' moto fixtures).
     """
@@ -52,20 +53,29 @@ class SerialisedApp:
 
 
 class StoreServer:
-    """moto's DynamoDB on host:port, in a background thread, serialised."""
+    """moto's DynamoDB on host:port, in a background thread, serialised.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8001, serialise: bool = True) -> None:
+    Expired items (TTL) are deleted every `ttl_interval` seconds, under the lock.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8001, serialise: bool = True,
+                 ttl_interval: float = 60.0) -> None:
         import logging
 
         from moto.server import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
+        from ops.store_ttl import TtlSweeper
+
         install_dynamodb_fixes()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
 
         app = DomainDispatcherApplication(create_backend_app)
+        lock = None
         if serialise:
             app = SerialisedApp(app)
+            lock = app.lock
+        self.sweeper = TtlSweeper(ttl_interval, (lambda: lock) if lock else None)
         self.server = make_server(host, port, app, threaded=True)
         self.server.socket.listen(128)
         self.host, self.port = host, self.server.server_port
@@ -74,9 +84,11 @@ class StoreServer:
 
     def start(self) -> StoreServer:
         self._thread.start()
+        self.sweeper.start()
         return self
 
     def stop(self) -> None:
+        self.sweeper.stop()
         self.server.shutdown()
         self.server.server_close()
 

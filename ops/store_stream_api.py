@@ -111,7 +111,7 @@ def get_records(backend: Any, token: str, limit: int | None) -> dict[str, Any]:
     shard = _shard(_stream(backend, arn), shard_id)
     limit = min(max(int(limit or MAX_GET_RECORDS), 1), MAX_GET_RECORDS)
     start = seq - shard.first_seq
-    texts = shard.records[start:start + limit]
+    texts = shard.read(start, start + limit)
     result: dict[str, Any] = {"Records": [_wire_record(text) for text in texts]}
     next_seq = seq + len(texts)
     if shard.closed is None or next_seq < shard.end_seq:

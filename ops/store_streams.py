@@ -8,7 +8,8 @@ Replaced here (patched in at store start-up, never in moto's tree):
   - a stream is a chain of shards: a shard closes after `RECORDS_PER_SHARD`
     records or `SHARD_SECONDS` and a child shard opens; closed shards are
     dropped `RETENTION_SECONDS` after they close (DynamoDB keeps 24 hours);
-  - records are kept as compact JSON text (~0.4 KB);
+  - records are kept as compact JSON text (~0.6 KB), compressed once their
+    shard closes (~0.06 KB);
   - sequence numbers grow within a stream and from one stream to the next;
   - the records of a write are held back while a transaction runs and
     released only if it commits (`held_records`, `release`).
@@ -21,6 +22,7 @@ import secrets
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -37,29 +39,76 @@ SEQUENCE_PER_MICROSECOND = 10**6
 clock: Callable[[], float] = time.time
 
 Pending = tuple["StreamLog", Any, Any]  # (stream, old item or None, new item or None)
+_unpacked: tuple[Shard, list[str]] | None = None  # the closed shard read last, unpacked
 # moto's own StreamShard, kept by install() (the tests use it).
 moto_stream_shard: Any = None
+# Records written in this process, per table name: a stream pump in the same
+# process (make run's) wakes on them instead of waiting for its next poll.
+_written = threading.Condition()
+written_counts: dict[str, int] = {}
+
+
+def wait_for_writes(seen: dict[str, int], timeout: float) -> dict[str, int]:
+    """Wait until some table's count differs from `seen` (or `timeout`); the counts now."""
+    with _written:
+        _written.wait_for(lambda: written_counts != seen, timeout)
+        return dict(written_counts)
+
+
+def wake_waiters() -> None:
+    """Wake every `wait_for_writes` now (it then returns the counts, unchanged)."""
+    with _written:
+        _written.notify_all()
 
 
 class Shard:
-    """One shard: contiguous sequence numbers from `first_seq`, records as JSON text."""
+    """One shard: contiguous sequence numbers from `first_seq`, records as JSON text.
+
+    A closed shard keeps its records compressed in one block (similar
+    records: ~10x smaller); reading it unpacks the block, cached for the
+    next read (a consumer reads a shard from start to end).
+    """
 
     def __init__(self, parent_id: str | None, first_seq: int) -> None:
         self.id = f"shardId-{int(clock() * 1000):020d}-{secrets.token_hex(4)}"
         self.parent_id = parent_id
         self.first_seq = first_seq
-        self.records: list[str] = []
+        self.count = 0
+        self._open: list[str] | None = []
+        self._packed = b""
         self.opened = clock()
         self.closed: float | None = None
 
     @property
     def end_seq(self) -> int:
         """The sequence number after the last record."""
-        return self.first_seq + len(self.records)
+        return self.first_seq + self.count
+
+    def append(self, text: str) -> None:
+        assert self._open is not None, "a closed shard takes no records"
+        self._open.append(text)
+        self.count += 1
+
+    def close(self, now: float) -> None:
+        assert self._open is not None
+        # JSON text holds no raw newline: one record per line.
+        self._packed = zlib.compress("\n".join(self._open).encode(), 3)
+        self._open, self.closed = None, now
+
+    def read(self, start: int, stop: int) -> list[str]:
+        """Records `start` to `stop` (0 = the shard's first)."""
+        global _unpacked
+        if self._open is not None:
+            return self._open[start:stop]
+        cached = _unpacked
+        if cached is None or cached[0] is not self:
+            text = zlib.decompress(self._packed).decode() if self.count else ""
+            cached = _unpacked = (self, text.split("\n") if text else [])
+        return cached[1][start:stop]
 
     def describe(self) -> dict[str, Any]:
         seq_range = {"StartingSequenceNumber": str(self.first_seq)}
-        if self.closed is not None and self.records:
+        if self.closed is not None and self.count:
             seq_range["EndingSequenceNumber"] = str(self.end_seq - 1)
         shard: dict[str, Any] = {"ShardId": self.id, "SequenceNumberRange": seq_range}
         if self.parent_id:
@@ -92,7 +141,10 @@ class StreamLog:
         if old_image is not None and old_image == new_image:
             return  # DynamoDB writes no record for a write that changes nothing
         shard = self._open_shard()
-        shard.records.append(self._record(old_image, new_image, shard.end_seq))
+        shard.append(self._record(old_image, new_image, shard.end_seq))
+        with _written:
+            written_counts[self.table.name] = written_counts.get(self.table.name, 0) + 1
+            _written.notify_all()
 
     def _record(self, old_image: dict | None, new_image: dict | None, seq: int) -> str:
         from moto.dynamodb.models.utilities import dynamo_json_dump
@@ -108,16 +160,19 @@ class StreamLog:
             body["OldImage"] = old_image
         body["SizeBytes"] = len(dynamo_json_dump([keys, new_image, old_image]))
         name = "INSERT" if old_image is None else "REMOVE" if new_image is None else "MODIFY"
-        return dynamo_json_dump({"eventID": uuid.uuid4().hex, "eventName": name,
-                                 "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-                                 "awsRegion": self.table.region_name, "dynamodb": body})
+        record = {"eventID": uuid.uuid4().hex, "eventName": name, "eventVersion": "1.1",
+                  "eventSource": "aws:dynamodb", "awsRegion": self.table.region_name,
+                  "dynamodb": body}
+        if getattr(_local, "service", False):  # a TTL deletion
+            record["userIdentity"] = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+        return dynamo_json_dump(record)
 
     def _open_shard(self) -> Shard:
         shard = self.shards[-1]
         now = clock()
-        if len(shard.records) >= RECORDS_PER_SHARD or (
-                shard.records and now - shard.opened >= SHARD_SECONDS):
-            shard.closed = now
+        if shard.count >= RECORDS_PER_SHARD or (
+                shard.count and now - shard.opened >= SHARD_SECONDS):
+            shard.close(now)
             shard = Shard(shard.id, shard.end_seq)
             self.shards.append(shard)
         while self.shards[0].closed is not None and now - self.shards[0].closed >= RETENTION_SECONDS:
@@ -138,6 +193,16 @@ def _held_stack() -> list[list[Pending]]:
     if stack is None:
         stack = _local.stack = []
     return stack
+
+
+@contextmanager
+def deleted_by_service() -> Iterator[None]:
+    """Deletions inside are DynamoDB's own (TTL): their records say so in `userIdentity`."""
+    _local.service = True
+    try:
+        yield
+    finally:
+        _local.service = False
 
 
 @contextmanager
@@ -189,7 +254,7 @@ def adopt(table: Any) -> StreamLog | None:
         record["dynamodb"]["ApproximateCreationDateTime"] = int(
             record["dynamodb"]["ApproximateCreationDateTime"])
         record["dynamodb"]["SequenceNumber"] = str(log.shards[0].end_seq)
-        log.shards[0].records.append(json.dumps(record))
+        log.shards[0].append(json.dumps(record))
     table.stream_shard = log
     return log
 

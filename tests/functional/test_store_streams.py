@@ -218,3 +218,18 @@ def test_sequence_numbers_keep_growing_in_a_new_stream(dynamo: Dynamo) -> None:
     old = [int(r["dynamodb"]["SequenceNumber"]) for r in dynamo.records(first)]
     new = int(dynamo.records(second)[0]["dynamodb"]["SequenceNumber"])
     assert old == sorted(old) and new > old[-1]
+
+
+def test_a_closed_shard_is_kept_compressed_and_reads_the_same(
+        dynamo: Dynamo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.functional.embedded import moto_backend
+
+    monkeypatch.setattr(store_streams, "RECORDS_PER_SHARD", 50)
+    table = dynamo.table(NEW_AND_OLD)
+    for n in range(60):
+        dynamo.client.put_item(TableName=table, Item={"pk": {"S": f"k{n:02d}"}, "n": {"N": "1"}})
+    closed, _open = moto_backend().tables[table].stream_shard.shards
+    assert closed.closed is not None and closed.count == 50
+    assert len(closed._packed) * 5 < sum(len(text) for text in closed.read(0, 50))
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in dynamo.records(table)] == \
+        [f"k{n:02d}" for n in range(60)]
