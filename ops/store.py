@@ -18,9 +18,10 @@ from typing import Any
 def install_dynamodb_fixes() -> None:
     """Make this process's moto DynamoDB behave as DynamoDB does where Workproof relies on it.
 
-    Transactions roll back through an undo log of the items they touch
-    instead of copies of whole tables, and honour ClientRequestToken
-    (ops/store_txn.py); streams keep one record per changing write, in
+    moto keeps no reference to items it no longer holds (it kept every item
+    object it ever made, for its dashboard). Transactions roll back through
+    an undo log of the items they touch instead of copies of whole tables,
+    and honour ClientRequestToken (ops/store_txn.py); streams keep one record per changing write, in
     rolling shards with a retention, compactly (ops/store_streams.py), read
     through the Streams API as on DynamoDB (ops/store_stream_api.py). The
     store server also deletes expired items (ops/store_ttl.py).
@@ -29,9 +30,27 @@ def install_dynamodb_fixes() -> None:
     """
     from ops import store_stream_api, store_streams, store_txn
 
+    _untrack_instances()
     store_txn.install()
     store_streams.install()
     store_stream_api.install()
+
+
+def _untracked_new(cls: type, *_args: Any, **_kwargs: Any) -> Any:
+    return object.__new__(cls)
+
+
+def _untrack_instances() -> None:
+    """moto keeps every model object it ever made, for its dashboard: every item,
+    and every copy of one (~5 KB a share, for good). DynamoDB's are made untracked."""
+    import moto.dynamodb.models
+    import moto.dynamodbstreams.models  # noqa: F401 - their classes register on import
+    from moto.core.model_instances import model_data
+
+    for service in ("dynamodb", "dynamodbstreams"):
+        for model in model_data[service].values():
+            model.__new__ = staticmethod(_untracked_new)  # type: ignore[assignment]
+            model.instances_tracked = []
 
 
 class SerialisedApp:
