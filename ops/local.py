@@ -113,7 +113,7 @@ def main() -> int:
 
     models.bind()
     admin_tables.create_tables("local")
-    restored = restore(SNAPSHOT_FILE)
+    restored = restore(SNAPSHOT_FILE, store.lock)
     pump = start_stream_pump()
     demo = ensure_demo_site()
     server = api_server(host, api_port)
@@ -141,7 +141,7 @@ def main() -> int:
             signal.signal(each, signal.SIG_IGN)
         if pump:
             pump.stop()  # delivers what the last requests wrote, before the snapshot
-        count = snapshot(SNAPSHOT_FILE)
+        count = snapshot(SNAPSHOT_FILE, store.lock)
         print(f"\nSnapshot of {count} items written to {SNAPSHOT_FILE}", flush=True)
         store.stop()
     return 0

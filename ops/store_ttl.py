@@ -22,7 +22,8 @@ from ops import store_streams
 FIVE_YEARS = 5 * 365 * 24 * 3600
 
 
-def _backends() -> list[Any]:
+def moto_backends() -> list[Any]:
+    """This process's moto DynamoDB backends (make run's store runs in its process)."""
     from moto.dynamodb.models import dynamodb_backends
 
     # dict's own views: moto's accessors would create backends.
@@ -45,7 +46,7 @@ def sweep_expired(now: float | None = None) -> int:
     """Delete every item past its TTL, in every table with TTL on; how many."""
     now = time.time() if now is None else now
     deleted = 0
-    for backend in _backends():
+    for backend in moto_backends():
         for table in list(backend.tables.values()):
             if table.ttl.get("TimeToLiveStatus") != "ENABLED":
                 continue
