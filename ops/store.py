@@ -22,10 +22,11 @@ def install_dynamodb_fixes() -> None:
     moto keeps no reference to items it no longer holds (it kept every item
     object it ever made, for its dashboard). Transactions roll back through
     an undo log of the items they touch instead of copies of whole tables,
-    and honour ClientRequestToken (ops/store_txn.py); streams keep one record per changing write, in
-    rolling shards with a retention, compactly (ops/store_streams.py), read
-    through the Streams API as on DynamoDB (ops/store_stream_api.py). The
-    store server also deletes expired items (ops/store_ttl.py).
+    and honour ClientRequestToken (ops/store_txn.py). Streams keep one
+    record per changing write, in rolling shards with a retention, compactly
+    (ops/store_streams.py), read through the Streams API as on DynamoDB
+    (ops/store_stream_api.py). The store server also deletes expired items
+    (ops/store_ttl.py).
     Idempotent; call it before creating tables (the store server does, and
     so do the tests' moto fixtures).
     """

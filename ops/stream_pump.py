@@ -5,10 +5,10 @@ store's streams through boto3's `dynamodbstreams` client and calls the
 handler with the event Lambda would deliver — `{"Records": [...]}`, at most
 `batch_size` records of ONE shard per call, in sequence order, each record
 with `eventSourceARN` and its creation time in epoch seconds. Shards are
-read parent first; new shards are picked up on the next pass. A handler
-that raises gets the same batch again after a pause (at least once, like
-Lambda): nothing is skipped. `drain()` is the synchronous form the tests use
-to make off-path effects visible at a known moment.
+read parent first; a shard's children are read as soon as it ends. A
+handler that raises gets the same batch again after a pause (at least once,
+like Lambda): nothing is skipped. `drain()` is the synchronous form the
+tests use to make off-path effects visible at a known moment.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Handler = Callable[[dict[str, Any]], None]
-# A stream's shard list is read again when its known shards are all read, or after this.
+# A stream's shard list is read again when one of its shards ends, or after this.
 SHARD_LIST_SECONDS = 10.0
 log = logging.getLogger("workproof.stream_pump")
 
