@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test browser-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
+.PHONY: run test fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-store bench-memory bench-cold package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,20 @@ browser-deps:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install -y chromium" >&2; exit 1; fi; }
 
-test: $(STAMP) browser-deps
+# Strip for the Lambda's x86_64 and arm64 builds of the C extensions
+# (deploy/vendor_wheels.py; LLVM's llvm-strip does both too).
+deploy-deps:
+	@{ command -v aarch64-linux-gnu-strip || command -v llvm-strip; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils binutils-aarch64-linux-gnu >/dev/null; \
+	  else echo "strip for arm64 missing: sudo apt-get install -y binutils-aarch64-linux-gnu" >&2; exit 1; fi; }
+
+test: $(STAMP) browser-deps deploy-deps
 	$(PY) -m pytest
+
+# Schemathesis against /openapi.json of a real `make run` stack (>= 10,000
+# requests, a few minutes; not part of `make test`).
+fuzz: $(STAMP)
+	$(PY) -m tests.fuzz.schema_fuzz
 
 bench-miner: $(STAMP) browser-deps
 	bash bench/miner/run.sh
@@ -50,7 +62,7 @@ bench-memory: $(STAMP)
 bench-cold: $(STAMP)
 	$(PY) bench/cold_start.py
 
-package: $(STAMP)
+package: $(STAMP) deploy-deps
 	bash deploy/package.sh
 
 clean:

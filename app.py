@@ -149,10 +149,12 @@ def stream_consumer(event, _context):
     return streams.handle_event(event)
 
 
-# Unknown paths answer `not_found` (Chalice local would answer 403).
-# Chalice has no greedy `{proxy+}` route, so every depth needs its own
-# catch-all; 12 segments is deeper than any path a client plausibly sends.
+# Unknown paths answer `not_found` (Chalice local would answer 403), to
+# OPTIONS too (else a CORS preflight answer). Chalice has no greedy
+# `{proxy+}` route, so every depth needs its own catch-all; 12 segments is
+# deeper than any path a client plausibly sends.
 NOT_FOUND_DEPTH = 12
+NOT_FOUND_METHODS = [*ALL_METHODS, "OPTIONS"]
 
 
 def _not_found(**_captured):
@@ -161,9 +163,9 @@ def _not_found(**_captured):
 
 for depth in range(1, NOT_FOUND_DEPTH + 1):
     path = "".join(f"/{{p{i}}}" for i in range(depth))
-    app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
+    app.route(path, methods=NOT_FOUND_METHODS, content_types=ANY_CONTENT,
               name=f"not_found_{depth}")(_not_found)
-app.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT, name="not_found_root")(_not_found)
+app.route("/", methods=NOT_FOUND_METHODS, content_types=ANY_CONTENT, name="not_found_root")(_not_found)
 
 
 @app.middleware("http")

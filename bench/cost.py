@@ -218,7 +218,9 @@ def main() -> int:
     with mock_aws():
         from chalicelib import models
         from ops import tables
+        from ops.store import install_dynamodb_fixes
 
+        install_dynamodb_fixes()
         models.bind()
         tables.create_tables("local")
         bench = Bench()

@@ -391,7 +391,9 @@ def main() -> int:
         with mock_aws():
             from chalicelib import models
             from ops import tables
+            from ops.store import install_dynamodb_fixes
 
+            install_dynamodb_fixes()
             models.bind()
             tables.create_tables("local")
             sim = Simulation(seconds, args.seed)

@@ -16,6 +16,7 @@ from chalicelib.errors import (
     InvalidPage,
     InvalidSecret,
     InvalidToken,
+    InvalidUrl,
     MissingInput,
 )
 from chalicelib.params import Params, clamped_count, positive_amount
@@ -108,7 +109,7 @@ def user_reset_all(params: Params) -> dict[str, Any]:
 
 def link_create(params: Params, base_url: str) -> dict[str, Any]:
     site = _site(params)
-    url = params.string("url", required=False, max_chars=1 << 20)
+    url = params.string("url", required=False, max_chars=1 << 20, invalid=InvalidUrl)
     if not url or not params.has("hashes"):
         raise MissingInput("url and hashes are required")
     hashes = positive_amount(params, "hashes", BadRequest)

@@ -95,3 +95,16 @@ def contract_codes() -> dict[str, type[ApiError]]:
         found.setdefault(cls.code, cls)
         todo.extend(cls.__subclasses__())
     return found
+
+
+def dynamo_error_code(exc: BaseException) -> str | None:
+    """The DynamoDB error code behind a pynamodb exception, or None.
+
+    pynamodb's `cause_response_code` assumes a cause whose `response` is a
+    dict; a cause without one (a timeout, a connection reset) or with another
+    shape must not turn one error into a second one.
+    """
+    response = getattr(getattr(exc, "cause", None), "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = error.get("Code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None

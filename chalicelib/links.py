@@ -2,17 +2,16 @@
 from __future__ import annotations
 
 import time
-import unicodedata
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib.errors import InternalError, InvalidLink, InvalidUrl
+from chalicelib import targets
+from chalicelib.errors import InternalError, InvalidLink, InvalidUrl, dynamo_error_code
 from chalicelib.models import Link
 from chalicelib.sites import KEY_ALPHABET, random_key
 
-MAX_URL_CHARS = 2048
+MAX_URL_CHARS = targets.MAX_URL_CHARS
 CODE_LENGTH = 12
 
 
@@ -24,74 +23,25 @@ class LinkInfo:
     hashes: int
 
 
-# IDNA 2003 (Python's "idna" codec) maps these away (ß -> ss, ς -> σ, joiners
-# dropped); browsers (UTS 46, non-transitional) keep them. So `faß.de` would be
-# shown as `fass.de`, someone else's domain, while the browser goes to
-# `xn--fa-hia.de`: labels holding one are encoded as the browser does.
-_IDNA_DEVIATIONS = frozenset("\u00df\u03c2\u200c\u200d")
-_IDEOGRAPHIC_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
-
-
-def _ascii_label(label: str) -> str:
-    if not label:
-        raise UnicodeError("empty label")
-    if _IDNA_DEVIATIONS.isdisjoint(label):
-        return label.encode("idna").decode("ascii")
-    folded = unicodedata.normalize("NFC", label.lower())
-    encoded = "xn--" + folded.encode("punycode").decode("ascii")
-    if len(encoded) > 63:
-        raise UnicodeError("label too long")
-    return encoded
-
-
 def display_host(url: str) -> str:
-    """The target's host as shown before the work is done: no userinfo, IDNA in punycode."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        raise InvalidUrl("unparsable url") from None
-    if not host:
-        raise InvalidUrl("url without host")
-    hostinfo = parts.netloc.rpartition("@")[2]
-    if not hostinfo.startswith("["):
-        # Lower-case character by character, as UTS 46 does: str.lower()
-        # (urlsplit's) turns a final capital sigma into ς, UTS 46 into σ.
-        host = "".join(ch.lower() for ch in hostinfo.partition(":")[0])
-    try:
-        if _IDNA_DEVIATIONS.isdisjoint(host):
-            return host.encode("idna").decode("ascii")
-        labels = host.translate(_IDEOGRAPHIC_DOTS).rstrip(".").split(".")
-        return ".".join(_ascii_label(label) for label in labels)
-    except UnicodeError:
-        raise InvalidUrl("host is not a valid internationalised name") from None
+    """The target's host as the page shows it: the host the browser goes to."""
+    return targets.display_host(url)
 
 
 def validate_url(url: str) -> str:
-    if len(url) > MAX_URL_CHARS:
-        raise InvalidUrl("url over 2048 characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        raise InvalidUrl("url with whitespace or control characters")
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        raise InvalidUrl("unparsable url") from None
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidUrl("url is not http or https")
-    display_host(url)
-    return url
+    """The URL a link stores and redirects to: the target's serialized form."""
+    return targets.parse(url).href
 
 
 def create(site_key: str, url: str, hashes: int) -> LinkInfo:
-    validate_url(url)
+    url = validate_url(url)
     for _ in range(5):
         code = random_key(CODE_LENGTH)
         try:
             Link(code, site_key=site_key, url=url, hashes=hashes,
                  created=int(time.time())).save(condition=Link.pk.does_not_exist())
         except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
+            if dynamo_error_code(exc) == "ConditionalCheckFailedException":
                 continue
             raise
         return LinkInfo(code, site_key, url, hashes)
@@ -105,4 +55,10 @@ def get(code: str | None) -> LinkInfo:
         item = Link.get(code, consistent_read=False)
     except DoesNotExist:
         raise InvalidLink("unknown link") from None
-    return LinkInfo(item.pk, item.site_key, item.url, int(item.hashes))
+    try:
+        # Links stored before targets were parsed as browsers do are served
+        # in their serialized form, or not at all.
+        url = validate_url(item.url)
+    except InvalidUrl:
+        raise InvalidLink("stored target is not a valid URL") from None
+    return LinkInfo(item.pk, item.site_key, url, int(item.hashes))

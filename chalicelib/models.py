@@ -29,7 +29,12 @@ class _Base(Model):
         table_name = ""
         billing_mode = "PAY_PER_REQUEST"
         region = os.environ.get(config.ENV_REGION) or "us-east-1"
-        max_retry_attempts = 3
+        # One SDK retry and short timeouts: the app's own loops (txn.py) retry
+        # within the request's deadline (deadline.py), so the total stays
+        # well inside Lambda's 30 s.
+        max_retry_attempts = 1
+        connect_timeout_seconds = 1
+        read_timeout_seconds = 2
 
 
 class Site(_Base):
@@ -280,7 +285,11 @@ def connection() -> Connection:
     """The connection transactions go through (same region as the models)."""
     global _connection
     if _connection is None:
-        _connection = Connection(region=Site.Meta.region, max_retry_attempts=3)
+        meta = _Base.Meta
+        _connection = Connection(region=Site.Meta.region,
+                                 max_retry_attempts=meta.max_retry_attempts,
+                                 connect_timeout_seconds=meta.connect_timeout_seconds,
+                                 read_timeout_seconds=meta.read_timeout_seconds)
     return _connection
 
 

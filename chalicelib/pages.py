@@ -15,6 +15,7 @@ from chalicelib.links import LinkInfo, display_host
 
 STATIC_DIR = Path(__file__).parent / "static"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
 _TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
@@ -48,11 +49,19 @@ def link_page(link: LinkInfo, api_base: str) -> Response:
         "site_key": link.site_key,
         "api": api_base,
     }
-    page = _read(STATIC_DIR / "link.html")
-    for key, value in values.items():
-        page = page.replace("{{" + key + "}}", html.escape(value, quote=True))
-    return Response(body=page, status_code=200,
+    return Response(body=fill(_read(STATIC_DIR / "link.html"), values), status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store",
                              "Referrer-Policy": "no-referrer",
                              "X-Content-Type-Options": "nosniff"})
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Every `{{name}}` of the template replaced by its escaped value, in one pass.
+
+    One pass: a value that holds `{{code}}` (a target's host, a Host header)
+    stays text, never read again as a placeholder.
+    """
+    escaped = {key: html.escape(value, quote=True) for key, value in values.items()}
+    return _PLACEHOLDER.sub(lambda match: escaped[match.group(1)], template)
+

@@ -4,6 +4,12 @@ Bodies may be form-encoded, JSON, multipart or untyped; a parameter sent as
 an empty string counts as absent; a repeated parameter: the last one wins.
 Form values are strings; JSON values keep their JSON type (so a JSON boolean
 is never taken for a number).
+
+One integer grammar everywhere: a form or query integer is ASCII digits with
+no sign, space or leading zero (`0|[1-9][0-9]*`, the OpenAPI pattern); a
+JSON integer is a JSON number without fraction or exponent (`5.0`, `1e3`
+and `0.9999999999999999999`, which a float would round to 1, are not
+integers). Anything else raises the caller's error.
 """
 from __future__ import annotations
 
@@ -23,9 +29,37 @@ MAX_NAME_CODE_POINTS = 256
 # Longest string parameter accepted at all (a job is ~400 chars, a url 2048).
 MAX_PARAM_CHARS = 8192
 
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+_CANONICAL_DIGITS = re.compile(r"0|[1-9][0-9]*")
 # Stands in for any integer of more than 40 digits (see to_int).
 _SATURATED = 10**40
+_SATURATE_AFTER_DIGITS = 40
+
+
+class JsonNonInteger:
+    """A JSON number with a fraction or exponent: kept as written, never an integer.
+
+    (Not a float: `0.9999999999999999999` would become 1.0; not a Decimal:
+    `1e99999999999999999999` would raise outside the contract.)
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"JsonNonInteger({self.text!r})"
+
+
+def _json_integer(text: str) -> int:
+    digits = text.lstrip("-")
+    if len(digits) > _SATURATE_AFTER_DIGITS:
+        return -_SATURATED if text.startswith("-") else _SATURATED
+    return int(text)
+
+
+def _json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def _parse_form(body: bytes) -> list[tuple[str, Any]]:
@@ -38,7 +72,8 @@ def _parse_form(body: bytes) -> list[tuple[str, Any]]:
 
 def _parse_json(body: bytes) -> list[tuple[str, Any]]:
     try:
-        value = json.loads(body.decode("utf-8"))
+        value = json.loads(body.decode("utf-8"), parse_float=JsonNonInteger,
+                           parse_int=_json_integer, parse_constant=_json_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise BadRequest(f"undecodable JSON body: {exc}") from None
     if not isinstance(value, dict):
@@ -115,7 +150,9 @@ class Params:
         """Sent at all, even as an empty string."""
         return name in self.values or name in self.blank
 
-    def string(self, name: str, *, required: bool = True, max_chars: int = MAX_PARAM_CHARS) -> str | None:
+    def string(self, name: str, *, required: bool = True, max_chars: int = MAX_PARAM_CHARS,
+               invalid: type = BadRequest) -> str | None:
+        """A string (a JSON integer reads as its digits); `invalid` if it is not valid Unicode."""
         value = self.values.get(name)
         if value is None:
             if required:
@@ -129,7 +166,7 @@ class Params:
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise BadRequest(f"{name} is not valid Unicode") from None
+            raise invalid(f"{name} is not valid Unicode") from None
         return text
 
     def name(self, param: str = "name") -> str:
@@ -148,27 +185,17 @@ class Params:
 
 
 def to_int(value: Any, error: type = BadRequest) -> int:
+    """A JSON integer, or a string of canonical ASCII digits; else `error`."""
     if isinstance(value, bool):
         raise error("boolean is not a number")
     if isinstance(value, int):
-        number = value
-    elif isinstance(value, float):
-        if not value.is_integer():
-            raise error("not an integer")
-        number = int(value)
-    elif isinstance(value, str):
-        text = value.strip()
-        if not _INT_RE.match(text):
-            raise error("not an integer")
-        sign = -1 if text[0] == "-" else 1
-        digits = text.lstrip("+-").lstrip("0") or "0"
-        # Never int() a long string (slow; Python refuses > 4,300 digits): a
-        # very long integer is still an integer, just far out of any range, so
-        # saturate it. Callers then clamp it (counts) or refuse it (amounts).
-        number = sign * (_SATURATED if len(digits) > 40 else int(digits))
-    else:
+        return value
+    if not isinstance(value, str) or not _CANONICAL_DIGITS.fullmatch(value):
         raise error("not an integer")
-    return number
+    # Never int() a long string (slow; Python refuses > 4,300 digits): a
+    # very long integer is still an integer, just far out of any range, so
+    # saturate it. Callers then clamp it (counts) or refuse it (amounts).
+    return _SATURATED if len(value) > _SATURATE_AFTER_DIGITS else int(value)
 
 
 def positive_amount(params: Params, name: str, error: type) -> int:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.errors import InternalError, InvalidSecret, InvalidSite
+from chalicelib.errors import InternalError, InvalidSecret, InvalidSite, dynamo_error_code
 from chalicelib.models import Site
 from chalicelib.txn import ConditionFailed, Transaction
 
@@ -70,7 +70,10 @@ def authenticate(secret: str | None) -> SiteInfo:
     """The enabled site whose secret this is, else InvalidSecret."""
     if not secret or len(secret) > 256:
         raise InvalidSecret("no secret")
-    digest = hash_secret(secret)
+    try:
+        digest = hash_secret(secret)
+    except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") is no one's secret
+        raise InvalidSecret("secret is not valid Unicode") from None
     try:
         pointer = Site.get(f"SECRET#{digest}", consistent_read=True)
         item = Site.get(site_pk(pointer.site_key or ""), consistent_read=True)
@@ -157,7 +160,7 @@ def update_site(site_key: str, **values: object) -> SiteInfo:
     try:
         Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
     except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
+        if dynamo_error_code(exc) == "ConditionalCheckFailedException":
             raise InvalidSite(f"unknown site {site_key}") from None
         raise
     info = get_site(site_key)

@@ -7,7 +7,10 @@
 # 2. runs `chalice deploy --stage STAGE` on a staged copy of the app whose
 #    vendor/ holds pynamodb alone (boto3/botocore come from the Lambda runtime),
 #    keeping chalice's deployment state in .chalice/deployed/ of the repository,
-# 3. applies the merge template's gateway responses and stage settings
+# 3. connects the stream consumer (the `streams` function) to the guards',
+#    ledger's and tokens' streams, with its on-failure queue
+#    (deploy/apply_stream_mappings.py),
+# 4. applies the merge template's gateway responses and stage settings
 #    (deploy/apply_gateway_settings.py) and redeploys the API stage.
 # The signing-key secret must exist first (see deploy/README.md).
 # Extra arguments to apply_gateway_settings.py can be given in GATEWAY_ARGS,
@@ -36,6 +39,8 @@ if [ -d "$BUILD/.chalice/deployed" ]; then
     cp -R "$BUILD/.chalice/deployed/." "$ROOT/.chalice/deployed/"
 fi
 [ "$status" = 0 ] || exit "$status"
+
+"$PYTHON" "$ROOT/deploy/apply_stream_mappings.py" --stage "$STAGE"
 
 # shellcheck disable=SC2086
 "$PYTHON" "$ROOT/deploy/apply_gateway_settings.py" --stage "$STAGE" ${GATEWAY_ARGS:-}

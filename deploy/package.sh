@@ -13,9 +13,12 @@
 # The Lambda bundle carries pynamodb WITHOUT its dependencies: botocore and
 # boto3 come from the Lambda runtime. requirements.txt stays as it is for
 # local runs; this script packages a staged copy of the app whose vendor/
-# holds pynamodb alone and whose requirements.txt is empty.
+# holds pynamodb alone, plus the Lambda's manylinux builds of ada-url and
+# cffi's _cffi_backend (C extensions, so downloaded from PyPI for the
+# function's architecture: LAMBDA_ARCH=x86_64, the default, or arm64), and
+# whose requirements.txt is empty.
 #
-# Environment: PYTHON (default .venv/bin/python),
+# Environment: PYTHON (default .venv/bin/python), LAMBDA_ARCH (x86_64|arm64),
 # AWS_DEFAULT_REGION (default us-east-1; chalice needs one, it calls no AWS),
 # SKIP_LINT=1 to skip cfn-lint, REQUIRE_SAM_TRANSFORM=1 to fail when
 # aws-sam-translator is missing (otherwise only sam.json is linted).

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Stage the Lambda project into DIR: app.py, chalicelib/, .chalice/ (config and
-# policies, plus deployed/ state if any), an EMPTY requirements.txt and
-# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime),
-# with the bytecode of chalicelib/ and vendor/ (PYTHON must be the runtime's).
+# policies, plus deployed/ state if any), an EMPTY requirements.txt,
+# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime, the
+# Powertools layer from .chalice/config.json's `layers`, rewritten to the
+# region in AWS_DEFAULT_REGION) and the Lambda's own builds of ada-url and
+# cffi's _cffi_backend (C extensions: deploy/vendor_wheels.py downloads the
+# manylinux wheels for Python 3.11 on the chosen architecture), with the
+# bytecode of chalicelib/ and vendor/
+# (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
+#   LAMBDA_ARCH=arm64 deploy/stage_app.sh DIR     (x86_64 by default)
 #
 # Used by package.sh (chalice package) and chalice-deploy.sh (chalice deploy).
 set -euo pipefail
@@ -12,7 +18,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:?usage: stage_app.sh DIR}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
+LAMBDA_ARCH="${LAMBDA_ARCH:-x86_64}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+case "$LAMBDA_ARCH" in x86_64|arm64) ;; *) echo "stage_app.sh: LAMBDA_ARCH is x86_64 or arm64" >&2; exit 2 ;; esac
 
 [ -f "$ROOT/app.py" ] || { echo "stage_app.sh: $ROOT/app.py is missing" >&2; exit 1; }
 mkdir -p "$BUILD/.chalice" "$BUILD/vendor"
@@ -23,6 +31,20 @@ shutil.copytree(sys.argv[1], sys.argv[2],
                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
 PY
 cp "$ROOT/.chalice/config.json" "$ROOT"/.chalice/policy-*.json "$BUILD/.chalice/"
+# A function's layers must be in its own region: the staged config names the
+# deployment's region in every layer ARN (.chalice/config.json spells one).
+if [ -n "${AWS_DEFAULT_REGION:-}" ]; then
+    "$PYTHON" - "$BUILD/.chalice/config.json" "$AWS_DEFAULT_REGION" <<'PY'
+import json, re, sys
+path, region = sys.argv[1], sys.argv[2]
+with open(path) as f:
+    text = f.read()
+text = re.sub(r'"arn:aws:lambda:[a-z0-9-]+:(\d{12}:layer:)', rf'"arn:aws:lambda:{region}:\1', text)
+json.loads(text)  # still valid
+with open(path, "w") as f:
+    f.write(text)
+PY
+fi
 if [ -d "$ROOT/.chalice/deployed" ]; then
     cp -R "$ROOT/.chalice/deployed" "$BUILD/.chalice/"
 fi
@@ -43,6 +65,18 @@ else
     "$PYTHON" -m pip install --quiet --no-deps --no-compile --target "$BUILD/vendor" "pynamodb==$PIN"
     rm -rf "$BUILD"/vendor/*.dist-info "$BUILD/vendor/bin"
 fi
+
+# The C extensions, built for the Lambda (not for this machine), and the
+# function declared on that architecture.
+"$PYTHON" "$ROOT/deploy/vendor_wheels.py" --arch "$LAMBDA_ARCH" \
+    --requirements "$ROOT/requirements.txt" "$BUILD/vendor"
+"$PYTHON" - "$BUILD/.chalice/config.json" "$LAMBDA_ARCH" <<'PY'
+import json, sys
+path, arch = sys.argv[1], sys.argv[2]
+config = json.load(open(path))
+config["lambda_architecture"] = arch
+open(path, "w").write(json.dumps(config, indent=2) + "\n")
+PY
 
 # Bytecode where the runtime looks (chalice zips it with the rest), hash-based
 # and unchecked so the zip's timestamps cannot invalidate it: a cold start on

@@ -214,6 +214,19 @@ def live_server(tmp_path_factory: Any) -> Iterator[LiveServer]:
         stop_stack(process)
 
 
+def settled(read: Any, until: Any, timeout: float = 10.0) -> Any:
+    """`read()` once `until(answer)` holds: off-path figures (top, list, stats)
+    trail a write by the stream pump's interval. Fails after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = read()
+        if until(answer) or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.1)
+
+
 class Http:
     """A Coinhive-style HTTP client: form bodies like curl -d / http_build_query."""
 

@@ -17,8 +17,11 @@ so:
   Query / Scan with IndexName -> the action on `table/NAME/index/INDEX`
 
 Each call is classified by who made it:
-  "lambda"   the deployed function's code: app.py is on the call stack
-             (every request the tests drive through the app, in-process);
+  "lambda"   a deployed function's code, with the function it runs in:
+             "streams" when chalicelib/streams.py is on the call stack (the
+             stream consumer, fed by tests/streams.py drain() as Lambda's
+             event source mappings feed it when deployed), else "api" when
+             app.py is (every request the tests drive through the app);
   "operator" no app.py, but the admin command, table creation or the local
              server's own set-up is: run with the operator's credentials;
   "library"  chalicelib code called directly by a test or fixture (unit
@@ -27,9 +30,10 @@ Each call is classified by who made it:
              (create_site, set_payout, ...) are called this way too;
   "test"     a test or fixture talking to DynamoDB directly.
 tests/deploy/test_iam_policy.py (moved to the end of the run) asserts that
-every "lambda" action is granted by .chalice/policy-prod.json; a
-`pytest_sessionfinish` hook re-checks what was recorded after that test and
-fails the session if anything is not granted.
+every "lambda" action is granted by its function's policy (FUNCTION_POLICIES:
+.chalice/policy-prod.json for the API, policy-prod-streams.json for the
+consumer); a `pytest_sessionfinish` hook re-checks what was recorded after
+that test and fails the session if anything is not granted.
 """
 from __future__ import annotations
 
@@ -46,8 +50,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = str(ROOT / "app.py")
 CHALICELIB = str(ROOT / "chalicelib") + os.sep
+STREAMS_FILE = str(ROOT / "chalicelib" / "streams.py")
 OPERATOR_DIR = str(ROOT / "ops") + os.sep
 TESTS_DIR = str(ROOT / "tests") + os.sep
+
+# Each deployed function and its policy file (`.chalice/policy-<stage><suffix>.json`,
+# set per function in .chalice/config.json).
+FUNCTION_POLICIES = {"api": "", "streams": "-streams"}
 
 _TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
                    "ConditionCheck": "ConditionCheckItem"}
@@ -58,9 +67,10 @@ class Action:
     action: str        # e.g. "dynamodb:UpdateItem"
     table: str         # the table name as sent
     index: str | None  # the index name, for Query/Scan on an index
-    origin: str        # "lambda" | "operator" | "test"
+    origin: str        # "lambda" | "operator" | "library" | "test"
     operation: str     # the API operation that carried it
     caller: str        # "file:line" of the innermost project frame
+    function: str = ""  # for "lambda": the deployed function (FUNCTION_POLICIES)
 
 
 @dataclass
@@ -77,19 +87,24 @@ class Recorder:
         with self.lock:
             return [a for a in self.actions if a.origin == origin]
 
+    def of_function(self, function: str) -> list[Action]:
+        return [a for a in self.of_origin("lambda") if a.function == function]
+
 
 RECORDER = Recorder()
 
 
-def _classify() -> tuple[str, str]:
-    """(origin, innermost project frame) of the current DynamoDB call."""
+def _classify() -> tuple[str, str, str]:
+    """(origin, innermost project frame, function) of the current DynamoDB call."""
     frame = sys._getframe(2)
     innermost = ""
-    saw_app = saw_operator = False
+    saw_app = saw_streams = saw_operator = False
     inner_kind = ""
     while frame is not None:
         filename = frame.f_code.co_filename
-        if filename == APP_FILE:
+        if filename == STREAMS_FILE:
+            saw_streams = True
+        elif filename == APP_FILE:
             saw_app = True
         elif filename.startswith(OPERATOR_DIR):
             saw_operator = True
@@ -98,11 +113,15 @@ def _classify() -> tuple[str, str]:
             innermost = f"{os.path.relpath(filename, ROOT)}:{frame.f_lineno}"
             inner_kind = "test" if filename.startswith(TESTS_DIR) else "library"
         frame = frame.f_back
+    # The consumer runs in its own function whoever hands it the batch
+    # (Lambda when deployed, drain() in tests, make run's stream pump).
+    if saw_streams:
+        return "lambda", innermost, "streams"
     if saw_app:
-        return "lambda", innermost
+        return "lambda", innermost, "api"
     if saw_operator:
-        return "operator", innermost
-    return (inner_kind or "test"), innermost
+        return "operator", innermost, ""
+    return (inner_kind or "test"), innermost, ""
 
 
 def expand(operation: str, params: dict[str, Any]) -> Iterator[tuple[str, str, str | None]]:
@@ -135,9 +154,10 @@ def install() -> None:
     def _make_api_call(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         try:
             if self.meta.service_model.service_name == "dynamodb":
-                origin, caller = _classify()
+                origin, caller, function = _classify()
                 for action, table, index in expand(operation_name, api_params or {}):
-                    RECORDER.add(Action(action, table, index, origin, operation_name, caller))
+                    RECORDER.add(Action(action, table, index, origin, operation_name, caller,
+                                        function))
         except Exception:  # recording must never change what the code under test sees
             pass
         return original(self, operation_name, api_params)
@@ -184,11 +204,26 @@ def ungranted(actions: list[Action], policy: dict[str, Any], stage: str = "prod"
     return problems
 
 
-def load_policy(stage: str = "prod") -> dict[str, Any]:
+def policy_file(stage: str = "prod", function: str = "api") -> Path:
+    return ROOT / ".chalice" / f"policy-{stage}{FUNCTION_POLICIES[function]}.json"
+
+
+def load_policy(stage: str = "prod", function: str = "api") -> dict[str, Any]:
     import json
 
-    with open(ROOT / ".chalice" / f"policy-{stage}.json") as f:
+    with open(policy_file(stage, function)) as f:
         return json.load(f)
+
+
+def ungranted_by_function(actions: list[Action], stage: str = "prod") -> list[str]:
+    """`ungranted()` of each "lambda" action against its own function's policy."""
+    problems = []
+    for function in FUNCTION_POLICIES:
+        mine = [a for a in actions if a.origin == "lambda" and a.function == function]
+        policy_name = policy_file(stage, function).name
+        problems += [f"{policy_name}: {p}"
+                     for p in ungranted(mine, load_policy(stage, function), stage)]
+    return problems
 
 
 # --- pytest hooks -----------------------------------------------------------
@@ -210,14 +245,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Fail the run if any Lambda action recorded at all is not in the policy."""
+    """Fail the run if any Lambda action recorded at all is not in its function's policy."""
     lambda_actions = RECORDER.of_origin("lambda")
     if not lambda_actions:
         return
-    problems = ungranted(lambda_actions, load_policy("prod"))
+    problems = ungranted_by_function(lambda_actions, "prod")
     if problems:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = ["IAM: DynamoDB actions the code sent that .chalice/policy-prod.json does not grant:"]
+        lines = ["IAM: DynamoDB actions the code sent that its function's policy does not grant:"]
         lines += [f"  {p}" for p in problems]
         if reporter is not None:
             reporter.write_line("")

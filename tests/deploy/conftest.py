@@ -30,13 +30,12 @@ class Packaged:
         return self.cfn_or_none
 
 
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
-    """Run deploy/package.sh offline (no credentials) into a temporary folder."""
-    out = tmp_path_factory.mktemp("package") / "out"
+def package(tmp_path_factory: pytest.TempPathFactory, arch: str, lint: bool) -> Packaged:
+    out = tmp_path_factory.mktemp(f"package-{arch}") / "out"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("AWS_") and k not in ("WORKPROOF_SIGNING_KEYS",)}
-    env["AWS_DEFAULT_REGION"] = "us-east-1"
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "LAMBDA_ARCH": arch,
+                "SKIP_LINT": "0" if lint else "1"})
     env["PYTHON"] = sys.executable
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.run(["bash", str(ROOT / "deploy" / "package.sh"), str(out)],
@@ -46,3 +45,15 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     cfn = out / "cloudformation.json"
     return Packaged(out, json.loads((out / "sam.json").read_text()),
                     json.loads(cfn.read_text()) if cfn.exists() else None, log)
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """Run deploy/package.sh offline (no credentials) into a temporary folder: x86_64, linted."""
+    return package(tmp_path_factory, "x86_64", lint=True)
+
+
+@pytest.fixture(scope="session")
+def packaged_arm64(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    """The same stack for an arm64 (Graviton) function; the template is linted above."""
+    return package(tmp_path_factory, "arm64", lint=False)

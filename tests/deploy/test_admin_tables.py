@@ -44,6 +44,13 @@ def test_creates_every_table_of_a_stage(ddb: Any) -> None:
         assert got == spec.get("GlobalSecondaryIndexes", [])
         assert table["SSEDescription"]["Status"] == "ENABLED"
         assert table["DeletionProtectionEnabled"] is True
+        # The stream consumer's tables stream both images (path B maps them).
+        stream = spec.get("StreamSpecification")
+        if stream:
+            assert table["StreamSpecification"] == stream
+            assert table["LatestStreamArn"].startswith(table["TableArn"] + "/stream/")
+        else:
+            assert not table.get("StreamSpecification", {}).get("StreamEnabled"), name
         ttl_desc = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if ttl:
             assert ttl_desc == {"TimeToLiveStatus": "ENABLED", "AttributeName": ttl}

@@ -1,10 +1,12 @@
-"""The hand-written IAM policies grant exactly what the code needs, nothing broad.
+"""The hand-written IAM policies grant exactly what each function needs, nothing broad.
 
-`test_every_recorded_action_is_granted` runs after every other test (the
-`iam_last` mark; see botocore_recorder.py) and checks each DynamoDB action
-that the whole session's requests sent through the app against
-.chalice/policy-prod.json. Run alone, it drives a small tour of the API
-itself first, so it never passes vacuously.
+Each deployed function has its own policy: the API `.chalice/policy-<stage>.json`,
+the stream consumer `.chalice/policy-<stage>-streams.json` (set per function in
+.chalice/config.json). `test_every_recorded_action_is_granted` runs after
+every other test (the `iam_last` mark; see botocore_recorder.py): it drives a
+tour of the API and the consumer that reaches every grant, then checks each
+DynamoDB action the whole session sent through each function against that
+function's policy, and that the policy grants nothing the function never sent.
 """
 from __future__ import annotations
 
@@ -14,23 +16,51 @@ from urllib.parse import urlencode
 
 import pytest
 
+from chalicelib import models
 from tests.deploy import botocore_recorder as rec
 from tests.deploy.iam import allowed, statements
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
+FUNCTIONS = tuple(rec.FUNCTION_POLICIES)
 ROW_ACTIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem",
                "BatchGetItem", "BatchWriteItem", "Query"}
+# What Lambda's event source mappings need from the consumer's role.
+STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+STREAM_SUFFIXES = {models.TABLES[m][1] for m in models.STREAM_TABLES}
 
 
-def policy(stage: str) -> dict:
-    return json.loads((ROOT / ".chalice" / f"policy-{stage}.json").read_text())
+def policy(stage: str, function: str = "api") -> dict:
+    return rec.load_policy(stage, function)
 
 
+def _function_name(stage: str, function: str) -> str:
+    return f"workproof-{stage}" if function == "api" else f"workproof-{stage}-{function}"
+
+
+def _check_dynamodb(stage: str, function: str, name: str, resources: list[str]) -> None:
+    if name in STREAM_ACTIONS:
+        assert function == "streams", f"{name}: only the consumer reads streams"
+        for arn in resources:
+            table, _, tail = arn.removeprefix("arn:aws:dynamodb:*:*:table/").partition("/")
+            assert table.removeprefix(f"workproof-{stage}-") in STREAM_SUFFIXES, arn
+            assert tail == "stream/*", arn
+        return
+    assert name in ROW_ACTIONS, f"dynamodb:{name}: not a data-plane action the app needs"
+    for arn in resources:
+        assert arn.startswith(f"arn:aws:dynamodb:*:*:table/workproof-{stage}-"), arn
+        table, _, tail = arn.split(":table/", 1)[1].partition("/")
+        assert "*" not in table, f"table wildcard in {arn}"
+        assert not tail or (name == "Query" and tail.startswith("index/")), arn
+        assert "*" not in tail, f"index wildcard in {arn}"
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
 @pytest.mark.parametrize("stage", STAGES)
-def test_policy_is_narrow(stage: str) -> None:
-    doc = policy(stage)
+def test_policy_is_narrow(stage: str, function: str) -> None:
+    doc = policy(stage, function)
     assert doc["Version"] == "2012-10-17"
+    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{_function_name(stage, function)}"
     for st in statements(doc):
         assert st["Effect"] == "Allow"
         actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
@@ -40,26 +70,23 @@ def test_policy_is_narrow(stage: str) -> None:
             service, _, name = action.partition(":")
             assert "*" not in name, f"wildcard action {action}"
             if service == "dynamodb":
-                assert name in ROW_ACTIONS, f"{action}: not a data-plane action the app needs"
-                for arn in resources:
-                    assert arn.startswith(f"arn:aws:dynamodb:*:*:table/workproof-{stage}-"), arn
-                    tail = arn.split(":table/", 1)[1]
-                    assert "*" not in tail.split("/index/")[0], f"table wildcard in {arn}"
-                    if name != "Query":
-                        assert "/index/" not in arn
+                _check_dynamodb(stage, function, name, resources)
             elif service == "secretsmanager":
+                assert function == "api", "only the API signs jobs"
                 assert actions == ["secretsmanager:GetSecretValue"]
                 assert resources == [
                     f"arn:aws:secretsmanager:*:*:secret:workproof-{stage}/signing-key-??????"]
+            elif service == "sqs":
+                assert function == "streams", "only the consumer reports failed batches"
+                assert actions == ["sqs:SendMessage"]
+                assert resources == [f"arn:aws:sqs:*:*:workproof-{stage}-streams-failures"]
             elif service == "logs":
                 assert set(actions) <= {"logs:CreateLogGroup", "logs:CreateLogStream",
                                         "logs:PutLogEvents"}
-                for arn in resources:
-                    assert arn.startswith(
-                        f"arn:aws:logs:*:*:log-group:/aws/lambda/workproof-{stage}"), arn
+                assert set(resources) <= {log_group, f"{log_group}:*"}, resources
             else:
                 pytest.fail(f"unexpected service in {action}")
-    # Nothing the function never does: no scans, no table management.
+    # Nothing the functions never do: no scans, no table management.
     for forbidden in ("dynamodb:Scan", "dynamodb:DeleteTable", "dynamodb:CreateTable",
                       "dynamodb:UpdateTable", "dynamodb:PartiQLSelect"):
         for suffix in ("sites", "ledger", "tokens", "guards", "stats", "links"):
@@ -67,11 +94,22 @@ def test_policy_is_narrow(stage: str) -> None:
             assert not allowed(doc, forbidden, arn), (forbidden, arn)
 
 
-def test_dev_and_prod_policies_differ_only_by_stage() -> None:
-    dev = json.dumps(policy("dev"), sort_keys=True)
-    prod = json.dumps(policy("prod"), sort_keys=True)
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_dev_and_prod_policies_differ_only_by_stage(function: str) -> None:
+    dev = json.dumps(policy("dev", function), sort_keys=True)
+    prod = json.dumps(policy("prod", function), sort_keys=True)
     assert dev.replace("workproof-dev", "workproof-STAGE") == \
         prod.replace("workproof-prod", "workproof-STAGE")
+
+
+def test_each_function_has_its_policy_file() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    for stage in STAGES:
+        cfg = config["stages"][stage]
+        assert cfg["autogen_policy"] is False
+        assert cfg["iam_policy_file"] == rec.policy_file(stage, "api").name
+        assert cfg["lambda_functions"] == {
+            "streams": {"iam_policy_file": rec.policy_file(stage, "streams").name}}
 
 
 def test_evaluator_sanity() -> None:
@@ -97,19 +135,51 @@ def test_evaluator_sanity() -> None:
 
 
 def test_recorder_catches_an_ungranted_action() -> None:
-    """The check is not vacuous: an action outside the policy is reported."""
-    fake = [rec.Action("dynamodb:Scan", "workproof-dev-ledger", None, "lambda", "Scan", "x:1"),
-            rec.Action("dynamodb:Query", "workproof-dev-ledger", "by_total", "lambda", "Query", "x:2"),
+    """The check is not vacuous: an action outside the function's policy is reported."""
+    fake = [rec.Action("dynamodb:Scan", "workproof-dev-ledger", None, "lambda", "Scan", "x:1",
+                       "api"),
+            rec.Action("dynamodb:Query", "workproof-dev-ledger", "by_total", "lambda", "Query",
+                       "x:2", "api"),
             rec.Action("dynamodb:PutItem", "workproof-dev-sites", None, "lambda",
-                       "TransactWriteItems", "x:3")]
-    problems = rec.ungranted(fake, policy("prod"))
-    assert len(problems) == 2
+                       "TransactWriteItems", "x:3", "api"),
+            # The API may not write rank entries, the consumer may.
+            rec.Action("dynamodb:DeleteItem", "workproof-dev-ledger", None, "lambda",
+                       "DeleteItem", "x:4", "api"),
+            rec.Action("dynamodb:DeleteItem", "workproof-dev-ledger", None, "lambda",
+                       "DeleteItem", "x:5", "streams"),
+            rec.Action("dynamodb:GetItem", "workproof-dev-sites", None, "lambda", "GetItem",
+                       "x:6", "streams")]
+    problems = rec.ungranted_by_function(fake, "prod")
+    assert len(problems) == 4, problems
     assert any("dynamodb:Scan" in p for p in problems)
     assert any("dynamodb:PutItem" in p and "workproof-prod-sites" in p for p in problems)
+    assert any(p.startswith("policy-prod.json: dynamodb:DeleteItem") for p in problems)
+    assert any(p.startswith("policy-prod-streams.json: dynamodb:GetItem") for p in problems)
+
+
+def test_the_consumers_calls_count_as_its_function(client, site) -> None:
+    """Calls made under chalicelib/streams.py (drain() here, Lambda when deployed)
+    are the consumer's, checked against its own policy; requests are the API's."""
+    from tests.deploy.powsolve import mine
+    from tests.streams import drain
+
+    before = set(rec.RECORDER.of_function("streams"))
+    mine(client, site, user="carol")
+    drain()
+    consumer = set(rec.RECORDER.of_function("streams")) - before
+    assert {(a.action, rec.resource_arn(a.table, a.index).rsplit("-", 1)[1])
+            for a in consumer} >= {("dynamodb:PutItem", "ledger"), ("dynamodb:UpdateItem", "stats")}
+    assert all(a.caller.startswith("chalicelib/") for a in consumer)
+    assert any(a.caller.startswith("app.py") or a.caller.startswith("chalicelib/")
+               for a in rec.RECORDER.of_function("api"))
 
 
 def _tour(client, site) -> None:
-    """Drive every endpoint once through the app (used when run alone)."""
+    """Reach every grant: each endpoint, each order of top, an existing token,
+    idempotency keys (kept and refused), a reset-all, and the consumer after."""
+    from tests.deploy.powsolve import mine
+    from tests.streams import drain
+
     def get(path, **params):
         params.setdefault("secret", site.secret)
         return json.loads(client.http.get(f"{path}?{urlencode(params)}").body)
@@ -120,22 +190,29 @@ def _tour(client, site) -> None:
             path, body=urlencode(params),
             headers={"Content-Type": "application/x-www-form-urlencoded"}).body)
 
-    from tests.deploy.powsolve import mine
-
     mine(client, site, user="alice")
+    mine(client, site, user="bob")
     token = mine(client, site, token="", hashes=1)
-    post("/token/verify", token=token, hashes=1)
+    post("/pow/job", site=site.site_key, token=token)  # a job for an existing token reads it
+    assert post("/token/verify", token=token, hashes=1, idempotency_key="tour-verify")["success"]
     get("/user/balance", name="alice")
-    post("/user/withdraw", name="alice", amount=1)
-    get("/user/top")
-    get("/user/list", count=32)
+    assert post("/user/withdraw", name="alice", amount=1, idempotency_key="tour-w1")["success"]
+    refused = post("/user/withdraw", name="alice", amount=10**12, idempotency_key="tour-w2")
+    assert refused == {"success": False, "error": "insufficent_funds"}  # Coinhive's spelling
+    drain()
+    for order in ("total", "balance", "withdrawn"):
+        assert get("/user/top", order=order)["success"]
+    assert get("/user/list", count=32)["success"]
     code = post("/link/create", url="https://example.com/x", hashes=1)["url"].rsplit("/", 1)[1]
     mine(client, site, link=code)
     get("/stats/payout")
     get("/stats/site")
     get("/stats/history", begin=0, end=3600)
-    post("/user/reset", name="alice")
+    post("/user/reset", name="bob")
+    drain()  # bob's rank entry goes
     post("/user/reset-all")
+    mine(client, site, user="alice")
+    drain()
 
 
 @pytest.mark.iam_last
@@ -143,36 +220,38 @@ def test_every_recorded_action_is_granted(request) -> None:
     if not getattr(request.config, "_workproof_iam_recorder", None):
         pytest.fail("tests/deploy/botocore_recorder.py is not registered: add "
                     "\"tests.deploy.botocore_recorder\" to pytest_plugins in tests/conftest.py")
-    if not rec.RECORDER.of_origin("lambda"):
-        # Run alone: make the app's requests ourselves.
-        client = request.getfixturevalue("client")
-        site = request.getfixturevalue("site")
-        _tour(client, site)
-    actions = rec.RECORDER.of_origin("lambda")
-    assert actions, "no DynamoDB call was recorded through app.py"
-    problems = rec.ungranted(actions, policy("prod"))
-    used = sorted({(a.action, rec.resource_arn(a.table, a.index) or a.table) for a in actions})
-    print("DynamoDB actions the app used:\n" + "\n".join(f"  {a} {r}" for a, r in used))
+    _tour(request.getfixturevalue("client"), request.getfixturevalue("site"))
+    problems = rec.ungranted_by_function(rec.RECORDER.of_origin("lambda"), "prod")
+    unused = []
+    for function in FUNCTIONS:
+        actions = rec.RECORDER.of_function(function)
+        assert actions, f"no DynamoDB call was recorded for the {function} function"
+        used = sorted({(a.action, rec.resource_arn(a.table, a.index) or a.table) for a in actions})
+        print(f"DynamoDB actions the {function} function used:\n" +
+              "\n".join(f"  {a} {r}" for a, r in used))
+        unused += [f"{rec.policy_file('prod', function).name}: {grant}"
+                   for grant in _unused_grants(policy("prod", function), used)]
     library = [a for a in rec.RECORDER.of_origin("library")
                if rec.ungranted([a], policy("prod"))]
     if library:
         print("Not granted, but only called directly by tests/fixtures (not asserted):\n" +
               "\n".join(f"  {a.action} {a.table} at {a.caller}" for a in sorted(set(library), key=str)))
-    # Report (not assert: some grants serve paths only real AWS reaches) what the
-    # policy grants that this run never used.
-    used_pairs = {(a.action.lower(), rec.resource_arn(a.table, a.index)) for a in actions}
+    assert not problems, "not granted:\n" + "\n".join(problems)
+    # And nothing more: every row-level grant serves a call the functions make.
+    assert not unused, "granted but never used:\n" + "\n".join(unused)
+
+
+def _unused_grants(doc: dict, used: list[tuple[str, str]]) -> list[str]:
+    """Row-level DynamoDB grants of `doc` that no recorded call needed (stream
+    reads are Lambda's own, not the code's, and are checked elsewhere)."""
     unused = []
-    for st in policy("prod")["Statement"]:
+    for st in doc["Statement"]:
         for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]):
-            if not action.startswith("dynamodb:"):
+            if not action.startswith("dynamodb:") or action.split(":")[1] in STREAM_ACTIONS:
                 continue
             for arn in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]):
-                concrete = arn.replace("arn:aws:dynamodb:*:*:", "arn:aws:dynamodb:us-east-1:123456789012:")
-                if not any(a == action.lower() and r and (r == concrete or (
-                        concrete.endswith("/index/*") and r.startswith(concrete[:-1])))
-                        for a, r in used_pairs):
+                concrete = arn.replace("arn:aws:dynamodb:*:*:",
+                                       "arn:aws:dynamodb:us-east-1:123456789012:")
+                if (action, concrete) not in used:
                     unused.append(f"{action} {arn}")
-    if unused:
-        print("Granted but not used in this run:\n" + "\n".join(f"  {u}" for u in unused))
-    assert not problems, "policy-prod.json does not grant:\n" + "\n".join(problems)
-
+    return unused

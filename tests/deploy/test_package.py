@@ -4,10 +4,11 @@ deploy/package.sh runs `chalice package --stage prod --merge-template ...`
 offline (no credentials) with pynamodb vendored without its dependencies.
 Here the zip is unpacked and the app is imported and called in a separate
 interpreter (`python -I -S -B`: nothing written, as on Lambda's read-only
-/var/task) whose path holds only the unpacked zip, the standard library and
-a folder with what the Lambda Python runtime ships (boto3, botocore,
-jmespath, dateutil, urllib3, s3transfer, six); the calls that reach DynamoDB
-go to a moto server.
+/var/task) whose path holds only the unpacked zip, the standard library, a
+folder with what the Lambda Python runtime ships (boto3, botocore, jmespath,
+dateutil, urllib3, s3transfer, six) and one with what the Powertools layer
+adds (/opt/python on Lambda); the calls that reach DynamoDB go to a moto
+server.
 """
 from __future__ import annotations
 
@@ -23,12 +24,17 @@ import sysconfig
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_ZIP_BYTES = 1024 * 1024
 # What the AWS Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
+# What the Powertools layer (deploy/merge-template.json) adds: the package and
+# its one required dependency beyond the runtime's.
+LAYER_PACKAGES = ("aws_lambda_powertools", "typing_extensions")
 
 
 def test_package_script_ran_offline_and_linted(packaged: Packaged) -> None:
@@ -42,16 +48,44 @@ def test_zip_is_small(packaged: Packaged) -> None:
     assert size < MAX_ZIP_BYTES, f"deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
 
 
-def test_zip_holds_the_app_and_pynamodb_only(packaged: Packaged) -> None:
+def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = zf.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert {"app.py", "chalicelib", "pynamodb", "chalice"} <= tops, tops
-    for runtime in RUNTIME_PACKAGES + ("boto3", "moto", "pytest"):
+    assert tops == {"app.py", "chalicelib", "pynamodb", "chalice", "ada_url", "ada_url-4.0.0.dist-info",
+                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
+    for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
                        for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
     assert not [n for n in names if n.split("/", 1)[0] in ("ops", "tests", "bench", "deploy")]
     assert "chalicelib/openapi.json" in names
+
+
+# ELF e_machine values: what each architecture's Lambda can load.
+ELF_MACHINES = {"x86_64": (0x3E, "x86_64"), "arm64": (0xB7, "aarch64")}
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "arm64"])
+def test_the_c_extensions_are_the_lambdas_own_builds(request, arch: str) -> None:
+    """ada-url and _cffi_backend built for the function's architecture, stripped, no sources."""
+    packaged = request.getfixturevalue("packaged" if arch == "x86_64" else "packaged_arm64")
+    machine, triplet = ELF_MACHINES[arch]
+    with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
+        names = set(zf.namelist())
+        extensions = {name: zf.read(name) for name in names if name.endswith(".so")}
+    assert set(extensions) == {"ada_url/_ada_wrapper.abi3.so", f"_cffi_backend.cpython-311-{triplet}-linux-gnu.so"}
+    for name, data in extensions.items():
+        assert data[:4] == b"\x7fELF" and int.from_bytes(data[18:20], "little") == machine, name
+        assert b".debug_info" not in data, f"{name} still carries debug information"
+    assert b"PyInit__ada_wrapper" in extensions["ada_url/_ada_wrapper.abi3.so"]
+    # Only what runs, and the licences: no C++ sources, no cffi build-time package.
+    assert {"ada_url/__init__.py", "ada_url/ada_adapter.py", "ada_url-4.0.0.dist-info/licenses/LICENSE",
+            "cffi-2.1.1.dist-info/licenses/LICENSE"} <= names
+    assert not [n for n in names if n.endswith((".cpp", ".h")) or n.startswith(("cffi/", "pycparser"))]
+    architectures = packaged.sam["Resources"]["APIHandler"]["Properties"].get("Architectures", ["x86_64"])
+    assert architectures == [arch]
+    size = (packaged.out / "deployment.zip").stat().st_size
+    assert size < MAX_ZIP_BYTES, f"{arch} deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
 
 
 def test_every_module_ships_its_bytecode_for_the_lambda_python(packaged: Packaged) -> None:
@@ -79,10 +113,10 @@ def test_every_module_ships_its_bytecode_for_the_lambda_python(packaged: Package
                 f"{pyc} was not compiled from the {source} it ships with"
 
 
-def _runtime_dir(dest: Path) -> Path:
-    """A folder holding only what the Lambda runtime has (links to this venv's copies)."""
+def _runtime_dir(dest: Path, packages: tuple[str, ...] = RUNTIME_PACKAGES) -> Path:
+    """A folder holding only `packages` (links to this venv's copies)."""
     dest.mkdir()
-    for name in RUNTIME_PACKAGES:
+    for name in packages:
         module = importlib.import_module(name)
         origin = Path(module.__file__)
         source = origin.parent if origin.name == "__init__.py" else origin
@@ -98,13 +132,17 @@ def _free_port() -> int:
 
 CHILD = r'''
 import json, os, sys, sysconfig
-zipdir, runtime = sys.argv[1], sys.argv[2]
-sys.path[:0] = [zipdir, runtime]
+zipdir, layer, runtime = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path[:0] = [zipdir, layer, runtime]  # Lambda's order: task, /opt/python, runtime
 stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
 platstdlib = os.path.realpath(sysconfig.get_paths()["platstdlib"])
 
 import app as handler_module  # what Lambda does for Handler "app.app"
 import pynamodb, botocore, boto3
+# What the layer offers the app (logs and metrics) imports with nothing else.
+import aws_lambda_powertools
+from aws_lambda_powertools import Logger, Metrics
+from chalicelib import targets  # ada, loaded from the zip: the Lambda's own build
 
 def where(mod):
     f = getattr(mod, "__file__", None)
@@ -112,7 +150,8 @@ def where(mod):
 
 outside = []
 allowed = [os.path.realpath(zipdir), stdlib, platstdlib]
-runtime_real = [os.path.realpath(os.path.join(runtime, n)) for n in os.listdir(runtime)]
+runtime_real = [os.path.realpath(os.path.join(folder, n))
+                for folder in (runtime, layer) for n in os.listdir(folder)]
 for name, mod in list(sys.modules.items()):
     f = where(mod)
     if f and not any(f.startswith(p) for p in allowed + runtime_real):
@@ -149,7 +188,11 @@ compiled_here = sorted(name for name, mod in sys.modules.items()
 
 results = {
     "compiled_here": compiled_here,
-    "files": {"pynamodb": where(pynamodb), "botocore": where(botocore), "boto3": where(boto3)},
+    "files": {"pynamodb": where(pynamodb), "botocore": where(botocore), "boto3": where(boto3),
+              "powertools": where(aws_lambda_powertools),
+              "ada_url": where(sys.modules["ada_url"])},
+    "target": [targets.parse("https://fa\u00df.de/stra\u00dfe?q=1").href,
+               targets.parse("https://fa\u00df.de/").host],
     "outside": outside,
     "not_found": call("GET", "/{p0}", "/nope", path_params={"p0": "nope"}),
     "openapi": call("GET", "/openapi.json", "/openapi.json"),
@@ -168,6 +211,7 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         zf.extractall(unpacked)
     runtime = _runtime_dir(tmp_path / "runtime")
+    layer = _runtime_dir(tmp_path / "layer", LAYER_PACKAGES)
 
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -191,7 +235,7 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
         finally:
             os.environ.update(saved)
         proc = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", CHILD, str(unpacked),
-                               str(runtime)],
+                               str(layer), str(runtime)],
                               env=env, capture_output=True, text=True, timeout=120)
     finally:
         server.stop()
@@ -199,7 +243,10 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
     results = json.loads(proc.stdout.strip().splitlines()[-1])
 
     assert results["files"]["pynamodb"].startswith(os.path.realpath(unpacked))
+    assert results["files"]["ada_url"].startswith(os.path.realpath(unpacked))
+    assert results["target"] == ["https://xn--fa-hia.de/stra%C3%9Fe?q=1", "xn--fa-hia.de"]
     assert not results["files"]["botocore"].startswith(os.path.realpath(unpacked))
+    assert not results["files"]["powertools"].startswith(os.path.realpath(unpacked))
     assert results["outside"] == [], f"modules loaded from outside the zip/runtime: {results['outside']}"
     assert results["compiled_here"] == [], "imported without shipped bytecode"
 

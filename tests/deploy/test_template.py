@@ -13,24 +13,15 @@ import pytest
 
 from chalicelib import config, errors, models
 from ops import tables as admin_tables
+from tests.deploy.cfn import function as _function
+from tests.deploy.cfn import policy, resources
+from tests.deploy.cfn import tables_by_suffix as _tables_by_suffix
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
-
-
 # --- tables -----------------------------------------------------------------
-
-def _tables_by_suffix(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for logical, res in resources(template, "AWS::DynamoDB::Table").items():
-        name = res["Properties"]["TableName"]
-        assert name.startswith("workproof-prod-"), name
-        out[name.removeprefix("workproof-prod-")] = dict(res, Logical=logical)
-    return out
 
 
 @pytest.mark.parametrize("which", ["sam", "cfn"])
@@ -58,28 +49,51 @@ def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, w
             assert props["TimeToLiveSpecification"] == {"AttributeName": ttl, "Enabled": True}
         else:
             assert "TimeToLiveSpecification" not in props
+        # CloudFormation enables a stream by declaring its view type.
+        stream = spec.get("StreamSpecification")
+        if stream:
+            assert stream["StreamEnabled"] is True
+            assert props["StreamSpecification"] == {"StreamViewType": stream["StreamViewType"]}
+        else:
+            assert "StreamSpecification" not in props, suffix
+
+
+def test_the_consumers_tables_have_streams_with_both_images(packaged: Packaged) -> None:
+    tables = _tables_by_suffix(packaged.sam)
+    streamed = {suffix for suffix, t in tables.items() if "StreamSpecification" in t["Properties"]}
+    assert streamed == {models.TABLES[m][1] for m in models.STREAM_TABLES} == \
+        {"guards", "ledger", "tokens"}
+    for suffix in streamed:
+        assert tables[suffix]["Properties"]["StreamSpecification"] == {
+            "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_ledger_indexes_are_the_models(packaged: Packaged) -> None:
     ledger = _tables_by_suffix(packaged.sam)["ledger"]["Properties"]
     names = {g["IndexName"] for g in ledger["GlobalSecondaryIndexes"]}
     assert names == {"by_total", "by_balance", "by_withdrawn", "by_name"}
+    # Rank entries project only what top and list answer: a credit rewrites no index.
+    projections = {g["IndexName"]: g["Projection"] for g in ledger["GlobalSecondaryIndexes"]}
+    assert projections["by_name"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["t", "w"]}
+    for name in ("by_total", "by_balance", "by_withdrawn"):
+        assert projections[name] == {"ProjectionType": "INCLUDE",
+                                     "NonKeyAttributes": ["n", "t", "w"]}
 
 
-# --- the function -------------------------------------------------------------
+# --- the functions ------------------------------------------------------------
 
-def _function(template: dict[str, Any]) -> dict[str, Any]:
-    fns = resources(template, "AWS::Serverless::Function")
-    assert list(fns) == ["APIHandler"]
-    return fns["APIHandler"]["Properties"]
-
-
-def test_function_gets_every_table_and_the_secret_by_ref(packaged: Packaged) -> None:
-    props = _function(packaged.sam)
-    env = props["Environment"]["Variables"]
+@pytest.mark.parametrize("logical", ["APIHandler", "Streams"])
+def test_each_function_gets_every_table_by_ref(packaged: Packaged, logical: str) -> None:
+    env = _function(packaged.sam, logical)["Environment"]["Variables"]
     tables = _tables_by_suffix(packaged.sam)
     for _model, (env_var, suffix, _ttl) in models.TABLES.items():
         assert env[env_var] == {"Ref": tables[suffix]["Logical"]}, env_var
+    assert config.ENV_SIGNING_KEYS not in env, "the signing key must never be in the template"
+
+
+def test_function_gets_the_secret_by_ref(packaged: Packaged) -> None:
+    props = _function(packaged.sam)
+    env = props["Environment"]["Variables"]
     secrets_ = resources(packaged.sam, "AWS::SecretsManager::Secret")
     assert list(secrets_) == ["SigningKeySecret"]
     assert env[config.ENV_SIGNING_SECRET_ARN] == {"Ref": "SigningKeySecret"}
@@ -124,39 +138,53 @@ def test_config_json_prod_stage_matches_the_template(packaged: Packaged) -> None
 
 # --- IAM ----------------------------------------------------------------------
 
-def test_role_policy_is_the_hand_written_file(packaged: Packaged) -> None:
+# Each function's role, its hand-written policy and its function (one role each:
+# the consumer never reads the signing key, the API never reads a stream).
+ROLES = {"ApiHandlerRole": ("policy-prod.json", "APIHandler"),
+         "StreamsRole": ("policy-prod-streams.json", "Streams")}
+
+
+def test_each_role_policy_is_its_hand_written_file(packaged: Packaged) -> None:
     roles = resources(packaged.sam, "AWS::IAM::Role")
-    assert list(roles) == ["ApiHandlerRole"]
-    role = roles["ApiHandlerRole"]["Properties"]
-    assert "ManagedPolicyArns" not in role
-    (only,) = role["Policies"]
-    assert only["PolicyDocument"] == json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    assert set(roles) == set(ROLES)
+    for logical, (policy_file, fn) in ROLES.items():
+        role = roles[logical]["Properties"]
+        assert "ManagedPolicyArns" not in role
+        (only,) = role["Policies"]
+        assert only["PolicyDocument"] == policy(policy_file), logical
+        assert _function(packaged.sam, fn)["Role"] == {"Fn::GetAtt": [logical, "Arn"]}
 
 
-def test_policy_names_only_this_stacks_tables_and_secret(packaged: Packaged) -> None:
-    doc = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+@pytest.mark.parametrize("logical", sorted(ROLES))
+def test_policy_names_only_this_stacks_resources(packaged: Packaged, logical: str) -> None:
+    policy_file, fn = ROLES[logical]
     table_names = {t["Properties"]["TableName"] for t in
                    resources(packaged.sam, "AWS::DynamoDB::Table").values()}
     secret_name = packaged.sam["Resources"]["SigningKeySecret"]["Properties"]["Name"]
-    for st in doc["Statement"]:
+    queue_name = packaged.sam["Resources"]["StreamsFailureQueue"]["Properties"]["QueueName"]
+    log_group = f"/aws/lambda/{_function(packaged.sam, fn)['FunctionName']}"
+    for st in policy(policy_file)["Statement"]:
         res = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
         for arn in res:
             if ":dynamodb:" in arn:
-                table = arn.split(":table/", 1)[1].split("/index/")[0]
+                table = arn.split(":table/", 1)[1].split("/")[0]
                 assert table in table_names, arn
             elif ":secretsmanager:" in arn:
                 assert arn.endswith(f":secret:{secret_name}-??????"), arn
+            elif ":sqs:" in arn:
+                assert arn == f"arn:aws:sqs:*:*:{queue_name}", arn
             else:
-                assert arn.startswith("arn:aws:logs:*:*:log-group:/aws/lambda/workproof-prod"), arn
+                assert arn in (f"arn:aws:logs:*:*:log-group:{log_group}",
+                               f"arn:aws:logs:*:*:log-group:{log_group}:*"), arn
 
 
 def test_no_iam_wildcards_in_the_expanded_stack(packaged: Packaged) -> None:
     for kind in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
         for logical, res in resources(packaged.cfn, kind).items():
-            for policy in res["Properties"].get("Policies", []) + (
+            for inline in res["Properties"].get("Policies", []) + (
                     [{"PolicyDocument": res["Properties"]["PolicyDocument"]}]
                     if "PolicyDocument" in res["Properties"] else []):
-                for st in policy["PolicyDocument"]["Statement"]:
+                for st in inline["PolicyDocument"]["Statement"]:
                     assert st.get("Resource") not in ("*", ["*"]), (logical, st)
                     actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                     assert not any(a == "*" or a.endswith(":*") for a in actions), (logical, st)
@@ -255,38 +283,3 @@ def test_waf_rate_rule_is_optional_and_scoped_to_pow(packaged: Packaged) -> None
     assert acl["Properties"]["VisibilityConfig"]["SampledRequestsEnabled"] is False
     assert rule["VisibilityConfig"]["SampledRequestsEnabled"] is False
     assert "stages/" in json.dumps(assoc["Properties"]["ResourceArn"])
-
-
-# --- alarms --------------------------------------------------------------------
-
-def test_alarms_cover_lambda_errors_throttles_and_every_table(packaged: Packaged) -> None:
-    alarms = resources(packaged.sam, "AWS::CloudWatch::Alarm")
-    metrics = set()
-    table_refs = set()
-    for alarm in alarms.values():
-        props = alarm["Properties"]
-        if "MetricName" in props:
-            metrics.add((props["Namespace"], props["MetricName"]))
-            if props["Namespace"] == "AWS/Lambda":
-                assert props["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "APIHandler"}}]
-        for m in props.get("Metrics", []):
-            if "MetricStat" in m:
-                metric = m["MetricStat"]["Metric"]
-                metrics.add((metric["Namespace"], metric["MetricName"]))
-                for dim in metric["Dimensions"]:
-                    if dim["Name"] == "TableName":
-                        table_refs.add(dim["Value"]["Ref"])
-    assert ("AWS/Lambda", "Errors") in metrics
-    assert ("AWS/Lambda", "Throttles") in metrics
-    assert ("AWS/DynamoDB", "ReadThrottleEvents") in metrics
-    assert ("AWS/DynamoDB", "WriteThrottleEvents") in metrics
-    assert table_refs == set(resources(packaged.sam, "AWS::DynamoDB::Table"))
-
-
-def test_api_alarm_names_the_api(packaged: Packaged) -> None:
-    api, _stage = _rest_api(packaged)
-    # Name and the body's title agree, so the ApiName dimension is right either way.
-    assert api["Name"] == api["Body"]["info"]["title"] == "workproof-prod"
-    alarm = packaged.sam["Resources"]["Api5xxAlarm"]["Properties"]
-    dims = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-    assert dims == {"ApiName": "workproof-prod", "Stage": "api"}

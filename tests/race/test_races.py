@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.fixtures import Http, start_stack, stop_stack
+from tests.fixtures import Http, settled, start_stack, stop_stack
 from tests.solver import solve
 
 pytestmark = pytest.mark.race
@@ -139,7 +139,8 @@ def test_credits_racing_a_reset_all_lose_and_leak_nothing(stack):
         assert balance["withdrawn"] == 0 and balance["balance"] == balance["total"]
         # Every credit answered after the reset is there; nothing from before leaks in.
         assert after <= balance["total"] <= after + during, user
-    listed = http.get("/user/list", count=100)["users"]
+    listed = settled(lambda: http.get("/user/list", count=100),
+                     lambda a: len(a["users"]) == len(users))["users"]
     assert all(u["balance"] == u["total"] - u["withdrawn"] for u in listed)
     # The new epoch's counter is exact too: a second reset-all counts them.
     assert http.post("/user/reset-all")["affected"] == len(listed) > 0

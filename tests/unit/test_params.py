@@ -9,6 +9,7 @@ from chalicelib.errors import BadRequest, InvalidAmount, MissingInput
 from chalicelib.params import (
     MAX_BODY_BYTES,
     MAX_SAFE_INTEGER,
+    JsonNonInteger,
     Params,
     clamped_count,
     merge,
@@ -58,20 +59,46 @@ def test_merge_keeps_json_types():
 # --- to_int ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value,expected", [
-    (0, 0), (7, 7), (-3, -3), ("42", 42), ("+42", 42), ("-42", -42), (" 9 ", 9), ("007", 7),
-    (2.0, 2), (-0.0, 0), (str(2**53), 2**53), (10**50, 10**50), ("0" * 100 + "5", 5),
+    # JSON integers (a sign is JSON's own grammar), and canonical ASCII digits.
+    (0, 0), (7, 7), (-3, -3), (10**50, 10**50), ("0", 0), ("42", 42), (str(2**53), 2**53),
 ])
 def test_to_int_accepts(value, expected):
     assert to_int(value) == expected
 
 
 @pytest.mark.parametrize("value", [
-    True, False, 1.5, float("inf"), float("nan"), "", " ", "1.5", "1e3", "0x10", "abc", "1 2",
-    "--1", "+-1", "١٢", "²", None, [1], {"a": 1}, b"1",
+    True, False, 1.5, 2.0, -0.0, float("inf"), float("nan"), "", " ", "1.5", "1e3", "0x10", "abc",
+    "1 2", "--1", "+-1", "+42", "-42", " 9 ", " 5", "5 ", "5\n", "\u00a05", "5\u00a0", "007", "00",
+    "0" * 100 + "5", "\uff15", "\u0665", "١٢", "²", "５", None, [1], {"a": 1}, b"1",
 ])
 def test_to_int_refuses(value):
     with pytest.raises(BadRequest):
         to_int(value)
+
+
+@pytest.mark.parametrize("body,value", [
+    (b'{"n": 5}', 5), (b'{"n": -5}', -5), (b'{"n": 0}', 0), (b'{"n": 9007199254740991}', 2**53 - 1),
+    (b'{"n": ' + b"9" * 5000 + b"}", 10**40),  # saturated: no int() of 5,000 digits
+])
+def test_json_integers_are_integers(body, value):
+    assert to_int(dict(parse_body(body, "application/json"))["n"]) == value
+
+
+@pytest.mark.parametrize("number", [b"5.0", b"1e3", b"1E3", b"0.9999999999999999999", b"-0.0",
+                                    b"1e99999999999999999999", b"1.5", b"5e-1"])
+def test_json_non_integers_are_never_integers(number):
+    value = dict(parse_body(b'{"n": ' + number + b"}", "application/json"))["n"]
+    assert isinstance(value, JsonNonInteger) and value.text == number.decode()
+    with pytest.raises(InvalidAmount):
+        to_int(value, InvalidAmount)
+    with pytest.raises(BadRequest):
+        Params({"n": value}).string("n")
+
+
+@pytest.mark.parametrize("body", [b'{"n": NaN}', b'{"n": Infinity}', b'{"n": -Infinity}', b'{"n": 007}'])
+def test_json_constants_and_leading_zeros_are_not_json(body):
+    with pytest.raises(BadRequest):
+        parse_body(body, "application/json")
 
 
 def test_to_int_raises_the_callers_error():
@@ -83,7 +110,6 @@ def test_to_int_raises_the_callers_error():
 
 def test_to_int_saturates_long_integers():
     assert to_int("9" * 41) == 10**40
-    assert to_int("-" + "9" * 41) == -(10**40)
     assert to_int("1" * 100_000) == 10**40   # no int() of 100,000 digits
     assert to_int("9" * 40) == int("9" * 40)
 
@@ -122,9 +148,11 @@ def test_clamped_count():
     def count(value):
         return clamped_count(Params({} if value is None else {"c": value}), "c", 32, 8192, 4096)
     assert count(None) == 4096
-    assert [count(v) for v in (0, -1, 31, 32, 100, 8192, 8193, "9" * 41, "-" + "9" * 41)] == \
-        [32, 32, 32, 32, 100, 8192, 8192, 8192, 32]
-    for bad in ("1.5", "x", True):
+    # JSON integers out of range (negative ones too) and long digit strings are clamped...
+    assert [count(v) for v in (0, -1, -10**50, 31, 32, 100, 8192, 8193, "0", "9" * 41)] == \
+        [32, 32, 32, 32, 32, 100, 8192, 8192, 32, 8192]
+    # ...a form or query count is digits only, like every integer parameter.
+    for bad in ("1.5", "x", True, "-1", "+5", " 5", "05", "5\n", "\uff15"):
         with pytest.raises(BadRequest):
             count(bad)
 

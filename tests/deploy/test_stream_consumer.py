@@ -1,0 +1,146 @@
+"""The stream consumer's deployment: its function, one event source mapping per
+stream table, the on-failure queue, the stream reads in its own policy, and the
+Powertools layer both functions load.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib import models
+from tests.deploy.cfn import FUNCTIONS, ROOT, function, policy, resources, tables_by_suffix
+from tests.deploy.conftest import Packaged
+from tests.deploy.iam import allowed
+
+STREAM_SUFFIXES = {models.TABLES[m][1] for m in models.STREAM_TABLES}
+LAYER_ARN = re.compile(r"^arn:aws:lambda:(?P<region>[a-z0-9-]+):017000801446:layer:"
+                       r"AWSLambdaPowertoolsPythonV3-python311-(?P<arch>x86_64|arm64):"
+                       r"(?P<version>[0-9]+)$")
+
+
+def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Event source mappings by the logical id of the table whose stream they read."""
+    out = {}
+    for res in resources(template, "AWS::Lambda::EventSourceMapping").values():
+        table_logical, attribute = res["Properties"]["EventSourceArn"]["Fn::GetAtt"]
+        assert attribute == "StreamArn"
+        assert table_logical not in out, f"two mappings on {table_logical}'s stream"
+        out[table_logical] = res
+    return out
+
+
+def test_chalice_packages_the_apps_stream_consumer(packaged: Packaged) -> None:
+    from app import app
+
+    (consumer,) = app.pure_lambda_functions
+    props = function(packaged.sam, "Streams")
+    # Chalice names the resource after the function and points it at the app's handler.
+    assert consumer.name == "streams"
+    assert props["Handler"] == consumer.handler_string == "app.stream_consumer"
+    assert props["FunctionName"] == FUNCTIONS["Streams"]
+    assert props["CodeUri"] == function(packaged.sam)["CodeUri"]  # the same bundle
+
+
+def test_every_stream_table_feeds_the_consumer_and_nothing_else(packaged: Packaged) -> None:
+    tables = tables_by_suffix(packaged.sam)
+    mappings = _mappings(packaged.sam)
+    assert set(mappings) == {tables[s]["Logical"] for s in STREAM_SUFFIXES}
+    for res in mappings.values():
+        assert res["Properties"]["FunctionName"] == {"Ref": "Streams"}
+
+
+def test_a_failed_batch_is_redelivered_whole_until_it_succeeds(packaged: Packaged) -> None:
+    """The consumer counts a batch once by a marker keyed by its first record
+    (stats.py): a retry must start at the same record, so no bisecting and no
+    partial-batch answers; a failing batch blocks its shard (and alarms)
+    rather than being skipped, and what expires unprocessed is reported."""
+    for table, res in _mappings(packaged.sam).items():
+        props = res["Properties"]
+        assert props["StartingPosition"] == "TRIM_HORIZON", table
+        assert props["BatchSize"] == 100
+        assert props["MaximumBatchingWindowInSeconds"] == 1
+        assert props["BisectBatchOnFunctionError"] is False
+        assert "FunctionResponseTypes" not in props
+        assert props.get("ParallelizationFactor", 1) == 1
+        assert props["MaximumRetryAttempts"] == -1
+        # Given up (and reported) only just before the records leave the stream.
+        assert 20 * 3600 <= props["MaximumRecordAgeInSeconds"] < 24 * 3600
+        assert "FilterCriteria" not in props  # the consumer sees every record, as in tests
+        assert props["DestinationConfig"] == {"OnFailure": {
+            "Destination": {"Fn::GetAtt": ["StreamsFailureQueue", "Arn"]}}}
+        assert "redelivered whole" in res["Metadata"]["Comment"]
+
+
+def test_the_failure_queue_keeps_reports_long_and_encrypted(packaged: Packaged) -> None:
+    queue = packaged.sam["Resources"]["StreamsFailureQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    props = queue["Properties"]
+    assert props["QueueName"] == "workproof-prod-streams-failures"
+    assert props["MessageRetentionPeriod"] == 14 * 24 * 3600  # SQS's maximum
+    assert props["SqsManagedSseEnabled"] is True
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_only_the_consumer_reads_the_streams_and_reports_failures(stage: str) -> None:
+    consumer, api = policy(f"policy-{stage}-streams.json"), policy(f"policy-{stage}.json")
+    queue = f"arn:aws:sqs:us-east-1:123456789012:workproof-{stage}-streams-failures"
+    stream_actions = ("dynamodb:DescribeStream", "dynamodb:GetRecords",
+                      "dynamodb:GetShardIterator", "dynamodb:ListStreams")
+    for suffix in ("sites", "ledger", "tokens", "guards", "stats", "links"):
+        stream = (f"arn:aws:dynamodb:us-east-1:123456789012:table/workproof-{stage}-{suffix}"
+                  "/stream/2026-11-30T14:43:12.000")
+        for action in stream_actions:
+            assert allowed(consumer, action, stream) is (suffix in STREAM_SUFFIXES), \
+                (action, suffix)
+            assert not allowed(api, action, stream)
+    assert allowed(consumer, "sqs:SendMessage", queue)
+    assert not allowed(api, "sqs:SendMessage", queue)
+    assert not allowed(consumer, "sqs:ReceiveMessage", queue)
+    secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:workproof-{stage}/signing-key-AbCdEf"
+    assert allowed(api, "secretsmanager:GetSecretValue", secret)
+    assert not allowed(consumer, "secretsmanager:GetSecretValue", secret)
+
+
+# --- the Powertools layer -------------------------------------------------------
+
+def _layer(template: dict[str, Any], logical: str) -> str:
+    """The function's one layer ARN, resolved for us-east-1 (Fn::Sub + Fn::FindInMap)."""
+    (layer,) = function(template, logical)["Layers"]
+    text, values = layer["Fn::Sub"]
+    resolved = {"AWS::Partition": "aws", "AWS::Region": "us-east-1"}
+    for name, value in values.items():
+        mapping, first, second = value["Fn::FindInMap"]
+        resolved[name] = template["Mappings"][mapping][first][second]
+    return re.sub(r"\$\{([^}]+)\}", lambda m: resolved[m.group(1)], text)
+
+
+def test_both_functions_load_the_public_powertools_layer(packaged: Packaged) -> None:
+    arns = {logical: _layer(packaged.sam, logical) for logical in FUNCTIONS}
+    assert len(set(arns.values())) == 1, arns
+    for logical, arn in arns.items():
+        match = LAYER_ARN.match(arn)
+        assert match, arn
+        # The layer's build matches the function's architecture.
+        assert function(packaged.sam, logical)["Architectures"] == [match["arch"]]
+    # The version is written once in the template: the mapping both functions read.
+    text = json.dumps(json.loads((ROOT / "deploy" / "merge-template.json").read_text()))
+    assert text.count("AWSLambdaPowertoolsPythonV3") == 2  # one Fn::Sub per function
+    assert '"Version": "' + LAYER_ARN.match(arns["APIHandler"])["version"] + '"' in text
+
+
+def test_chalice_deploy_uses_the_same_layer(packaged: Packaged) -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    # Top level: every stage's functions (chalice deploy; stage_app.sh sets the region).
+    assert config["layers"] == [_layer(packaged.sam, "APIHandler")]
+    for stage in config["stages"].values():
+        assert "layers" not in stage
+
+
+def test_powertools_is_a_dev_requirement_only() -> None:
+    runtime = (ROOT / "requirements.txt").read_text().lower()
+    dev = (ROOT / "requirements-dev.txt").read_text().lower().splitlines()
+    assert "powertools" not in runtime
+    assert any(re.fullmatch(r"aws-lambda-powertools==[0-9.]+", line.strip()) for line in dev)
