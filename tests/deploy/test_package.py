@@ -52,8 +52,9 @@ def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = zf.namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert tops == {"app.py", "chalicelib", "pynamodb", "chalice", "ada_url", "ada_url-4.0.0.dist-info",
-                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
+    assert tops == {"app.py", "__pycache__", "chalicelib", "pynamodb", "chalice", "ada_url",
+                    "ada_url-4.0.0.dist-info", "cffi-2.1.1.dist-info",
+                    "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
     for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
                        for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
@@ -182,9 +183,11 @@ def call(*args, **kwargs):
     return answer["statusCode"], answer["body"]
 
 # Imported from the shipped bytecode (run with -B, like a read-only /var/task).
+# (C extensions have no bytecode: __cached__ is None.)
 compiled_here = sorted(name for name, mod in sys.modules.items()
                        if (where(mod) or "").startswith(os.path.realpath(zipdir))
-                       and not os.path.exists(getattr(mod, "__cached__", None) or ""))
+                       and getattr(mod, "__cached__", None)
+                       and not os.path.exists(mod.__cached__))
 
 results = {
     "compiled_here": compiled_here,
