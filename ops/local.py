@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     request_log.install()
     models.bind(settings.tables, settings.region)
     admin_tables.create_tables("local")
-    restored = restore(SNAPSHOT_FILE)
+    restored = restore(SNAPSHOT_FILE, store.lock)
     pump = start_stream_pump()
     demo = ensure_demo_site()
     server = None if store_only else api_server(host, api_port)
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(each, signal.SIG_IGN)
         if pump:
             pump.stop()  # delivers what the last requests wrote, before the snapshot
-        count = snapshot(SNAPSHOT_FILE)
+        count = snapshot(SNAPSHOT_FILE, store.lock)
         print(f"\nSnapshot of {count} items written to {SNAPSHOT_FILE}", flush=True)
         store.stop()
     return 0

@@ -1,29 +1,28 @@
-"""DynamoDB Streams in the embedded store, as DynamoDB keeps them.
+"""DynamoDB Streams in the embedded store: what the writes record, as DynamoDB keeps it.
 
 moto 5.2.5 keeps one shard per table forever, holds every record as nested
-Python objects (~2.4 KB each), keeps every shard iterator it ever handed out,
-writes two INSERT records when an UpdateItem creates an item, and writes
-records for writes that change nothing. Replaced here (patched in at
-store start-up, never in moto's tree):
+Python objects (~2.4 KB each), writes two INSERT records when an UpdateItem
+creates an item, and writes records for writes that change nothing.
+Replaced here (patched in at store start-up, never in moto's tree):
   - one record per write that changes the item, none for a write that does not;
   - a stream is a chain of shards: a shard closes after `RECORDS_PER_SHARD`
     records or `SHARD_SECONDS` and a child shard opens; closed shards are
     dropped `RETENTION_SECONDS` after they close (DynamoDB keeps 24 hours);
-  - records are kept as compact JSON text (~0.4 KB);
-  - shard iterators are self-describing strings that expire after 15
-    minutes, so nothing is kept per iterator;
+  - records are kept as compact JSON text (~0.6 KB), compressed once their
+    shard closes (~0.06 KB);
+  - sequence numbers grow within a stream and from one stream to the next;
   - the records of a write are held back while a transaction runs and
     released only if it commits (`held_records`, `release`).
+The API that reads them is ops/store_stream_api.py.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import secrets
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,45 +31,84 @@ from typing import Any
 RECORDS_PER_SHARD = 10_000
 SHARD_SECONDS = 4 * 3600
 RETENTION_SECONDS = 24 * 3600
-ITERATOR_SECONDS = 15 * 60
-MAX_GET_RECORDS = 1000
-FIRST_SEQUENCE_NUMBER = 10**20
-# botocore >= 1.38 sends streams calls to account endpoints, which moto 5.2.5 does not route.
-ACCOUNT_ENDPOINT = r"https?://(.+)\.streams-ddb\.(.+)\.amazonaws\.com"
+# A stream's first sequence number: its creation time in microseconds, times this.
+# Sequence numbers then grow across streams too (a restarted `make run` makes new
+# ones), as DynamoDB's do: consumers may keep the last position they applied.
+SEQUENCE_PER_MICROSECOND = 10**6
 # Seconds since the epoch; tests move it.
 clock: Callable[[], float] = time.time
 
-_ERROR_PREFIX = "com.amazonaws.dynamodb.v20120810#"
 Pending = tuple["StreamLog", Any, Any]  # (stream, old item or None, new item or None)
+_unpacked: tuple[Shard, list[str]] | None = None  # the closed shard read last, unpacked
 # moto's own StreamShard, kept by install() (the tests use it).
 moto_stream_shard: Any = None
+# Records written in this process, per table name: a stream pump in the same
+# process (make run's) wakes on them instead of waiting for its next poll.
+_written = threading.Condition()
+written_counts: dict[str, int] = {}
 
 
-def _error(code: str, message: str) -> Exception:
-    from moto.dynamodb.exceptions import DynamodbException
+def wait_for_writes(seen: dict[str, int], timeout: float) -> dict[str, int]:
+    """Wait until some table's count differs from `seen` (or `timeout`); the counts now."""
+    with _written:
+        _written.wait_for(lambda: written_counts != seen, timeout)
+        return dict(written_counts)
 
-    return DynamodbException(_ERROR_PREFIX + code, message)
+
+def wake_waiters() -> None:
+    """Wake every `wait_for_writes` now (it then returns the counts, unchanged)."""
+    with _written:
+        _written.notify_all()
 
 
 class Shard:
-    """One shard: contiguous sequence numbers from `first_seq`, records as JSON text."""
+    """One shard: contiguous sequence numbers from `first_seq`, records as JSON text.
+
+    A closed shard keeps its records compressed in one block (similar
+    records: ~10x smaller); reading it unpacks the block, cached for the
+    next read (a consumer reads a shard from start to end).
+    """
 
     def __init__(self, parent_id: str | None, first_seq: int) -> None:
         self.id = f"shardId-{int(clock() * 1000):020d}-{secrets.token_hex(4)}"
         self.parent_id = parent_id
         self.first_seq = first_seq
-        self.records: list[str] = []
+        self.count = 0
+        self._open: list[str] | None = []
+        self._packed = b""
         self.opened = clock()
         self.closed: float | None = None
 
     @property
     def end_seq(self) -> int:
         """The sequence number after the last record."""
-        return self.first_seq + len(self.records)
+        return self.first_seq + self.count
+
+    def append(self, text: str) -> None:
+        assert self._open is not None, "a closed shard takes no records"
+        self._open.append(text)
+        self.count += 1
+
+    def close(self, now: float) -> None:
+        assert self._open is not None
+        # JSON text holds no raw newline: one record per line.
+        self._packed = zlib.compress("\n".join(self._open).encode(), 3)
+        self._open, self.closed = None, now
+
+    def read(self, start: int, stop: int) -> list[str]:
+        """Records `start` to `stop` (0 = the shard's first)."""
+        global _unpacked
+        if self._open is not None:
+            return self._open[start:stop]
+        cached = _unpacked
+        if cached is None or cached[0] is not self:
+            text = zlib.decompress(self._packed).decode() if self.count else ""
+            cached = _unpacked = (self, text.split("\n") if text else [])
+        return cached[1][start:stop]
 
     def describe(self) -> dict[str, Any]:
         seq_range = {"StartingSequenceNumber": str(self.first_seq)}
-        if self.closed is not None and self.records:
+        if self.closed is not None and self.count:
             seq_range["EndingSequenceNumber"] = str(self.end_seq - 1)
         shard: dict[str, Any] = {"ShardId": self.id, "SequenceNumberRange": seq_range}
         if self.parent_id:
@@ -85,7 +123,8 @@ class StreamLog:
         self.account_id = account_id
         self.table = table
         self.label = table.latest_stream_label
-        self.shards: list[Shard] = [Shard(None, FIRST_SEQUENCE_NUMBER)]
+        first = int(clock() * 1_000_000) * SEQUENCE_PER_MICROSECOND
+        self.shards: list[Shard] = [Shard(None, first)]
         self.created_on = datetime.now(UTC)
 
     # moto's Table and backend call add() for every write.
@@ -102,7 +141,10 @@ class StreamLog:
         if old_image is not None and old_image == new_image:
             return  # DynamoDB writes no record for a write that changes nothing
         shard = self._open_shard()
-        shard.records.append(self._record(old_image, new_image, shard.end_seq))
+        shard.append(self._record(old_image, new_image, shard.end_seq))
+        with _written:
+            written_counts[self.table.name] = written_counts.get(self.table.name, 0) + 1
+            _written.notify_all()
 
     def _record(self, old_image: dict | None, new_image: dict | None, seq: int) -> str:
         from moto.dynamodb.models.utilities import dynamo_json_dump
@@ -118,28 +160,27 @@ class StreamLog:
             body["OldImage"] = old_image
         body["SizeBytes"] = len(dynamo_json_dump([keys, new_image, old_image]))
         name = "INSERT" if old_image is None else "REMOVE" if new_image is None else "MODIFY"
-        return dynamo_json_dump({"eventID": uuid.uuid4().hex, "eventName": name,
-                                 "eventVersion": "1.1", "eventSource": "aws:dynamodb",
-                                 "awsRegion": self.table.region_name, "dynamodb": body})
+        record = {"eventID": uuid.uuid4().hex, "eventName": name, "eventVersion": "1.1",
+                  "eventSource": "aws:dynamodb", "awsRegion": self.table.region_name,
+                  "dynamodb": body}
+        if getattr(_local, "service", False):  # a TTL deletion
+            record["userIdentity"] = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}
+        return dynamo_json_dump(record)
 
     def _open_shard(self) -> Shard:
         shard = self.shards[-1]
         now = clock()
-        if len(shard.records) >= RECORDS_PER_SHARD or (
-                shard.records and now - shard.opened >= SHARD_SECONDS):
-            shard.closed = now
+        if shard.count >= RECORDS_PER_SHARD or (
+                shard.count and now - shard.opened >= SHARD_SECONDS):
+            shard.close(now)
             shard = Shard(shard.id, shard.end_seq)
             self.shards.append(shard)
         while self.shards[0].closed is not None and now - self.shards[0].closed >= RETENTION_SECONDS:
             self.shards.pop(0)
         return shard
 
-    def shard(self, shard_id: str) -> Shard:
-        for shard in self.shards:
-            if shard.id == shard_id:
-                return shard
-        raise _error("ResourceNotFoundException",
-                     f"Requested resource not found: Shard does not exist: {shard_id}")
+    def shard(self, shard_id: str) -> Shard | None:
+        return next((shard for shard in self.shards if shard.id == shard_id), None)
 
 
 # --- holding records back while a transaction runs -------------------------------
@@ -152,6 +193,16 @@ def _held_stack() -> list[list[Pending]]:
     if stack is None:
         stack = _local.stack = []
     return stack
+
+
+@contextmanager
+def deleted_by_service() -> Iterator[None]:
+    """Deletions inside are DynamoDB's own (TTL): their records say so in `userIdentity`."""
+    _local.service = True
+    try:
+        yield
+    finally:
+        _local.service = False
 
 
 @contextmanager
@@ -188,7 +239,7 @@ def one_per_item(records: list[Pending]) -> list[Pending]:
     return [(stream, old, new) for stream, old, new in merged.values()]
 
 
-# --- the DynamoDB Streams API -------------------------------------------------------
+# --- tables made before install() ---------------------------------------------------
 
 def adopt(table: Any) -> StreamLog | None:
     """The table's StreamLog; a table made before `install()` has moto's shard: take it over."""
@@ -203,137 +254,22 @@ def adopt(table: Any) -> StreamLog | None:
         record["dynamodb"]["ApproximateCreationDateTime"] = int(
             record["dynamodb"]["ApproximateCreationDateTime"])
         record["dynamodb"]["SequenceNumber"] = str(log.shards[0].end_seq)
-        log.shards[0].records.append(json.dumps(record))
+        log.shards[0].append(json.dumps(record))
     table.stream_shard = log
     return log
 
 
-def _stream(backend: Any, arn: str) -> StreamLog:
-    try:
-        table_name = arn.split(":", 5)[5].split("/")[1]
-        table = backend.dynamodb.tables[table_name]
-    except (IndexError, KeyError):
-        table = None
-    log = adopt(table)
-    if not isinstance(log, StreamLog) or not arn.endswith(f"/stream/{log.label}"):
-        raise _error("ResourceNotFoundException", f"Requested resource not found: Stream: {arn}")
-    return log
-
-
-def _encode_iterator(arn: str, shard_id: str, seq: int) -> str:
-    text = json.dumps([arn, shard_id, seq, clock()], separators=(",", ":"))
-    return base64.urlsafe_b64encode(text.encode()).decode()
-
-
-def _decode_iterator(token: str) -> tuple[str, str, int, float]:
-    try:
-        arn, shard_id, seq, issued = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(arn), str(shard_id), int(seq), float(issued)
-    except (ValueError, TypeError, binascii.Error):
-        raise _error("ValidationException", "Invalid ShardIterator") from None
-
-
-def describe_stream(backend: Any, arn: str, limit: int | None,
-                    exclusive_start: str | None) -> dict[str, Any]:
-    log = _stream(backend, arn)
-    shards = log.shards
-    if exclusive_start:
-        ids = [s.id for s in shards]
-        shards = shards[ids.index(exclusive_start) + 1:] if exclusive_start in ids else []
-    limit = min(max(int(limit or 100), 1), 100)
-    page = shards[:limit]
-    description: dict[str, Any] = {
-        "StreamArn": arn, "StreamLabel": log.label, "StreamStatus": "ENABLED",
-        "StreamViewType": log.table.stream_specification.get("StreamViewType"),
-        "CreationRequestDateTime": log.created_on, "TableName": log.table.name,
-        "KeySchema": log.table.schema, "Shards": [s.describe() for s in page],
-    }
-    if len(shards) > limit:
-        description["LastEvaluatedShardId"] = page[-1].id
-    return description
-
-
-def get_shard_iterator(backend: Any, arn: str, shard_id: str, kind: str,
-                       sequence_number: str | None) -> str:
-    shard = _stream(backend, arn).shard(shard_id)
-    if kind == "TRIM_HORIZON":
-        seq = shard.first_seq
-    elif kind == "LATEST":
-        seq = shard.end_seq
-    elif kind in ("AT_SEQUENCE_NUMBER", "AFTER_SEQUENCE_NUMBER") and sequence_number:
-        seq = int(sequence_number) + (kind == "AFTER_SEQUENCE_NUMBER")
-        if not shard.first_seq <= int(sequence_number) < max(shard.end_seq, shard.first_seq + 1):
-            raise _error("ValidationException",
-                         f"Invalid SequenceNumber {sequence_number} for shard {shard_id}")
-    else:
-        raise _error("ValidationException", f"Invalid ShardIteratorType: {kind}")
-    return _encode_iterator(arn, shard.id, seq)
-
-
-def get_records(backend: Any, token: str, limit: int | None) -> dict[str, Any]:
-    arn, shard_id, seq, issued = _decode_iterator(token)
-    if clock() - issued > ITERATOR_SECONDS:
-        raise _error("ExpiredIteratorException", "Iterator expired: it was created more than "
-                     f"{ITERATOR_SECONDS // 60} minutes ago")
-    shard = _stream(backend, arn).shard(shard_id)
-    limit = min(max(int(limit or MAX_GET_RECORDS), 1), MAX_GET_RECORDS)
-    start = seq - shard.first_seq
-    texts = shard.records[start:start + limit]
-    result: dict[str, Any] = {"Records": [_wire_record(text) for text in texts]}
-    next_seq = seq + len(texts)
-    if shard.closed is None or next_seq < shard.end_seq:
-        result["NextShardIterator"] = _encode_iterator(arn, shard_id, next_seq)
-    return result
-
-
-def _wire_record(text: str) -> dict[str, Any]:
-    """A stored record as moto's response serializer wants it (datetimes, raw bytes)."""
-    record = json.loads(text)
-    body = record["dynamodb"]
-    body["ApproximateCreationDateTime"] = datetime.fromtimestamp(
-        body["ApproximateCreationDateTime"], UTC)
-    for name in ("Keys", "NewImage", "OldImage"):
-        if name in body:
-            body[name] = {k: _blobs_as_bytes(v) for k, v in body[name].items()}
-    return record
-
-
-def _blobs_as_bytes(value: dict[str, Any]) -> dict[str, Any]:
-    (kind, inner), = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(inner)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(v) for v in inner]}
-    if kind == "M":
-        return {"M": {k: _blobs_as_bytes(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [_blobs_as_bytes(v) for v in inner]}
-    return value
-
-
 # --- installation -----------------------------------------------------------------
 
-def _route_account_endpoints() -> None:
-    import re
-
-    from moto import backend_index
-    from moto.dynamodbstreams import urls
-
-    urls.url_bases.append(ACCOUNT_ENDPOINT)
-    backend_index.backend_url_patterns.append(("dynamodbstreams", re.compile(ACCOUNT_ENDPOINT)))
-
-
 def install() -> None:
-    """Patch this process's moto: streams above, one record per UpdateItem."""
+    """Patch this process's moto: tables get a StreamLog, one record per UpdateItem."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as moto_table
-    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     global moto_stream_shard
     if moto_table.StreamShard is StreamLog:
         return
     moto_stream_shard = moto_table.StreamShard
-    _route_account_endpoints()
     moto_table.StreamShard = StreamLog  # tables created from now on get a StreamLog
     moto_update_item = DynamoDBBackend.update_item
 
@@ -344,27 +280,4 @@ def install() -> None:
         release(one_per_item(held))
         return item
 
-    def handler_describe_stream(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult({"StreamDescription": describe_stream(
-            self.backend, self._get_param("StreamArn"), self._get_param("Limit"),
-            self._get_param("ExclusiveStartShardId"))})
-
-    def handler_get_shard_iterator(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult({"ShardIterator": get_shard_iterator(
-            self.backend, self._get_param("StreamArn"), self._get_param("ShardId"),
-            self._get_param("ShardIteratorType"), self._get_param("SequenceNumber"))})
-
-    def handler_get_records(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-
-        return ActionResult(get_records(self.backend, self._get_param("ShardIterator"),
-                                        self._get_param("Limit")))
-
     DynamoDBBackend.update_item = update_item
-    DynamoDBStreamsHandler.describe_stream = handler_describe_stream
-    DynamoDBStreamsHandler.get_shard_iterator = handler_get_shard_iterator
-    DynamoDBStreamsHandler.get_records = handler_get_records

@@ -5,10 +5,10 @@ store's streams through boto3's `dynamodbstreams` client and calls the
 handler with the event Lambda would deliver — `{"Records": [...]}`, at most
 `batch_size` records of ONE shard per call, in sequence order, each record
 with `eventSourceARN` and its creation time in epoch seconds. Shards are
-read parent first; new shards are picked up on the next pass. A handler
-that raises gets the same batch again after a pause (at least once, like
-Lambda): nothing is skipped. `drain()` is the synchronous form the tests use
-to make off-path effects visible at a known moment.
+read parent first; a shard's children are read as soon as it ends. A
+handler that raises gets the same batch again after a pause (at least once,
+like Lambda): nothing is skipped. `drain()` is the synchronous form the
+tests use to make off-path effects visible at a known moment.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Handler = Callable[[dict[str, Any]], None]
-# A stream's shard list is read again when its known shards are all read, or after this.
+# A stream's shard list is read again when one of its shards ends, or after this.
 SHARD_LIST_SECONDS = 10.0
 log = logging.getLogger("workproof.stream_pump")
 
@@ -67,9 +67,10 @@ class StreamReader:
         self._arns: dict[str, str] = {}  # table -> its latest stream
         self._listed: dict[str, tuple[float, list[dict[str, Any]]]] = {}  # arn -> (when, shards)
 
-    def pump(self) -> int:
-        """One pass over every table's stream until caught up; the number of records delivered."""
-        return sum(self._pump_table(name) for name in self.table_names)
+    def pump(self, table_names: Iterable[str] | None = None) -> int:
+        """One pass over the tables' streams (default: all) until caught up; records delivered."""
+        names = self.table_names if table_names is None else table_names
+        return sum(self._pump_table(name) for name in names)
 
     def _stream_arn(self, table_name: str) -> str | None:
         arn = self._arns.get(table_name)
@@ -214,7 +215,12 @@ def lambda_record(record: dict[str, Any], arn: str) -> dict[str, Any]:
     for name in ("Keys", "NewImage", "OldImage"):
         if name in body:
             body[name] = {k: _blobs_as_base64(v) for k, v in body[name].items()}
-    return {**record, "dynamodb": body, "eventSourceARN": arn}
+    converted = {**record, "dynamodb": body, "eventSourceARN": arn}
+    identity = record.get("userIdentity")
+    if identity:  # a TTL deletion; Lambda spells the keys in camel case
+        converted["userIdentity"] = {"type": identity.get("Type"),
+                                     "principalId": identity.get("PrincipalId")}
+    return converted
 
 
 def _blobs_as_base64(value: dict[str, Any]) -> dict[str, Any]:
@@ -231,12 +237,18 @@ def _blobs_as_base64(value: dict[str, Any]) -> dict[str, Any]:
 
 
 class StreamPump:
-    """A thread pumping `table_names`' streams into `handler` every `interval` seconds."""
+    """A thread pumping `table_names`' streams into `handler`.
+
+    It reads every `interval` seconds; when the store runs in this process
+    (make run), a write to one of the streams wakes it at once, at most one
+    pass every `min_gap` seconds, reading only the streams written to.
+    """
 
     def __init__(self, table_names: Iterable[str], handler: Handler, interval: float = 0.2,
-                 **reader_options: Any) -> None:
+                 min_gap: float = 0.02, **reader_options: Any) -> None:
         self.reader = StreamReader(table_names, handler, **reader_options)
         self.interval = interval
+        self.min_gap = min_gap
         self._thread = threading.Thread(target=self._run, name="stream-pump", daemon=True)
 
     def start(self) -> StreamPump:
@@ -246,18 +258,30 @@ class StreamPump:
         return self
 
     def _run(self) -> None:
+        from ops import store_streams
+
+        seen = store_streams.wait_for_writes({}, 0)
+        names: list[str] | None = None  # all tables
         while not self.reader.stopping.is_set():
             try:
-                self.reader.pump()
+                self.reader.pump(names)
             except Stopped:
                 return
             except Exception as exc:  # the store went away or hiccuped: try again next tick
                 log.warning("stream pump: %r", exc)
-            self.reader.stopping.wait(self.interval)
+            if self.reader.stopping.wait(self.min_gap):
+                return
+            counts = store_streams.wait_for_writes(seen, self.interval - self.min_gap)
+            written = {name for name in counts if counts[name] != seen.get(name)}
+            names = [n for n in self.reader.table_names if n in written] or None
+            seen = counts
 
     def stop(self, final_attempts: int = 3) -> int:
         """Stop the thread, then deliver what is left (a failing handler: `final_attempts` tries)."""
+        from ops import store_streams
+
         self.reader.stopping.set()
+        store_streams.wake_waiters()
         self._thread.join()
         self.reader.stopping.clear()
         self.reader.max_attempts = final_attempts

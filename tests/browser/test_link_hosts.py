@@ -19,7 +19,7 @@ from tests.browser.browser_support import have_live_server, requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
-SHOWN_HOST = re.compile(r'<span class="host">([^<]*)</span>')
+SHOWN_HOST = re.compile(r'<span class="host"[^>]*>([^<]*)</span>')
 TRICKY_TARGETS = [
     "https://faß.de/straße?q=ß#ß",
     "https://BÜCHER.example:8443/Kaufen",

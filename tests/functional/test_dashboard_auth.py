@@ -211,36 +211,30 @@ def test_junk_cookie_is_signed_out(dash, junk):
     assert dash.get("overview") == fail("signed_out")
 
 
-def _signing_keys(spec: str) -> None:
-    """The app restarted with WORKPROOF_SIGNING_KEYS=spec (keys are read at cold start)."""
-    from chalicelib import config
-
-    settings = config.Settings.from_environ({config.ENV_SIGNING_KEYS: spec})
-    pow.use_signing_keys(settings.signing_keys)
-
-
-def _the_runs_own_signing_keys() -> None:
-    import os
-
-    _signing_keys(os.environ["WORKPROOF_SIGNING_KEYS"])
+@pytest.fixture
+def signing_keys():
+    """Set the deployment's signing keys for one test (the settings' own afterwards)."""
+    before = pow._source
+    yield lambda keys: pow.use_signing_keys(tuple(keys))
+    pow.use_signing_keys(*before)
 
 
-def test_session_signed_with_a_retired_key_is_signed_out(signed_in):
-    _signing_keys("other:" + "A" * 43)
-    try:
-        assert signed_in.get("session") == fail("signed_out")
-    finally:
-        _the_runs_own_signing_keys()
+def test_session_signed_with_a_retired_key_is_signed_out(signed_in, signing_keys):
+    signing_keys([("other", b"A" * 32)])
+    assert signed_in.get("session") == fail("signed_out")
 
 
-def test_session_survives_a_signing_key_roll_while_the_old_key_verifies(signed_in):
-    import os
-
-    _signing_keys("new:" + "B" * 43 + "," + os.environ["WORKPROOF_SIGNING_KEYS"])
-    try:
-        assert signed_in.get("session")["success"] is True
-    finally:
-        _the_runs_own_signing_keys()
+def test_session_survives_a_signing_key_roll_while_the_old_key_verifies(
+        client, signed_in, site, signing_keys):
+    old = pow.signing_keys()
+    signing_keys([("new", b"B" * 32), *old])
+    assert signed_in.get("session")["success"] is True
+    fresh = Dashboard(client)  # signed with the new key
+    assert fresh.sign_in(site.site_key, site.secret)["success"] is True
+    # Once the old key is retired, only the sessions it signed end.
+    signing_keys([("new", b"B" * 32)])
+    assert signed_in.get("session") == fail("signed_out")
+    assert fresh.get("session")["success"] is True
 
 
 def test_a_job_mac_is_no_session_mac(signed_in):

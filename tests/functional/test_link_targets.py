@@ -17,7 +17,7 @@ from chalicelib.models import Link
 from tests.functional.store import aws  # noqa: F401 - aws: the shared store
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-SHOWN_HOST = re.compile(r'<span class="host">([^<]*)</span>')
+SHOWN_HOST = re.compile(r'<span class="host"[^>]*>([^<]*)</span>')
 
 
 def fail(code: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from ops import store_streams
+from ops import store_stream_api, store_streams
 from tests.functional.embedded import Dynamo, dynamo_fixture  # noqa: F401 - the fixture
 
 NEW_AND_OLD = "NEW_AND_OLD_IMAGES"
@@ -160,7 +160,7 @@ def test_a_shard_iterator_expires_after_fifteen_minutes(
     shard = dynamo.shards(table)[0]["ShardId"]
     iterator = dynamo.streams.get_shard_iterator(StreamArn=dynamo.stream_arn(table), ShardId=shard,
                                                  ShardIteratorType="LATEST")["ShardIterator"]
-    now[0] += store_streams.ITERATOR_SECONDS + 1
+    now[0] += store_stream_api.ITERATOR_SECONDS + 1
     with pytest.raises(ClientError) as caught:
         dynamo.streams.get_records(ShardIterator=iterator)
     assert caught.value.response["Error"]["Code"] == "ExpiredIteratorException"
@@ -206,3 +206,30 @@ def test_a_table_made_before_the_fixes_keeps_its_records(monkeypatch: pytest.Mon
         keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in dynamo.records(table)]
     assert [r["eventName"] for r in records] == ["INSERT"]
     assert keys == ["before", "after"]
+
+
+def test_sequence_numbers_keep_growing_in_a_new_stream(dynamo: Dynamo) -> None:
+    """A table made again (as by a restarted make run) continues after the old stream."""
+    first = dynamo.table(NEW_AND_OLD)
+    for n in range(3):
+        dynamo.client.put_item(TableName=first, Item={"pk": {"S": f"k{n}"}})
+    second = dynamo.table(NEW_AND_OLD)
+    dynamo.client.put_item(TableName=second, Item={"pk": {"S": "k"}})
+    old = [int(r["dynamodb"]["SequenceNumber"]) for r in dynamo.records(first)]
+    new = int(dynamo.records(second)[0]["dynamodb"]["SequenceNumber"])
+    assert old == sorted(old) and new > old[-1]
+
+
+def test_a_closed_shard_is_kept_compressed_and_reads_the_same(
+        dynamo: Dynamo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.functional.embedded import moto_backend
+
+    monkeypatch.setattr(store_streams, "RECORDS_PER_SHARD", 50)
+    table = dynamo.table(NEW_AND_OLD)
+    for n in range(60):
+        dynamo.client.put_item(TableName=table, Item={"pk": {"S": f"k{n:02d}"}, "n": {"N": "1"}})
+    closed, _open = moto_backend().tables[table].stream_shard.shards
+    assert closed.closed is not None and closed.count == 50
+    assert len(closed._packed) * 5 < sum(len(text) for text in closed.read(0, 50))
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in dynamo.records(table)] == \
+        [f"k{n:02d}" for n in range(60)]

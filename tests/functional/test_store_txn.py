@@ -239,3 +239,24 @@ def test_all_old_in_a_transaction_returns_the_item_in_its_cancellation_reason(
     reasons = cancelled(dynamo, [add(table, "b", 1), failing, missing])["CancellationReasons"]
 
     assert reasons == [{"Code": "None"}, {**CONDITION_FAILED, "Item": old}, CONDITION_FAILED]
+
+
+# --- nothing keeps items the tables no longer hold -----------------------------------
+
+def test_an_item_replaced_or_deleted_is_not_kept_anywhere(in_process: Dynamo) -> None:
+    """moto 5.2.5 keeps every item object it makes (for its dashboard): memory only grows."""
+    import gc
+    import weakref
+
+    dynamo = in_process
+    table = dynamo.table()
+    dynamo.client.put_item(TableName=table, Item={"pk": {"S": "a"}, "credit": {"N": "1"}})
+    first = weakref.ref(moto_backend().tables[table].items[next(iter(
+        moto_backend().tables[table].items))])
+    dynamo.client.put_item(TableName=table, Item={"pk": {"S": "a"}, "credit": {"N": "2"}})
+    dynamo.client.transact_write_items(TransactItems=share(table, table, "job"))
+    dynamo.client.delete_item(TableName=table, Key={"pk": {"S": "a"}})
+    gc.collect()
+    assert first() is None
+    from moto.dynamodb.models.dynamo_type import Item
+    assert Item.instances_tracked == []

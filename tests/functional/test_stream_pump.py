@@ -199,3 +199,16 @@ def test_the_pump_follows_a_table_that_was_replaced(dynamo: Dynamo) -> None:
         wait_for(lambda: handler.keys() == ["old", "new"])
     finally:
         pump.stop()
+
+
+def test_a_write_to_the_store_in_this_process_wakes_the_pump(dynamo: Dynamo) -> None:
+    """make run's store and pump share a process: records go out without waiting for a poll."""
+    table = dynamo.table(NEW_AND_OLD)
+    handler = Recorder()
+    pump = StreamPump([table], handler, interval=3600).start()
+    try:
+        time.sleep(0.1)  # the pump is waiting now
+        written = write(dynamo, table, ["a", "b"])
+        wait_for(lambda: handler.keys() == written)
+    finally:
+        pump.stop()

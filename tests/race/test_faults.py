@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.race.faults import FaultInjector
+from tests.race.threads import collecting, now, params
 
 pytestmark = pytest.mark.race
 
@@ -31,26 +32,7 @@ MIN_WORK = 8
 START_BALANCE = 2000
 
 
-def _collecting(target: Any, failures: list[BaseException]) -> Any:
-    """`target`, with any exception kept for the test thread to raise."""
-    def run(*args: Any) -> None:
-        try:
-            target(*args)
-        except BaseException as error:  # noqa: BLE001 - re-raised by the test
-            failures.append(error)
-    return run
 
-
-def _params(**values: Any) -> Any:
-    from chalicelib.params import merge
-
-    return merge([(k, str(v)) for k, v in values.items()], [])
-
-
-def _now() -> int:
-    import time
-
-    return int(time.time())
 
 
 def _call(fn: Any, *args: Any) -> tuple[str, Any]:
@@ -96,12 +78,12 @@ def _worker(secret: str, site_key: str, tokens: list[str], tally: Tally, seed: i
         kind = rng.choices(["share", "withdraw", "verify"], weights=[50, 35, 15])[0]
         if kind == "share":
             user = rng.choice(USERS)
-            code, job, _ = _until_answered(mining.issue_job, _params(site=site_key, user=user),
-                                           None, _now(), MIN_WORK, 600)
+            code, job, _ = _until_answered(mining.issue_job, params(site=site_key, user=user),
+                                           None, now(), MIN_WORK, 600)
             assert code == "success", code
             nonce = ",".join(["0"] * job["count"])
             code, body, retried = _until_answered(
-                mining.submit, _params(job=job["job"], nonce=nonce), None, _now(), MIN_WORK, 600)
+                mining.submit, params(job=job["job"], nonce=nonce), None, now(), MIN_WORK, 600)
             # After a lost answer, the guard is there: duplicate_share means "credited".
             assert code == "success" or (code == "duplicate_share" and retried), code
             with tally.lock:
@@ -109,20 +91,20 @@ def _worker(secret: str, site_key: str, tokens: list[str], tally: Tally, seed: i
         elif kind == "withdraw":
             user, amount = rng.choice(USERS), rng.choice([1, 7, 50])
             key = secrets.token_hex(8)
-            code, _body, _ = _until_answered(api.user_withdraw, _params(
+            code, _body, _ = _until_answered(api.user_withdraw, params(
                 secret=secret, name=user, amount=amount, idempotency_key=key))
             assert code in ("success", "insufficent_funds"), code
             if code == "success":
                 with tally.lock:
                     tally.withdrawn[user] += amount
             # The same key again answers the same, and moves nothing.
-            again, _body, _ = _until_answered(api.user_withdraw, _params(
+            again, _body, _ = _until_answered(api.user_withdraw, params(
                 secret=secret, name=user, amount=amount, idempotency_key=key))
             assert again == code
         elif mine:
             token = mine.pop()
             key = secrets.token_hex(8)
-            code, body, _ = _until_answered(api.token_verify, _params(
+            code, body, _ = _until_answered(api.token_verify, params(
                 secret=secret, token=token, hashes=1, idempotency_key=key))
             assert code == "success", (token, code)
             with tally.lock:
@@ -142,10 +124,10 @@ def test_ten_percent_of_dynamodb_calls_failing_lose_and_double_nothing(store: An
         ledger.set_figures(info, user, START_BALANCE, 0)
     tokens = []
     for _ in range(THREADS * 4):
-        job = mining.issue_job(_params(site=site_key, token="", hashes=MIN_WORK), None, _now(),
+        job = mining.issue_job(params(site=site_key, token="", hashes=MIN_WORK), None, now(),
                                MIN_WORK, 600)
-        mining.submit(_params(job=job["job"], nonce=",".join(["0"] * job["count"])), None,
-                      _now(), MIN_WORK, 600)
+        mining.submit(params(job=job["job"], nonce=",".join(["0"] * job["count"])), None,
+                      now(), MIN_WORK, 600)
         tokens.append(job["token"])
     injector = FaultInjector(rate=0.10, seed=20261130)
     clients = _clients()
@@ -153,7 +135,7 @@ def test_ten_percent_of_dynamodb_calls_failing_lose_and_double_nothing(store: An
     tally = Tally()
     failures: list[BaseException] = []
     try:
-        threads = [threading.Thread(target=_collecting(_worker, failures),
+        threads = [threading.Thread(target=collecting(_worker, failures),
                                     args=(secret, site_key, tokens, tally, t))
                    for t in range(THREADS)]
         for thread in threads:
@@ -172,6 +154,6 @@ def test_ten_percent_of_dynamodb_calls_failing_lose_and_double_nothing(store: An
         assert (state.total, state.withdrawn) == (tally.total[user], tally.withdrawn[user]), user
         assert state.balance >= 0
     for token in tokens:
-        again = _call(api.token_verify, _params(secret=secret, token=token, hashes=1))[0]
+        again = _call(api.token_verify, params(secret=secret, token=token, hashes=1))[0]
         # Verified exactly once: the ones the tally holds are spent, the rest still verify.
         assert again == ("invalid_token" if token in tally.verified else "success"), token

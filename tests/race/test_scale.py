@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from tests.race.threads import collecting, now, params
+
 pytestmark = pytest.mark.race
 
 THREADS = 16
@@ -33,20 +35,6 @@ USERS = [f"racer{i}" for i in range(6)]
 MIN_WORK = 8  # D = 1: every nonce solves, so the threads spend no time hashing
 
 
-def _collecting(target: Any, failures: list[BaseException]) -> Any:
-    """`target`, with any exception kept for the test thread to raise."""
-    def run(*args: Any) -> None:
-        try:
-            target(*args)
-        except BaseException as error:  # noqa: BLE001 - re-raised by the test
-            failures.append(error)
-    return run
-
-
-def _params(**values: Any) -> Any:
-    from chalicelib.params import merge
-
-    return merge([(k, str(v)) for k, v in values.items()], [])
 
 
 class Tally:
@@ -82,10 +70,10 @@ def _worker(secret: str, site_key: str, tally: Tally, tokens: list[str], seed: i
                     job = spare_jobs[user].pop()  # issued before a reset-all
                 else:
                     kind = "share"
-                    job = mining.issue_job(_params(site=site_key, user=user), None,
-                                           _now(), MIN_WORK, 600)
-                answer = mining.submit(_params(job=job["job"], nonce=_nonce(job)), None,
-                                       _now(), MIN_WORK, 600)
+                    job = mining.issue_job(params(site=site_key, user=user), None,
+                                           now(), MIN_WORK, 600)
+                answer = mining.submit(params(job=job["job"], nonce=_nonce(job)), None,
+                                       now(), MIN_WORK, 600)
                 with tally.lock:
                     assert job["job"] not in tally.credited_jobs, "a job credited twice"
                     tally.credited_jobs.add(job["job"])
@@ -94,19 +82,19 @@ def _worker(secret: str, site_key: str, tally: Tally, tokens: list[str], seed: i
                 tally.note(f"{kind}: success")
             elif kind == "withdraw":
                 user, amount = rng.choice(USERS), rng.choice([1, 8, 64, 500])
-                api.user_withdraw(_params(secret=secret, name=user, amount=amount))
+                api.user_withdraw(params(secret=secret, name=user, amount=amount))
                 with tally.lock:
                     tally.withdrawn[user] += amount
                 tally.note("withdraw: success")
             elif kind == "verify":
                 token = rng.choice(tokens)
-                answer = api.token_verify(_params(secret=secret, token=token, hashes=1))
+                answer = api.token_verify(params(secret=secret, token=token, hashes=1))
                 with tally.lock:
                     tally.verified[token] += 1
                 tally.note("verify: success")
             elif replays:
                 job = rng.choice(replays)
-                mining.submit(_params(job=job["job"], nonce=_nonce(job)), None, _now(),
+                mining.submit(params(job=job["job"], nonce=_nonce(job)), None, now(),
                               MIN_WORK, 600)
                 raise AssertionError("a replayed share was credited again")
             else:
@@ -119,11 +107,6 @@ def _worker(secret: str, site_key: str, tally: Tally, tokens: list[str], seed: i
             assert error.code in allowed, (kind, error.code)
 
 
-def _now() -> int:
-    import time
-
-    return int(time.time())
-
 
 def _nonce(job: dict[str, Any]) -> str:
     assert job["difficulty"] == 1
@@ -135,9 +118,9 @@ def _new_tokens(site_key: str, count: int) -> list[str]:
 
     names = []
     for _ in range(count):
-        job = mining.issue_job(_params(site=site_key, token="", hashes=MIN_WORK), None,
-                               _now(), MIN_WORK, 600)
-        mining.submit(_params(job=job["job"], nonce=_nonce(job)), None, _now(), MIN_WORK, 600)
+        job = mining.issue_job(params(site=site_key, token="", hashes=MIN_WORK), None,
+                               now(), MIN_WORK, 600)
+        mining.submit(params(job=job["job"], nonce=_nonce(job)), None, now(), MIN_WORK, 600)
         names.append(job["token"])
     return names
 
@@ -157,18 +140,18 @@ def test_ten_thousand_mixed_operations_match_the_tally(store: Any) -> None:
         spare: dict[str, list[dict[str, Any]]] = defaultdict(list)
         if round_ % 2 == 1:
             for user in USERS:
-                spare[user] = [mining.issue_job(_params(site=site_key, user=user), None,
-                                                _now(), MIN_WORK, 600) for _ in range(4)]
-            affected = api.user_reset_all(_params(secret=secret))["affected"]
+                spare[user] = [mining.issue_job(params(site=site_key, user=user), None,
+                                                now(), MIN_WORK, 600) for _ in range(4)]
+            affected = api.user_reset_all(params(secret=secret))["affected"]
             assert affected == sum(1 for u in USERS if tally.total[u] > 0)
             tally.total.clear()
             tally.withdrawn.clear()
         elif round_ > 0:
             user = USERS[round_ % len(USERS)]
-            api.user_reset(_params(secret=secret, name=user))
+            api.user_reset(params(secret=secret, name=user))
             tally.total[user] = tally.withdrawn[user] = 0
         failures: list[BaseException] = []
-        threads = [threading.Thread(target=_collecting(_worker, failures),
+        threads = [threading.Thread(target=collecting(_worker, failures),
                                     args=(secret, site_key, tally, tokens, round_ * 100 + t,
                                           spare))
                    for t in range(THREADS)]
