@@ -1,19 +1,21 @@
 """Benchmark: the Lambda cold start of the shipped bundle against a bare `import boto3`.
 
-Builds the bundle with deploy/package.sh (or takes `--zip`), unpacks it into
-a temporary folder twice: as shipped, and with its `.pyc` files removed (the
-bundle before it carried bytecode). Each measure is a fresh interpreter
-(`python -I -S -B`: nothing is written, as on Lambda's read-only /var/task)
-whose path holds the bundle, a folder with what the Powertools layer adds
-(/opt/python on Lambda) and one with what the Lambda runtime ships (boto3,
-botocore, ... each linked from this venv), with the environment the
-function has (region, its table names, fake credentials). Measured, in
-interleaved rounds, medians: the time of the import itself inside the
-interpreter, and the wall time of the whole process.
-  boto3            import boto3
-  app              import app   (the handler module), bundle as shipped
-  app, no .pyc     import app,  bundle without bytecode
-  observe          import chalicelib.observe (Powertools Logger and Metrics: their share of app)
+Builds the bundle and the functions' Powertools layer with deploy/package.sh
+(or takes `--zip`, with powertools-layer.zip beside it) and unpacks each
+twice: as shipped, and with its `.pyc` files removed (the bundle before it
+carried bytecode; the public Powertools layer, whose build deletes them).
+Each measure is a fresh interpreter (`python -I -S -B`: nothing is written,
+as on Lambda's read-only /var/task and /opt) whose path holds the bundle,
+the layer's python/ folder (/opt/python on Lambda) and a folder with what
+the Lambda runtime ships (boto3, botocore, ... each linked from this venv),
+with the environment the function has (region, its table names, fake
+credentials). Measured, in interleaved rounds, medians: the time of the
+import itself inside the interpreter, and the wall time of the whole process.
+  boto3                 import boto3
+  app                   import app (the handler module): bundle and layer as shipped
+  app, public layer     the same with the layer's bytecode removed (the public layer)
+  app, no .pyc          neither bundle nor layer with bytecode (before issue 8)
+  observe               import chalicelib.observe (Powertools Logger and Metrics: their share)
 Usage: .venv/bin/python bench/cold_start.py [--rounds 21] [--zip out/deployment.zip]
 """
 from __future__ import annotations
@@ -32,7 +34,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
-LAYER_PACKAGES = ("aws_lambda_powertools", "typing_extensions")
 CHILD = """
 import sys, time
 sys.path[:0] = sys.argv[2:]
@@ -69,7 +70,7 @@ def unpack(bundle: Path, dest: Path, keep_bytecode: bool) -> Path:
 
 
 def runtime_dir(dest: Path, packages: tuple[str, ...] = RUNTIME_PACKAGES) -> Path:
-    """What the Lambda Python runtime (or a layer) provides besides the standard library."""
+    """What the Lambda Python runtime provides besides the standard library."""
     dest.mkdir()
     for name in packages:
         origin = Path(importlib.import_module(name).__file__)
@@ -114,11 +115,14 @@ def main() -> None:
         size = bundle.stat().st_size
         env = lambda_env(variables)
         runtime = runtime_dir(tmp_path / "runtime")
-        layer = runtime_dir(tmp_path / "layer", LAYER_PACKAGES)
+        layer_zip = bundle.parent / "powertools-layer.zip"
+        layer = unpack(layer_zip, tmp_path / "opt", keep_bytecode=True) / "python"
+        public_layer = unpack(layer_zip, tmp_path / "opt-no-pyc", keep_bytecode=False) / "python"
         shipped = unpack(bundle, tmp_path / "task", keep_bytecode=True)
         bare = unpack(bundle, tmp_path / "task-no-pyc", keep_bytecode=False)
         cases = {"boto3": ("boto3", [runtime]), "app": ("app", [shipped, layer, runtime]),
-                 "app, no .pyc": ("app", [bare, layer, runtime]),
+                 "app, public layer": ("app", [shipped, public_layer, runtime]),
+                 "app, no .pyc": ("app", [bare, public_layer, runtime]),
                  "observe": ("chalicelib.observe", [shipped, layer, runtime])}
         for module, path in cases.values():
             measure(module, path, env)  # warm the page cache

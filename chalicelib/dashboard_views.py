@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ada_url import URL
-
 from chalicelib import ledger, links, ranks, sites, stats, targets
 from chalicelib.api import TOP_ORDERS, new_request_id
 from chalicelib.dashboard_http import Call
@@ -126,6 +124,8 @@ def normalise_origin(text: str) -> str:
         target = targets.parse(text.strip())
     except InvalidUrl:
         raise BadRequest("not an origin") from None
+    from ada_url import URL  # loaded by targets.parse above (a lazy import there)
+
     url = URL(target.href)
     if url.pathname not in ("", "/") or url.search or url.hash:
         raise BadRequest("an origin has no path, query or fragment")

@@ -22,8 +22,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ada_url import URL, HostType
-
 from chalicelib.errors import InvalidUrl
 
 MAX_URL_CHARS = 2048
@@ -78,6 +76,10 @@ def parse(text: str) -> Target:
     if _refused_character(text):
         raise InvalidUrl("url with a backslash, control, format or whitespace character")
     authority = _authority(text)
+    # Imported here, not with the module: ada (a C extension through cffi)
+    # costs a cold start ~3.5 ms and only link and origin requests parse URLs.
+    from ada_url import URL, HostType
+
     try:
         url = URL(text)
     except (ValueError, UnicodeError):

@@ -4,7 +4,9 @@
 #   deploy/chalice-deploy.sh [STAGE]          (default: prod; needs AWS credentials)
 #
 # 1. creates or completes the stage's tables (python -m chalicelib.admin create-tables),
-# 2. runs `chalice deploy --stage STAGE` on a staged copy of the app whose
+# 2. publishes the functions' Powertools layer when it changed
+#    (deploy/powertools_layer.py: the public layer ships no bytecode), and
+#    runs `chalice deploy --stage STAGE` on a staged copy of the app whose
 #    vendor/ holds pynamodb alone (boto3/botocore come from the Lambda runtime),
 #    keeping chalice's deployment state in .chalice/deployed/ of the repository,
 # 3. connects the stream consumer (the `streams` function) to the guards',
@@ -29,6 +31,20 @@ cd "$ROOT"
 BUILD="$(mktemp -d "${TMPDIR:-/tmp}/workproof-deploy.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT
 PYTHON="$PYTHON" bash "$ROOT/deploy/stage_app.sh" "$BUILD"
+
+# The functions' Powertools layer, with its bytecode (deploy/powertools_layer.py):
+# published when it changed, and named in the staged config's `layers`.
+RUNTIME="$("$PYTHON" -c 'import sys; print(f"python{sys.version_info.major}.{sys.version_info.minor}")')"
+"$PYTHON" "$ROOT/deploy/powertools_layer.py" build "$BUILD/powertools-layer.zip" "$RUNTIME"
+LAYER_ARN="$("$PYTHON" "$ROOT/deploy/powertools_layer.py" publish "$BUILD/powertools-layer.zip" \
+    "workproof-$STAGE-powertools" "$RUNTIME")"
+"$PYTHON" - "$BUILD/.chalice/config.json" "$LAYER_ARN" <<'PY'
+import json, sys
+path, arn = sys.argv[1], sys.argv[2]
+config = json.load(open(path))
+config["layers"] = [arn]
+open(path, "w").write(json.dumps(config, indent=2) + "\n")
+PY
 
 status=0
 "$BIN/chalice" --project-dir "$BUILD" deploy --stage "$STAGE" || status=$?

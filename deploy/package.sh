@@ -5,7 +5,9 @@
 #
 # Produces OUT_DIR/sam.json (CloudFormation/SAM template: chalice's API and
 # Lambda merged with deploy/merge-template.json), OUT_DIR/deployment.zip (with
-# the bytecode of every module: deploy/compile_bundle.py) and
+# the bytecode of every module: deploy/compile_bundle.py),
+# OUT_DIR/powertools-layer.zip (the functions' layer, with its bytecode:
+# deploy/powertools_layer.py) and
 # OUT_DIR/cloudformation.json (sam.json with the SAM transform expanded
 # offline by aws-sam-translator, for review and lint only: deploy sam.json),
 # then lints both templates with cfn-lint (any error fails the script).
@@ -60,6 +62,12 @@ fns = [r["Properties"] for r in json.load(open(sys.argv[1]))["Resources"].values
        if r["Type"] == "AWS::Serverless::Function"]
 print(fns[0]["Runtime"])' "$OUT/sam.json")"
 "$PYTHON" "$ROOT/deploy/compile_bundle.py" "$OUT/deployment.zip" "$RUNTIME"
+
+# 3c. The functions' Powertools layer, with its bytecode too (the public
+# layer ships none): the template's PowertoolsLayer (ContentUri
+# ./powertools-layer.zip, uploaded by `aws cloudformation package` or `sam deploy`).
+rm -f "$OUT/powertools-layer.zip"
+"$PYTHON" "$ROOT/deploy/powertools_layer.py" build "$OUT/powertools-layer.zip" "$RUNTIME"
 
 ZIP_BYTES="$(wc -c < "$OUT/deployment.zip" | tr -d ' ')"
 echo "package.sh: $OUT/sam.json, $OUT/deployment.zip ($ZIP_BYTES bytes)"

@@ -29,14 +29,16 @@ def transform(template: dict[str, Any], region: str = "us-east-1") -> dict[str, 
     from samtranslator.translator.transform import transform as sam_transform
 
     template = json.loads(json.dumps(template))
-    # `aws cloudformation package` uploads ./deployment.zip and rewrites the
-    # local CodeUri into an S3 location; stand in for that step.
+    # `aws cloudformation package` uploads ./deployment.zip and
+    # ./powertools-layer.zip and rewrites the local paths into S3 locations;
+    # stand in for that step.
+    local_paths = {"AWS::Serverless::Function": "CodeUri",
+                   "AWS::Serverless::LayerVersion": "ContentUri"}
     for resource in template.get("Resources", {}).values():
         props = resource.get("Properties", {})
-        if resource.get("Type") == "AWS::Serverless::Function" and \
-                isinstance(props.get("CodeUri"), str) and \
-                not props["CodeUri"].startswith("s3://"):
-            props["CodeUri"] = "s3://packaging-bucket/deployment.zip"
+        key = local_paths.get(resource.get("Type", ""))
+        if key and isinstance(props.get(key), str) and not props[key].startswith("s3://"):
+            props[key] = f"s3://packaging-bucket/{props[key].rsplit('/', 1)[-1]}"
 
     parameters = {
         "AWS::Region": region,

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Stage the Lambda project into DIR: app.py, chalicelib/, .chalice/ (config and
 # policies, plus deployed/ state if any), an EMPTY requirements.txt,
-# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime, the
-# Powertools layer from .chalice/config.json's `layers`, rewritten to the
-# region in AWS_DEFAULT_REGION) and the Lambda's own builds of ada-url and
-# cffi's _cffi_backend (C extensions: deploy/vendor_wheels.py downloads the
-# manylinux wheels for Python 3.11 on the chosen architecture), with the
-# bytecode of chalicelib/ and vendor/
+# vendor/pynamodb alone (botocore and boto3 come from the Lambda runtime,
+# Powertools from the functions' layer: deploy/powertools_layer.py) and the
+# Lambda's own builds of ada-url and cffi's _cffi_backend (C extensions:
+# deploy/vendor_wheels.py downloads the manylinux wheels for Python 3.11 on
+# the chosen architecture), with the bytecode of chalicelib/ and vendor/
 # (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
@@ -31,20 +30,6 @@ shutil.copytree(sys.argv[1], sys.argv[2],
                 ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".*"))
 PY
 cp "$ROOT/.chalice/config.json" "$ROOT"/.chalice/policy-*.json "$BUILD/.chalice/"
-# A function's layers must be in its own region: the staged config names the
-# deployment's region in every layer ARN (.chalice/config.json spells one).
-if [ -n "${AWS_DEFAULT_REGION:-}" ]; then
-    "$PYTHON" - "$BUILD/.chalice/config.json" "$AWS_DEFAULT_REGION" <<'PY'
-import json, re, sys
-path, region = sys.argv[1], sys.argv[2]
-with open(path) as f:
-    text = f.read()
-text = re.sub(r'"arn:aws:lambda:[a-z0-9-]+:(\d{12}:layer:)', rf'"arn:aws:lambda:{region}:\1', text)
-json.loads(text)  # still valid
-with open(path, "w") as f:
-    f.write(text)
-PY
-fi
 if [ -d "$ROOT/.chalice/deployed" ]; then
     cp -R "$ROOT/.chalice/deployed" "$BUILD/.chalice/"
 fi

@@ -6,8 +6,8 @@ Here the zip is unpacked and the app is imported and called in a separate
 interpreter (`python -I -S -B`: nothing written, as on Lambda's read-only
 /var/task) whose path holds only the unpacked zip, the standard library, a
 folder with what the Lambda Python runtime ships (boto3, botocore, jmespath,
-dateutil, urllib3, s3transfer, six) and one with what the Powertools layer
-adds (/opt/python on Lambda); the calls that reach DynamoDB go to a moto
+dateutil, urllib3, s3transfer, six) and the functions' Powertools layer as
+package.sh builds it (its python/ folder: /opt/python on Lambda); the calls that reach DynamoDB go to a moto
 server.
 """
 from __future__ import annotations
@@ -182,10 +182,11 @@ def call(*args, **kwargs):
     answer = handler_module.app(event(*args, **kwargs), Context())
     return answer["statusCode"], answer["body"]
 
-# Imported from the shipped bytecode (run with -B, like a read-only /var/task);
-# C extensions (ada's wrapper, _cffi_backend) have none to ship.
+# Imported from the shipped bytecode (run with -B, like a read-only /var/task
+# and /opt); C extensions (ada's wrapper, _cffi_backend) have none to ship.
 compiled_here = sorted(name for name, mod in sys.modules.items()
-                       if (where(mod) or "").startswith(os.path.realpath(zipdir))
+                       if (where(mod) or "").startswith((os.path.realpath(zipdir),
+                                                         os.path.realpath(layer)))
                        and not (where(mod) or "").endswith(".so")
                        and not os.path.exists(getattr(mod, "__cached__", None) or ""))
 
@@ -214,7 +215,9 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         zf.extractall(unpacked)
     runtime = _runtime_dir(tmp_path / "runtime")
-    layer = _runtime_dir(tmp_path / "layer", LAYER_PACKAGES)
+    with zipfile.ZipFile(packaged.out / "powertools-layer.zip") as zf:
+        zf.extractall(tmp_path / "opt")
+    layer = tmp_path / "opt" / "python"
 
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -249,7 +252,7 @@ def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packa
     assert results["files"]["ada_url"].startswith(os.path.realpath(unpacked))
     assert results["target"] == ["https://xn--fa-hia.de/stra%C3%9Fe?q=1", "xn--fa-hia.de"]
     assert not results["files"]["botocore"].startswith(os.path.realpath(unpacked))
-    assert not results["files"]["powertools"].startswith(os.path.realpath(unpacked))
+    assert results["files"]["powertools"].startswith(os.path.realpath(layer))
     assert results["outside"] == [], f"modules loaded from outside the zip/runtime: {results['outside']}"
     assert results["compiled_here"] == [], "imported without shipped bytecode"
 

@@ -1,24 +1,19 @@
 """The stream consumer's deployment: its function, one event source mapping per
-stream table, the on-failure queue, the stream reads in its own policy, and the
-Powertools layer both functions load.
+stream table, the on-failure queue and the stream reads in its own policy
+(the layer both functions load: test_powertools_layer.py).
 """
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
 
 import pytest
 
 from chalicelib import models
-from tests.deploy.cfn import FUNCTIONS, ROOT, function, policy, resources, tables_by_suffix
+from tests.deploy.cfn import FUNCTIONS, function, policy, resources, tables_by_suffix
 from tests.deploy.conftest import Packaged
 from tests.deploy.iam import allowed
 
 STREAM_SUFFIXES = {models.TABLES[m][1] for m in models.STREAM_TABLES}
-LAYER_ARN = re.compile(r"^arn:aws:lambda:(?P<region>[a-z0-9-]+):017000801446:layer:"
-                       r"AWSLambdaPowertoolsPythonV3-python311-(?P<arch>x86_64|arm64):"
-                       r"(?P<version>[0-9]+)$")
 
 
 def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -102,45 +97,3 @@ def test_only_the_consumer_reads_the_streams_and_reports_failures(stage: str) ->
     secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:workproof-{stage}/signing-key-AbCdEf"
     assert allowed(api, "secretsmanager:GetSecretValue", secret)
     assert not allowed(consumer, "secretsmanager:GetSecretValue", secret)
-
-
-# --- the Powertools layer -------------------------------------------------------
-
-def _layer(template: dict[str, Any], logical: str) -> str:
-    """The function's one layer ARN, resolved for us-east-1 (Fn::Sub + Fn::FindInMap)."""
-    (layer,) = function(template, logical)["Layers"]
-    text, values = layer["Fn::Sub"]
-    resolved = {"AWS::Partition": "aws", "AWS::Region": "us-east-1"}
-    for name, value in values.items():
-        mapping, first, second = value["Fn::FindInMap"]
-        resolved[name] = template["Mappings"][mapping][first][second]
-    return re.sub(r"\$\{([^}]+)\}", lambda m: resolved[m.group(1)], text)
-
-
-def test_both_functions_load_the_public_powertools_layer(packaged: Packaged) -> None:
-    arns = {logical: _layer(packaged.sam, logical) for logical in FUNCTIONS}
-    assert len(set(arns.values())) == 1, arns
-    for logical, arn in arns.items():
-        match = LAYER_ARN.match(arn)
-        assert match, arn
-        # The layer's build matches the function's architecture.
-        assert function(packaged.sam, logical)["Architectures"] == [match["arch"]]
-    # The version is written once in the template: the mapping both functions read.
-    text = json.dumps(json.loads((ROOT / "deploy" / "merge-template.json").read_text()))
-    assert text.count("AWSLambdaPowertoolsPythonV3") == 2  # one Fn::Sub per function
-    assert '"Version": "' + LAYER_ARN.match(arns["APIHandler"])["version"] + '"' in text
-
-
-def test_chalice_deploy_uses_the_same_layer(packaged: Packaged) -> None:
-    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    # Top level: every stage's functions (chalice deploy; stage_app.sh sets the region).
-    assert config["layers"] == [_layer(packaged.sam, "APIHandler")]
-    for stage in config["stages"].values():
-        assert "layers" not in stage
-
-
-def test_powertools_is_a_dev_requirement_only() -> None:
-    runtime = (ROOT / "requirements.txt").read_text().lower()
-    dev = (ROOT / "requirements-dev.txt").read_text().lower().splitlines()
-    assert "powertools" not in runtime
-    assert any(re.fullmatch(r"aws-lambda-powertools==[0-9.]+", line.strip()) for line in dev)
