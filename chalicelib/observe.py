@@ -28,6 +28,8 @@ SERVICE = "workproof"
 NAMESPACE = "Workproof"
 LOGGER = Logger(service=SERVICE)
 
+# The captcha backends' verify routes (chalicelib/siteverify.py), counted as verifies.
+SITEVERIFY_ROUTES = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
 SUCCESS = "success"
 INTERNAL_ERROR = "internal_error"
 # Tokens shorter than this are logged as their length only (4 characters
@@ -60,6 +62,8 @@ class Record:
     exc_info: ExcInfo | None = None
     retries: int = 0
     throttles: int = 0
+    result: str | None = None  # set by a view whose answers are not contract errors
+
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
@@ -99,6 +103,14 @@ def current_exc_info() -> ExcInfo | None:
     """The exception being handled, as `note_failure` takes it."""
     exc_type, exc, tb = sys.exc_info()
     return None if exc_type is None or exc is None else (exc_type, exc, tb)
+
+
+def note_result(result: str) -> None:
+    """The request's result when its answer is not a contract error (siteverify
+    refuses with HTTP 200 and its own codes): logged and counted as this."""
+    record = _current.get()
+    if record is not None:
+        record.result = result
 
 
 def note_failure(detail: str, exc_info: ExcInfo | None = None) -> None:
@@ -145,7 +157,8 @@ def request_series(record: Record, result: str) -> Series:
             _add(series, (("error", result),), "SharesRefused", 1)
             if site:
                 _add(series, site, "SharesRefused", 1)
-    for route, name in (("/token/verify", "Verifies"), ("/user/withdraw", "Withdrawals")):
+    for route, name in (("/token/verify", "Verifies"), ("/user/withdraw", "Withdrawals"),
+                        *((path, "Verifies") for path in SITEVERIFY_ROUTES)):
         if record.route == route:
             _add(series, (("result", result),), name, 1)
             if result == SUCCESS:
@@ -176,6 +189,7 @@ def publish(series: Series, properties: Mapping[str, Any]) -> None:
 def finish(record: Record, result: str, status: int) -> None:
     """Log the request's line and publish its metrics; ends the record."""
     _current.set(None)
+    result = record.result or result
     line: dict[str, Any] = {
         "request_id": record.request_id, "route": record.route, "method": record.method,
         "site": record.site, "result": result, "status": status,

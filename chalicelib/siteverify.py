@@ -16,7 +16,6 @@ not used: a token is bound to its site, not to an address.
 from __future__ import annotations
 
 import functools
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from typing import Any
 from chalice.app import Response
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import deadline, idempotency, tokens
+from chalicelib import deadline, idempotency, observe, tokens
 from chalicelib.api import new_request_id
 from chalicelib.errors import ApiError, BadRequest, InvalidSecret, InvalidToken
 from chalicelib.http import json_response, request_params
@@ -33,8 +32,7 @@ from chalicelib.models import Token
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
 
-LOG = logging.getLogger("workproof")
-PATHS = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
+PATHS = observe.SITEVERIFY_ROUTES
 IDEMPOTENCY_SCOPE = "siteverify"
 IDEMPOTENCY_TTL = 300  # Turnstile: a retry with the same key within 5 minutes
 MAX_SECRET_CHARS = 256
@@ -118,8 +116,15 @@ def _codes(error: ApiError) -> list[str]:
         return ["invalid-input-secret"]
     if error.code in ("bad_request", "missing_input", "wrong_method"):
         return ["bad-request"]
-    LOG.error("siteverify: %s", error)
+    observe.note_failure(str(error), observe.current_exc_info())
     return ["internal-error"]
+
+
+def _refused(codes: list[str]) -> Response:
+    """The refusal's answer; the log line and the `Verifies` metric carry its codes
+    (`internal-error` as the contract's `internal_error`, at ERROR)."""
+    observe.note_result(observe.INTERNAL_ERROR if codes == ["internal-error"] else ",".join(codes))
+    return json_response({"success": False, "error-codes": codes})
 
 
 def view(app: Any) -> Callable[..., Response]:
@@ -133,13 +138,16 @@ def view(app: Any) -> Callable[..., Response]:
             if request.method not in ACCEPTED_METHODS:
                 raise Refused("bad-request")
             params = request_params(request)
-            return json_response(siteverify(params, int(time.time()), new_request_id()))
+            observe.note_token(params.values.get("response"))
+            body = siteverify(params, int(time.time()), new_request_id())
+            observe.note_answer(body)
+            return json_response(body)
         except Refused as refused:
-            return json_response({"success": False, "error-codes": refused.codes})
+            return _refused(refused.codes)
         except ApiError as error:
-            return json_response({"success": False, "error-codes": _codes(error)})
-        except Exception:  # the caller sees a code, the log the details
-            LOG.exception("siteverify: unhandled error")
-            return json_response({"success": False, "error-codes": ["internal-error"]})
+            return _refused(_codes(error))
+        except Exception as error:  # the caller sees a code, the log the details
+            observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
+            return _refused(["internal-error"])
 
     return answer

@@ -228,6 +228,44 @@ def test_verify_metrics(api, captured):
     }
 
 
+def test_siteverify_lines_and_metrics_carry_its_result(api, captured, monkeypatch):
+    from chalicelib import tokens
+
+    job, share = mine(api, token="")
+    assert share["success"] is True
+    token = job["token"]
+    captured.clear()
+    assert api.post("/siteverify", response=token)["success"] is True
+    assert api.post("/recaptcha/api/siteverify", response=token) == {
+        "success": False, "error-codes": ["timeout-or-duplicate"]}
+    api.post("/turnstile/v0/siteverify", secret="0" * 32, response=token)
+
+    def explode(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the table is on fire")
+
+    monkeypatch.setattr(tokens, "verify", explode)
+    assert api.post("/siteverify", response=token) == {
+        "success": False, "error-codes": ["internal-error"]}
+    ok, spent, stranger, broken = captured.requests()
+    assert (ok["route"], ok["result"], ok["status"], ok["site"], ok["level"]) == \
+        ("/siteverify", "success", 200, api.site.site_key, "INFO")
+    assert ok["token_hint"] == f"{token[:4]}...({len(token)})"
+    assert (spent["route"], spent["result"], spent["status"], spent["level"]) == \
+        ("/recaptcha/api/siteverify", "timeout-or-duplicate", 200, "INFO")
+    assert (stranger["result"], stranger.get("site")) == ("invalid-input-secret", None)
+    assert (broken["result"], broken["level"], broken["detail"]) == \
+        ("internal_error", "ERROR", "unhandled RuntimeError")
+    assert "the table is on fire" in broken["exception"]
+    assert token not in captured.text()
+    assert captured.series() == {
+        (): {"Verifies": 1},
+        ("result=success",): {"Verifies": 1},
+        ("result=timeout-or-duplicate",): {"Verifies": 1},
+        ("result=invalid-input-secret",): {"Verifies": 1},
+        ("result=internal_error",): {"Verifies": 1},
+    }
+
+
 def test_withdrawal_metrics(api, captured):
     credit(api.site.site_key, "alice", 10)
     captured.clear()
