@@ -108,13 +108,22 @@ def contract_codes() -> dict[str, type[ApiError]]:
 
 
 def dynamo_error_code(exc: BaseException) -> str | None:
-    """The DynamoDB error code behind a pynamodb exception, or None.
+    """The DynamoDB error code of a botocore ClientError, or of the one behind a
+    pynamodb exception (its `cause`, followed down), or None.
 
     pynamodb's `cause_response_code` assumes a cause whose `response` is a
     dict; a cause without one (a timeout, a connection reset) or with another
     shape must not turn one error into a second one.
     """
-    response = getattr(getattr(exc, "cause", None), "response", None)
-    error = response.get("Error") if isinstance(response, dict) else None
-    code = error.get("Code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        response = getattr(current, "response", None)
+        error = response.get("Error") if isinstance(response, dict) else None
+        code = error.get("Code") if isinstance(error, dict) else None
+        if isinstance(code, str) and code:
+            return code
+        cause = getattr(current, "cause", None)
+        current = cause if isinstance(cause, BaseException) else None
+    return None

@@ -19,7 +19,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import deadline, observe
-from chalicelib.errors import InternalError
+from chalicelib.errors import InternalError, dynamo_error_code
 from chalicelib.models import connection
 
 RETRYABLE = frozenset({
@@ -60,15 +60,7 @@ class ConditionFailed(Exception):
 
 def _error_code(exc: BaseException) -> str:
     """The DynamoDB error code of an exception, or its class name (never raises)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        code = response.get("Error", {}).get("Code")
-        if code:
-            return str(code)
-    cause = getattr(exc, "cause", None)
-    if cause is not None and cause is not exc:
-        return _error_code(cause)
-    return type(exc).__name__
+    return dynamo_error_code(exc) or type(exc).__name__
 
 
 class Transaction:
