@@ -49,21 +49,29 @@ class LinkVisits:
 
 # --- reading ---------------------------------------------------------------
 
-def hourly(site_key: str, metric: str, first_hour: int, last_hour: int) -> dict[int, int]:
-    """Hour start -> count of `metric` (see METRICS) for hours that have any."""
-    attr = METRICS[metric]
-    totals: dict[int, int] = {}
+def hourly_metrics(site_key: str, first_hour: int, last_hour: int) -> dict[str, dict[int, int]]:
+    """Every metric (see METRICS) -> hour start -> count, for hours that have any: one query."""
+    totals: dict[str, dict[int, int]] = {metric: {} for metric in METRICS}
     for item in StatsShard.query(site_key, StatsShard.sk.between(first_hour, last_hour)):
-        value = getattr(item, attr)
-        if value:
-            totals[int(item.sk)] = int(value)
+        for metric, attr in METRICS.items():
+            value = getattr(item, attr)
+            if value:
+                totals[metric][int(item.sk)] = int(value)
     return totals
 
 
-def history(site_key: str, begin: int, end: int, now: int) -> list[dict[str, object]]:
-    """Whole hours from begin's hour through end's hour, zero-filled."""
+def hourly(site_key: str, metric: str, first_hour: int, last_hour: int) -> dict[int, int]:
+    """Hour start -> count of `metric` (see METRICS) for hours that have any."""
+    return hourly_metrics(site_key, first_hour, last_hour)[metric]
+
+
+def history(site_key: str, begin: int, end: int, now: int,
+            totals: dict[int, int] | None = None) -> list[dict[str, object]]:
+    """Whole hours from begin's hour through end's hour, zero-filled (`totals`:
+    the hours' hashes when the caller has read them already)."""
     first, last = hour_of(begin), hour_of(end)
-    totals = hourly(site_key, "hashes", first, last)
+    if totals is None:
+        totals = hourly(site_key, "hashes", first, last)
     current = hour_of(now)
     entries: list[dict[str, object]] = []
     for hour in range(first, last + 1, HOUR):
@@ -78,9 +86,17 @@ def history(site_key: str, begin: int, end: int, now: int) -> list[dict[str, obj
     return entries
 
 
-def site_stats(site_key: str, now: int) -> dict[str, object]:
+def history_hours(now: int) -> tuple[int, int]:
+    """The first and last hour of a site's history (`/stats/site`, the dashboard)."""
     current = hour_of(now)
-    entries = history(site_key, current - (SITE_HISTORY_HOURS - 1) * HOUR, now, now)
+    return current - (SITE_HISTORY_HOURS - 1) * HOUR, current
+
+
+def site_stats(site_key: str, now: int, totals: dict[int, int] | None = None) -> dict[str, object]:
+    """Hashes/s now, hashes of the history's hours, and the hours (`totals`: their
+    hashes when the caller has read them already)."""
+    first, _ = history_hours(now)
+    entries = history(site_key, first, now, now, totals)
     total = sum(int(e["hashesTotal"]) for e in entries)  # type: ignore[call-overload]
     return {"hashesPerSecond": entries[-1]["hashesPerSecond"], "hashesTotal": total,
             "history": entries}
