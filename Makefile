@@ -77,7 +77,7 @@ bench-store: $(STAMP)
 bench-memory: $(STAMP)
 	$(PY) bench/make_run_memory.py
 
-# The packaged bundle's cold start (import app) vs a bare `import boto3`, with and without .pyc.
+# The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
 bench-cold: $(STAMP)
 	$(PY) bench/cold_start.py
 
