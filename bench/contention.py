@@ -5,8 +5,8 @@ for N = 16, 32, 64 fires N requests at once — half pre-solved user shares,
 half withdrawals — first all on ONE account, then the same mix spread over
 N accounts, interleaved over rounds, after one untimed warm-up burst.
 Prints wall time (median of the rounds), the slowest request, the ratio
-one/many, and checks that every request got its contract answer (success; a withdrawal may also be
-`insufficent_funds`, never `internal_error`).
+one/many, and checks that every request got its contract answer (success;
+a withdrawal may also be `insufficent_funds`, never `internal_error`).
 """
 from __future__ import annotations
 
