@@ -64,7 +64,6 @@ class Record:
     throttles: int = 0
     result: str | None = None  # set by a view whose answers are not contract errors
 
-
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 1)
 
