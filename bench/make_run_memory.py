@@ -115,6 +115,9 @@ def main() -> None:
         items = sum(len(v) for v in snapshot.values())
         print(f"SIGTERM to the process group: exited {process.returncode} after "
               f"{time.perf_counter() - began:.1f} s with a snapshot of {items:,} items")
+        for line in (state / "server.log").read_text().splitlines():
+            if line.startswith(("Stream consumer:", "Snapshot of")):
+                print(f"  server: {line}")
         print(f"refused shares: {len(failures)}" + (f" (first: {failures[0]})" if failures else ""))
 
 

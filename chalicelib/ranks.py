@@ -23,7 +23,7 @@ from chalicelib.errors import InvalidPage
 from chalicelib.models import User
 from chalicelib.params import MAX_SAFE_INTEGER
 from chalicelib.sites import SiteInfo
-from chalicelib.txn import serialize, write_one
+from chalicelib.txn import serialize, write_each
 
 # Index partitions per site-epoch: the stream consumer writes every active
 # user's entry; one partition key takes ~1,000 write units/s.
@@ -142,7 +142,7 @@ def _newer_than_entry(position: str) -> Any:
 
 
 def _put_entry(site_key: str, digest: str, figures: tuple[int, int, int, str],
-               position: str) -> None:
+               position: str) -> tuple[str, dict[str, Any]]:
     epoch, total, withdrawn, name = figures
     item = {
         "pk": {"S": rank_pk(site_key, epoch, digest)},
@@ -154,12 +154,13 @@ def _put_entry(site_key: str, digest: str, figures: tuple[int, int, int, str],
         "sq": {"S": position},
     }
     # Older than what the entry reflects (a redelivered batch): skipped.
-    write_one("PutItem", User, {"Item": item, **serialize(User, _newer_than_entry(position))})
+    return "PutItem", {"Item": item, **serialize(User, _newer_than_entry(position))}
 
 
-def _delete_entry(site_key: str, epoch: int, digest: str, position: str) -> None:
-    write_one("DeleteItem", User, {"Key": {"pk": {"S": rank_pk(site_key, epoch, digest)}},
-                                   **serialize(User, _newer_than_entry(position))})
+def _delete_entry(site_key: str, epoch: int, digest: str,
+                  position: str) -> tuple[str, dict[str, Any]]:
+    return "DeleteItem", {"Key": {"pk": {"S": rank_pk(site_key, epoch, digest)}},
+                          **serialize(User, _newer_than_entry(position))}
 
 
 def apply(records: Iterable[dict[str, Any]]) -> int:
@@ -178,16 +179,15 @@ def apply(records: Iterable[dict[str, Any]]) -> int:
             continue  # counters and rank entries themselves
         first_old.setdefault(pk, change.get("OldImage"))
         last[pk] = (change.get("NewImage"), _position(str(change.get("SequenceNumber", "0"))))
-    writes = 0
+    writes: list[tuple[str, dict[str, Any]]] = []
     for pk, (new_image, position) in last.items():
         _prefix, site_key, digest = pk.split("#", 2)
         before, after = _figures(first_old[pk]), _figures(new_image)
         if before == after:
             continue
         if before and (not after or after[0] != before[0]):
-            _delete_entry(site_key, before[0], digest, position)
-            writes += 1
-        if after:
-            _put_entry(site_key, digest, after, position)
-            writes += 1
-    return writes
+            writes.append(_delete_entry(site_key, before[0], digest, position))
+        if after:  # another epoch's entry than the one deleted: a distinct item
+            writes.append(_put_entry(site_key, digest, after, position))
+    write_each(User, writes)
+    return len(writes)

@@ -10,6 +10,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -177,10 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for each in (signal.SIGTERM, signal.SIGINT):
             signal.signal(each, signal.SIG_IGN)
+        started = time.monotonic()
         if pump:
-            pump.stop()  # delivers what the last requests wrote, before the snapshot
+            delivered = pump.stop()  # what the last requests wrote, before the snapshot
+            print(f"\nStream consumer: {delivered} records delivered at stop "
+                  f"in {time.monotonic() - started:.1f} s", flush=True)
+        started = time.monotonic()
         count = snapshot(SNAPSHOT_FILE, store.lock)
-        print(f"\nSnapshot of {count} items written to {SNAPSHOT_FILE}", flush=True)
+        print(f"Snapshot of {count} items written to {SNAPSHOT_FILE} "
+              f"in {time.monotonic() - started:.1f} s", flush=True)
         store.stop()
     return 0
 
