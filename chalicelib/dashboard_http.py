@@ -19,11 +19,12 @@ from chalice.app import Chalice, Response
 from chalicelib import dashboard_session, deadline, observe
 from chalicelib.dashboard_session import DashboardError, Session, SignedOut
 from chalicelib.dashboard_throttle import TooManyAttempts
-from chalicelib.errors import ApiError, BadRequest, InternalError
+from chalicelib.errors import BadRequest
 from chalicelib.http import (
     ErrorResponse,
     base_url,
     check_method,
+    contract_error,
     error_response,
     is_https,
     json_response,
@@ -146,13 +147,8 @@ def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
                                      headers={**SECURITY_HEADERS, **reply.headers})
             except DashboardError as refused:
                 return _refusal(refused, request)
-            except ApiError as error:
-                if isinstance(error, InternalError):
-                    observe.note_failure(str(error), observe.current_exc_info())
-                return error_response(error, SECURITY_HEADERS)
             except Exception as error:  # the caller sees a contract code, the log the details
-                observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
-                return error_response(InternalError(), SECURITY_HEADERS)
+                return error_response(contract_error(error), SECURITY_HEADERS)
 
         return view
 

@@ -125,19 +125,25 @@ def contract_view(app: Chalice, accepted: str, *,
                 body = fn(params, *args)
                 observe.note_answer(body)
                 return json_response({"success": True, **body}, headers=headers)
-            except ApiError as error:
-                if isinstance(error, InternalError):
-                    observe.note_failure(str(error), observe.current_exc_info())
-                elif isinstance(error, NotConfigured):
-                    observe.note_failure(str(error))  # one line the operator acts on
-                return error_response(error, headers)
             except Exception as error:  # the caller sees a contract code, the log the details
-                observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
-                return error_response(InternalError(), headers)
+                return error_response(contract_error(error), headers)
 
         return view
 
     return decorate
+
+
+def contract_error(error: Exception) -> ApiError:
+    """The contract error a view answers for `error`. A failure on the server's
+    side (internal, unhandled, not configured) is noted for the request's log line."""
+    if not isinstance(error, ApiError):
+        observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
+        return InternalError()
+    if isinstance(error, InternalError):
+        observe.note_failure(str(error), observe.current_exc_info())
+    elif isinstance(error, NotConfigured):
+        observe.note_failure(str(error))  # one line the operator acts on
+    return error
 
 
 def normalise(response: Response, rest_status: bool = False) -> Response:

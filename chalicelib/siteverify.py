@@ -26,8 +26,15 @@ from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import deadline, idempotency, observe, tokens
 from chalicelib.api import new_request_id
-from chalicelib.errors import ApiError, BadRequest, InvalidSecret, InvalidToken
-from chalicelib.http import json_response, request_params
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    InternalError,
+    InvalidSecret,
+    InvalidToken,
+    NotConfigured,
+)
+from chalicelib.http import contract_error, json_response, request_params
 from chalicelib.models import Token
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
@@ -112,11 +119,13 @@ def siteverify(params: Params, now: int, request_id: str) -> dict[str, Any]:
 
 
 def _codes(error: ApiError) -> list[str]:
+    """siteverify's codes for a contract error (http.contract_error noted a server-side one)."""
     if isinstance(error, InvalidSecret):
         return ["invalid-input-secret"]
     if error.code in ("bad_request", "missing_input", "wrong_method"):
         return ["bad-request"]
-    observe.note_failure(str(error), observe.current_exc_info())
+    if not isinstance(error, (InternalError, NotConfigured)):
+        observe.note_failure(f"{error.code} has no siteverify code")
     return ["internal-error"]
 
 
@@ -144,10 +153,7 @@ def view(app: Any) -> Callable[..., Response]:
             return json_response(body)
         except Refused as refused:
             return _refused(refused.codes)
-        except ApiError as error:
-            return _refused(_codes(error))
         except Exception as error:  # the caller sees a code, the log the details
-            observe.note_failure(f"unhandled {type(error).__name__}", observe.current_exc_info())
-            return _refused(["internal-error"])
+            return _refused(_codes(contract_error(error)))
 
     return answer
