@@ -14,19 +14,12 @@ import json
 
 import pytest
 
-from tests.browser.browser_support import FakeApi, FakeApiServer, have_live_server, requires_chromium
+from tests.browser.browser_support import have_live_server, requires_chromium
 from tests.e2e.devstack import chalice_local, make_store, project_copy
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
 HASHES = 131072
-
-
-@pytest.fixture(scope="module")
-def site():
-    """The site's own origin (not the API's): serves its pages, records its forms."""
-    with FakeApiServer(FakeApi()) as srv:
-        yield srv
 
 
 def solve_in_browser(browser, site, api_base: str, site_key: str, field: str) -> str:

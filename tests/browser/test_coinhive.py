@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.browser.axe import OPEN_SHADOW_ROOTS, assert_accessible
-from tests.browser.browser_support import FakeApi, FakeApiServer, have_live_server, requires_chromium
+from tests.browser.browser_support import requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
@@ -90,17 +90,6 @@ CAPTCHA = """<!doctype html>
 </form>
 <script src="{api}/lib/captcha.min.js" async></script>
 </body></html>"""
-
-
-@pytest.fixture(scope="module")
-def live(request):
-    return have_live_server(request)
-
-
-@pytest.fixture(scope="module")
-def site():
-    with FakeApiServer(FakeApi()) as srv:
-        yield srv
 
 
 def serve(site, name: str, html: str) -> str:

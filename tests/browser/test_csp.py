@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser.browser_support import FakeApi, FakeApiServer, have_live_server, requires_chromium
+from tests.browser.browser_support import FakeApi, FakeApiServer, requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
@@ -39,11 +39,6 @@ def policies(api: str) -> dict[str, str]:
                         f"style-src 'self'; worker-src blob: {api}; connect-src {api}; "
                         "form-action 'self'; base-uri 'none'"),
     }
-
-
-@pytest.fixture(scope="module")
-def live(request):
-    return have_live_server(request)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.browser_support import have_live_server, requires_chromium
+from tests.browser.browser_support import requires_chromium
 from tests.solver import solve
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
@@ -66,11 +66,6 @@ class World:
 def new_world(live: Any, name: str) -> World:
     made = live.admin("create-site", name)
     return World(live.base_url, made["site_key"], made["secret"])
-
-
-@pytest.fixture(scope="module")
-def live(request):
-    return have_live_server(request)
 
 
 @pytest.fixture(scope="module")

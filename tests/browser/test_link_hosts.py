@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from tests.browser.browser_support import have_live_server, requires_chromium
+from tests.browser.browser_support import requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
@@ -31,18 +31,6 @@ TRICKY_TARGETS = [
     "https://example.com./",
     "https://a\u0301b.example/{{code}}",
 ]
-
-
-@pytest.fixture(scope="module")
-def live(request):
-    return have_live_server(request)
-
-
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 def shown_host(live, target: str) -> tuple[str, str]:

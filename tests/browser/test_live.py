@@ -7,32 +7,12 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.browser.browser_support import FakeApi, FakeApiServer, have_live_server, requires_chromium
+from tests.browser.browser_support import requires_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
 TOKEN_INPUT = "document.querySelector('input[name=\"coinhive-captcha-token\"]')"
 HASHES = 262144
-
-
-@pytest.fixture(scope="module")
-def live(request):
-    return have_live_server(request)
-
-
-@pytest.fixture(scope="module")
-def site():
-    """A site on another origin than the API: serves its pages and records posted forms."""
-    with FakeApiServer(FakeApi()) as srv:
-        yield srv
-
-
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context()
-    p = context.new_page()
-    yield p
-    context.close()
 
 
 def pow_requests(page, live):

@@ -28,14 +28,6 @@ def server():
         yield srv
 
 
-@pytest.fixture()
-def page(browser):
-    context = browser.new_context()
-    p = context.new_page()
-    yield p
-    context.close()
-
-
 def open_page(page, server, name: str, html: str) -> None:
     server.api.pages[name] = html
     page.goto(f"{server.url}/page/{name}")
