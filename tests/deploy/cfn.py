@@ -1,13 +1,27 @@
-"""Reading the packaged templates: resources by type, tables by suffix, functions."""
+"""Reading the packaged templates: resources by type, tables by suffix, functions;
+and deploy/'s scripts, loaded as modules."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 MERGE_TEMPLATE = ROOT / "deploy" / "merge-template.json"
+
+
+def deploy_script(name: str) -> ModuleType:
+    """deploy/NAME.py (a script, not a package) loaded as a module."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "deploy" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 # Logical id of each deployed function and the FunctionName the template gives it.
 FUNCTIONS = {"APIHandler": "workproof-prod", "Streams": "workproof-prod-streams"}
 

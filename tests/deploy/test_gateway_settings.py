@@ -1,24 +1,17 @@
 """deploy/apply_gateway_settings.py: the chalice-deploy path gets the stack's gateway settings."""
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.deploy.cfn import ROOT, deploy_script
 
 
 def _module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "apply_gateway_settings", ROOT / "deploy" / "apply_gateway_settings.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    return deploy_script("apply_gateway_settings")
 
 
 def test_settings_come_from_the_merge_template() -> None:

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.cfn import FUNCTIONS, ROOT, function, resources
+from tests.deploy.cfn import FUNCTIONS, ROOT, deploy_script, function, resources
 from tests.deploy.conftest import Packaged
 
-sys.path.insert(0, str(ROOT / "deploy"))
-import powertools_layer  # noqa: E402  (a script of deploy/, not a package)
+powertools_layer = deploy_script("powertools_layer")
 
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 

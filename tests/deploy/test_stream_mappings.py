@@ -1,12 +1,10 @@
 """deploy/apply_stream_mappings.py: the chalice-deploy path feeds the consumer like the stack."""
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import zipfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,17 +12,11 @@ from moto import mock_aws
 
 from chalicelib import models
 from ops import tables as admin_tables
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.deploy.cfn import ROOT, deploy_script
 
 
 def _module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "apply_stream_mappings", ROOT / "deploy" / "apply_stream_mappings.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    return deploy_script("apply_stream_mappings")
 
 
 def test_plan_is_the_templates_mappings_for_the_stage() -> None:
