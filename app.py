@@ -13,12 +13,14 @@ from chalicelib import (
     config,
     dashboard_auth,
     dashboard_views,
+    front_door,
     links,
     mining,
     models,
     observe,
     pow,
     siteverify,
+    sources,
     streams,
 )
 from chalicelib.dashboard_http import Call, DashboardFn, Reply, dashboard_view
@@ -45,8 +47,10 @@ app = Chalice(app_name="workproof", configure_logs=False)
 models.bind(SETTINGS.tables, SETTINGS.region)
 pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id,
                      SETTINGS.signing_key_file)
+front_door.configure(SETTINGS.source_limits)
 
-POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
+POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600,
+                      expose_headers=["Retry-After"])
 
 
 View = Callable[..., dict[str, Any]]
@@ -133,16 +137,20 @@ def _origin() -> str | None:
     return origin
 
 
+def _source() -> str:
+    return sources.source_of(_request().context)
+
+
 @_route("/pow/job", "POST", cors=POW_CORS)
 def pow_job(params: Params) -> dict[str, Any]:
     return mining.issue_job(params, _origin(), int(time.time()), SETTINGS.min_work,
-                            SETTINGS.job_ttl)
+                            SETTINGS.job_ttl, _source())
 
 
 @_route("/pow/submit", "POST", cors=POW_CORS)
 def pow_submit(params: Params) -> dict[str, Any]:
     return mining.submit(params, _origin(), int(time.time()), SETTINGS.min_work,
-                         SETTINGS.job_ttl)
+                         SETTINGS.job_ttl, _source())
 
 
 # reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).

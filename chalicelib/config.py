@@ -58,6 +58,9 @@ ENV_SIGNING_KEY_FILE = "WORKPROOF_SIGNING_KEY_FILE"
 ENV_MIN_WORK = "WORKPROOF_MIN_WORK"
 # Seconds a job stays valid.
 ENV_JOB_TTL = "WORKPROOF_JOB_TTL"
+# Per-source request limits (chalicelib/limits.py): "off", or a factor on
+# every bucket's capacity and rate (default 1; raise it behind a large NAT).
+ENV_SOURCE_LIMITS = "WORKPROOF_SOURCE_LIMITS"
 
 DEFAULT_TABLE_PREFIX = "workproof-dev"
 DEFAULT_REGION = "us-east-1"
@@ -204,6 +207,21 @@ def _rest_status(environ: Mapping[str, str]) -> bool:
     return value == "rest"
 
 
+def _source_limits(environ: Mapping[str, str]) -> float:
+    value = environ.get(ENV_SOURCE_LIMITS, "").strip().lower()
+    if value in ("", "on"):
+        return 1.0
+    if value == "off":
+        return 0.0
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = -1.0
+    if not 0.01 <= scale <= 1000 or value.startswith(("+", "nan", "inf")):
+        raise _bad(ENV_SOURCE_LIMITS, value, "not off, on, or a factor from 0.01 to 1000")
+    return scale
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's settings, checked: build with `Settings.from_environ(os.environ)`."""
@@ -218,6 +236,7 @@ class Settings:
     signing_key_file: str = ""  # `chalice local`: the file holding the keys, read on first use
     min_work: int = DEFAULT_MIN_WORK
     job_ttl: int = DEFAULT_JOB_TTL
+    source_limits: float = 1.0  # factor on the per-source buckets; 0 = off
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -236,4 +255,5 @@ class Settings:
             job_ttl=_whole_number(environ, ENV_JOB_TTL, DEFAULT_JOB_TTL, *JOB_TTL_RANGE,
                                   f"not a whole number of seconds from {JOB_TTL_RANGE[0]} "
                                   f"to {JOB_TTL_RANGE[1]}"),
+            source_limits=_source_limits(environ),
         )

@@ -96,6 +96,17 @@ class InvalidShare(ApiError):
     code, rest_status = "invalid_share", 400
 
 
+class Busy(ApiError):
+    """The source or the site is over its limit; retry after `retry_after`
+    seconds (the answer's `Retry-After`). Nothing was read or written."""
+
+    code, rest_status = "busy", 429
+
+    def __init__(self, retry_after: int, detail: str = "") -> None:
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
 def contract_codes() -> dict[str, type[ApiError]]:
     """Every error code on the wire (each ApiError subclass's `code`) and its class."""
     found: dict[str, type[ApiError]] = {}

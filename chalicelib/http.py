@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import deadline, observe
-from chalicelib.errors import ApiError, BadRequest, InternalError, NotConfigured, NotFound, WrongMethod
+from chalicelib import deadline, front_door, limits, observe
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    Busy,
+    InternalError,
+    NotConfigured,
+    NotFound,
+    WrongMethod,
+)
 from chalicelib.params import Params, merge, parse_body
 
 # Every route declares every method (an undeclared one would be API
@@ -26,7 +35,9 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 ANY_CONTENT = ["application/x-www-form-urlencoded", "application/json",
                "multipart/form-data", "text/plain", "*/*"]
 JSON_TYPE = "application/json; charset=utf-8"
-CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Vary": "Origin"}
+# Retry-After exposed: the widget and miner read it from a `busy` answer.
+CORS_HEADERS = {"Access-Control-Allow-Origin": "*", "Vary": "Origin",
+                "Access-Control-Expose-Headers": "Retry-After"}
 
 
 def json_response(body: dict[str, Any], status: int = 200,
@@ -40,16 +51,42 @@ def json_response(body: dict[str, Any], status: int = 200,
 
 class ErrorResponse(Response):
     """A contract error answer (status 200); `serve` gives it `rest_status`
-    when the operator chose REST-style statuses."""
+    when the operator chose REST-style statuses. `body` replaces the
+    contract's error body (siteverify's shape); `result` is what the log
+    and metrics call it, when that is not `code`."""
 
-    def __init__(self, code: str, rest_status: int, headers: dict[str, str] | None = None) -> None:
-        answer = json_response({"success": False, "error": code}, 200, headers)
+    def __init__(self, code: str, rest_status: int, headers: dict[str, str] | None = None, *,
+                 body: dict[str, Any] | None = None, result: str | None = None) -> None:
+        answer = json_response(body or {"success": False, "error": code}, 200, headers)
         super().__init__(body=answer.body, status_code=200, headers=answer.headers)
-        self.code, self.rest_status = code, rest_status
+        self.code, self.rest_status = result or code, rest_status
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> Response:
+    if isinstance(error, Busy):
+        headers = {**(headers or {}), "Retry-After": str(error.retry_after)}
     return ErrorResponse(error.code, error.rest_status, headers)
+
+
+# What a source over its limit is answered, per route class: `/pow/*` the
+# retryable `busy` (readable cross-origin, Retry-After included); the seed
+# API `internal_error` (its clients know only the seed's codes); siteverify
+# its own shape; the dashboard its sign-in throttle's code.
+_BUSY_ANSWERS: dict[str, tuple[str, dict[str, Any] | None, dict[str, str]]] = {
+    limits.POW_JOB: ("busy", None, CORS_HEADERS),
+    limits.POW_SUBMIT: ("busy", None, CORS_HEADERS),
+    limits.API: ("internal_error", None, {}),
+    limits.SITEVERIFY: ("internal-error", {"success": False, "error-codes": ["internal-error"]},
+                        {}),
+    limits.DASHBOARD: ("too_many_attempts", None, {}),
+}
+
+
+def busy_response(route: str, retry_after: int) -> Response:
+    """A source over its limit on `route` (a limits route class)."""
+    code, body, headers = _BUSY_ANSWERS.get(route, ("busy", None, {}))
+    return ErrorResponse(code, 429, {**headers, "Retry-After": str(retry_after)}, body=body,
+                         result="busy")
 
 
 def request_params(request: Any) -> Params:
@@ -187,13 +224,19 @@ def result_of(response: Response | None) -> str:
 
 def serve(request: Request, get_response: Callable[[Request], Response],
           rest_status: bool) -> Response:
-    """The app's middleware: every answer in the contract, every request logged."""
+    """The app's middleware: every source within its limits (checked before
+    anything else runs), every answer in the contract, every request logged."""
     context = request.context or {}
     record = observe.start(route=str(context.get("resourcePath", "")), method=request.method,
                            request_id=str(context.get("requestId", "")))
     response: Response | None = None
     try:
+        route, wait = front_door.check(context, time.monotonic())
+        if wait:
+            response = normalise(busy_response(route, wait), rest_status)
+            return response
         response = normalise(get_response(request), rest_status)
+        front_door.after(context, result_of(response), time.monotonic())
         return response
     finally:
         observe.finish(record, result_of(response),

@@ -10,15 +10,17 @@ recognise their own request id in the item a failed condition returns.
 """
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import ledger, links, tokens
+from chalicelib import front_door, ledger, links, pressure, sources, tokens
 from chalicelib.errors import (
     BadRequest,
+    Busy,
     DuplicateShare,
     InternalError,
     InvalidJob,
@@ -60,6 +62,36 @@ def _site_for(site_key: str | None, origin: str | None) -> SiteInfo:
     return site
 
 
+def _share_tag(source: str) -> str:
+    """The source's tag on its shares (keyed by the current signing key)."""
+    return sources.share_tag(source, signing_keys()[0][1])
+
+
+def _source_rate(site: SiteInfo, tag: str, now: int) -> float:
+    """The source's accepted hashes/s: what this container saw, or what the
+    stream consumer published on the site record, whichever is more."""
+    if not front_door.per_source():
+        return 0.0
+    published, since = site.heavy.get(tag, (0.0, now))
+    return max(front_door.RATES.rate(tag, now), pressure.decayed(published, since, now))
+
+
+def _work_floor(site: SiteInfo, tag: str, now: int, min_work: int) -> int:
+    """The least work of this source's next job on this site: the site's
+    level, or the source's own rate for SOURCE_SUBMIT_SECONDS if more."""
+    levels = site.levels or pressure.default_levels(min_work)
+    level_work = pressure.min_work_now(site.pressure, levels, now)
+    return max(level_work, pressure.source_min_work(_source_rate(site, tag, now)))
+
+
+def _admit(site: SiteInfo, now: int) -> None:
+    """A site over its ceiling admits only part of the new chains: the rest
+    are told to come back (nothing read or written yet)."""
+    admit = pressure.admit_now(site.pressure, now)
+    if admit < 1.0 and random.random() >= admit:
+        raise Busy(pressure.retry_after(admit), "site over its ceiling")
+
+
 def _answer(job: Job) -> dict[str, Any]:
     return {"job": sign(job, signing_keys()), "difficulty": job.d, "count": job.k,
             "expires": job.exp}
@@ -87,10 +119,13 @@ def _account(params: Params) -> tuple[str, str, bool]:
     return ("token", name, False) if name else ("token", tokens.new_token_name(), True)
 
 
-def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: int) -> dict[str, Any]:
+def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: int,
+              source: str = sources.UNKNOWN) -> dict[str, Any]:
     """The first job of a chain. Writes nothing."""
     kind, account, new = _account(params)
     site = _site_for(params.string("site", max_chars=64), origin)
+    _admit(site, now)
+    min_work = _work_floor(site, _share_tag(source), now, min_work)
     requested = params.integer("difficulty", required=False)
     total, target, epoch = 0, 0, site.epoch
     if kind in ("user", "anonymous"):
@@ -121,12 +156,12 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     return answer
 
 
-def _guard(job: Job, now: int, request_id: str) -> Guard:
+def _guard(job: Job, now: int, request_id: str, tag: str) -> Guard:
     """The replay guard, and the share's record for the stats consumer."""
     reached = job.kind in ("token", "link") and job.total + job.work >= job.target
     return Guard(job.id, x=job.exp + 60, s=job.site, h=job.work, ts=now, k=job.kind,
                  a=job.account if job.kind == "link" else None,
-                 f=1 if job.total == 0 else 0, d=1 if reached else 0, rq=request_id)
+                 f=1 if job.total == 0 else 0, d=1 if reached else 0, rq=request_id, sr=tag)
 
 
 def _host(origin: str | None) -> str:
@@ -136,9 +171,9 @@ def _host(origin: str | None) -> str:
         return ""
 
 
-def _credit_guard_only(job: Job, now: int, request_id: str) -> None:
+def _credit_guard_only(job: Job, now: int, request_id: str, tag: str) -> None:
     """Anonymous work and link visits: the guard alone, one conditional put."""
-    guard = _guard(job, now, request_id)
+    guard = _guard(job, now, request_id, tag)
     item = guard.serialize()
     held, old = write_one("PutItem", Guard,
                           {"Item": item, **serialize(Guard, Guard.pk.does_not_exist())})
@@ -146,7 +181,7 @@ def _credit_guard_only(job: Job, now: int, request_id: str) -> None:
         raise DuplicateShare(job.id)
 
 
-def _credit_user(job: Job, now: int, request_id: str) -> None:
+def _credit_user(job: Job, now: int, request_id: str, tag: str) -> None:
     """Guard + user credit in one transaction; the variant follows the user's item."""
     epoch = ledger.current_epoch(job.site)
     read_at = time.monotonic()
@@ -155,7 +190,7 @@ def _credit_user(job: Job, now: int, request_id: str) -> None:
     first = False
     for round_ in range(4):
         tx = Transaction(client_request_token=f"{request_id}-{round_}")
-        tx.save("guard", _guard(job, now, request_id), Guard.pk.does_not_exist())
+        tx.save("guard", _guard(job, now, request_id, tag), Guard.pk.does_not_exist())
         ledger.stage_credit(tx, job.site, job.epoch, job.account, job.work, first=first)
         try:
             tx.commit()
@@ -176,9 +211,9 @@ def _credit_user(job: Job, now: int, request_id: str) -> None:
         raise InvalidJob("a reset-all closed this job's epoch")
 
 
-def _credit_token(job: Job, now: int, request_id: str, origin: str | None) -> None:
+def _credit_token(job: Job, now: int, request_id: str, origin: str | None, tag: str) -> None:
     tx = Transaction(client_request_token=request_id)
-    tx.save("guard", _guard(job, now, request_id), Guard.pk.does_not_exist())
+    tx.save("guard", _guard(job, now, request_id, tag), Guard.pk.does_not_exist())
     tokens.stage_credit(tx, job.site, job.account, job.work, now, new=job.new,
                         target=job.target, host=_host(origin))
     try:
@@ -189,26 +224,31 @@ def _credit_token(job: Job, now: int, request_id: str, origin: str | None) -> No
         raise InvalidToken("token unknown, expired or verified") from None
 
 
-def _credit(job: Job, now: int, origin: str | None) -> None:
+def _credit(job: Job, now: int, origin: str | None, tag: str) -> None:
     request_id = secrets.token_hex(8)
     if job.kind == "user":
-        _credit_user(job, now, request_id)
+        _credit_user(job, now, request_id, tag)
     elif job.kind == "token":
-        _credit_token(job, now, request_id, origin)
+        _credit_token(job, now, request_id, origin, tag)
     else:
-        _credit_guard_only(job, now, request_id)
+        _credit_guard_only(job, now, request_id, tag)
+    if front_door.per_source():
+        front_door.RATES.add(tag, job.work, now)
 
 
-def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int) -> dict[str, Any]:
+def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int,
+           source: str = sources.UNKNOWN) -> dict[str, Any]:
     job_text = params.string("job", required=False, max_chars=8192)
     nonce_text = params.string("nonce", required=False, max_chars=8192)
     if not job_text or not nonce_text:
         raise MissingInput("job and nonce are required")
     nonces = parse_nonces(nonce_text)
     job = verify(job_text, signing_keys(), now)
-    _site_for(job.site, origin)
+    site = _site_for(job.site, origin)
     check_share(job_text, job, nonces)
-    _credit(job, now, origin)
+    tag = _share_tag(source)
+    _credit(job, now, origin, tag)
+    min_work = _work_floor(site, tag, now, min_work)
     contention = min(MAX_CONTENTION_FACTOR, 2 ** last_retries())
     total = job.total + job.work
     answer: dict[str, Any] = {"hashes": job.work}

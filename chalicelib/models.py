@@ -47,7 +47,10 @@ class Site(_Base):
       pk = CONFIG#payout     operator-set payout figures (in `payout`)
     `epoch` is bumped by reset-all; user items of older epochs read as zero.
     `sessions_after` (unix ms): dashboard sessions issued at or before it are
-    over (set by signing out).
+    over (set by signing out). `levels` (JSON, operator-set; absent = the
+    defaults): the site's pressure levels; `pressure` and `heavy` (JSON,
+    written by the stream consumer, chalicelib/pressure_feed.py): its
+    pressure state and its fastest sources' accepted rates (by keyed tag).
     """
 
     class Meta(_Base.Meta):
@@ -64,6 +67,9 @@ class Site(_Base):
     xmr_paid = UnicodeAttribute(null=True)
     payout = UnicodeAttribute(null=True)  # JSON of the payout figures
     sessions_after = NumberAttribute(null=True)
+    levels = UnicodeAttribute(null=True)
+    pressure = UnicodeAttribute(null=True)
+    heavy = UnicodeAttribute(null=True)
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
 
@@ -182,7 +188,9 @@ class Guard(_Base):
     stats stream consumer: s (site), h (hashes), ts (credit time), k (kind),
     a (link code, for link visits), f (1: first job of its chain),
     d (1: the chain reached its target with this share), rq (the request that
-    wrote it, so a retry whose answer was lost recognises its own write).
+    wrote it, so a retry whose answer was lost recognises its own write),
+    sr (the submitting source's keyed tag, sources.share_tag: for the
+    per-source rates; gone with the guard, minutes after the job expired).
     """
 
     class Meta(_Base.Meta):
@@ -198,6 +206,7 @@ class Guard(_Base):
     f = NumberAttribute(null=True)
     d = NumberAttribute(null=True)
     rq = UnicodeAttribute(null=True)
+    sr = UnicodeAttribute(null=True)
 
 
 class Idempotency(_Base):
@@ -243,6 +252,8 @@ class StatsShard(_Base):
            hashes, solved (captchas that reached their target), verified
            (tokens verified), visits (link visits completed)
       pk = L#<code>, sk = 0: a link's started, completed and last visit
+      pk = R#<site_key>, sk = start of a 10-second bucket: hashes and shares
+           accepted in it (the current rate, the site's pressure); x = expiry (TTL)
       pk = CP#<stream shard id>, sk = 0: `seq`, the last stream record applied
            (zero-padded), so a retried batch never counts twice
     """
@@ -260,6 +271,8 @@ class StatsShard(_Base):
     completed = NumberAttribute(null=True)
     last = NumberAttribute(null=True)
     seq = UnicodeAttribute(null=True)
+    shares = NumberAttribute(null=True)
+    x = NumberAttribute(null=True)
 
 
 class LinksBySite(GlobalSecondaryIndex["Link"]):
@@ -302,7 +315,7 @@ TABLES: dict[type[Model], tuple[str, str, str | None]] = {
     User: (config.ENV_LEDGER_TABLE, "ledger", None),
     Token: (config.ENV_TOKENS_TABLE, "tokens", "x"),
     Guard: (config.ENV_GUARDS_TABLE, "guards", "x"),
-    StatsShard: (config.ENV_STATS_TABLE, "stats", None),
+    StatsShard: (config.ENV_STATS_TABLE, "stats", "x"),
     Link: (config.ENV_LINKS_TABLE, "links", None),
 }
 # Models that live in another model's table (their keys cannot collide).

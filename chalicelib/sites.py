@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import string
 import time
@@ -13,6 +14,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from chalicelib import observe
 from chalicelib.errors import InternalError, InvalidSecret, InvalidSite, dynamo_error_code
 from chalicelib.models import Site
+from chalicelib.pressure import Levels, Pressure
 from chalicelib.txn import ConditionFailed, Transaction
 
 KEY_ALPHABET = string.ascii_letters + string.digits
@@ -31,6 +33,74 @@ class SiteInfo:
     origins: tuple[str, ...] = field(default_factory=tuple)
     xmr_pending: str = "0"
     xmr_paid: str = "0"
+    levels: Levels | None = None  # None: the deployment's defaults
+    pressure: Pressure = field(default_factory=Pressure)
+    # Heavy sources' tag -> (accepted hashes/s, as of unix s), from the consumer.
+    heavy: dict[str, tuple[float, int]] = field(default_factory=dict, hash=False, compare=False)
+
+
+def _json(text: str | None) -> object:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def parse_levels(text: str | None) -> Levels | None:
+    """The operator's levels as stored (JSON), or None if unset or unreadable."""
+    found = _json(text)
+    if not isinstance(found, dict):
+        return None
+    try:
+        levels = Levels(works=tuple(int(w) for w in found["works"]),
+                        step_up=int(found["step_up"]), ceiling=int(found["ceiling"]))
+        levels.check()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return levels
+
+
+def dump_levels(levels: Levels) -> str:
+    return json.dumps({"works": list(levels.works), "step_up": levels.step_up,
+                       "ceiling": levels.ceiling}, separators=(",", ":"))
+
+
+def parse_pressure(text: str | None) -> Pressure:
+    found = _json(text)
+    if not isinstance(found, dict):
+        return Pressure()
+    try:
+        return Pressure(level=int(found.get("level", 0)), hot_at=int(found.get("hot_at", 0)),
+                        admit=float(found.get("admit", 1.0)),
+                        admit_at=int(found.get("admit_at", 0)),
+                        rate=float(found.get("rate", 0.0)))
+    except (TypeError, ValueError):
+        return Pressure()
+
+
+def dump_pressure(pressure: Pressure) -> str:
+    return json.dumps({"level": pressure.level, "hot_at": pressure.hot_at,
+                       "admit": pressure.admit, "admit_at": pressure.admit_at,
+                       "rate": pressure.rate}, separators=(",", ":"))
+
+
+def parse_heavy(text: str | None) -> dict[str, tuple[float, int]]:
+    found = _json(text)
+    if not isinstance(found, dict):
+        return {}
+    heavy = {}
+    for tag, value in found.items():
+        if isinstance(tag, str) and isinstance(value, list) and len(value) == 2:
+            try:
+                heavy[tag] = (float(value[0]), int(value[1]))
+            except (TypeError, ValueError):
+                continue
+    return heavy
+
+
+def dump_heavy(heavy: dict[str, tuple[float, int]]) -> str:
+    return json.dumps({tag: [rate, since] for tag, (rate, since) in heavy.items()},
+                      separators=(",", ":"))
 
 
 def random_key(length: int = KEY_LENGTH) -> str:
@@ -51,6 +121,9 @@ def _info(item: Site) -> SiteInfo:
         origins=tuple(str(origin) for origin in item.origins or ()),
         xmr_pending=item.xmr_pending or "0",
         xmr_paid=item.xmr_paid or "0",
+        levels=parse_levels(item.levels),
+        pressure=parse_pressure(item.pressure),
+        heavy=parse_heavy(item.heavy),
     )
 
 
@@ -195,8 +268,10 @@ def rotate_secret(site_key: str) -> str:
 
 
 def update_site(site_key: str, **values: object) -> SiteInfo:
-    """Set plain settings (disabled, origins, xmr_pending, xmr_paid)."""
-    actions = [getattr(Site, name).set(value) for name, value in values.items()]
+    """Set plain settings (disabled, origins, xmr_pending, xmr_paid, levels);
+    None removes one."""
+    actions = [getattr(Site, name).remove() if value is None else getattr(Site, name).set(value)
+               for name, value in values.items()]
     actions.append(Site.updated.set(int(time.time())))
     try:
         Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
@@ -207,6 +282,26 @@ def update_site(site_key: str, **values: object) -> SiteInfo:
     info = get_site(site_key)
     assert info is not None
     return info
+
+
+def set_levels(site_key: str, levels: Levels | None) -> SiteInfo:
+    """The site's pressure levels (None: back to the deployment's defaults)."""
+    if levels is not None:
+        levels.check()
+    return update_site(site_key, levels=dump_levels(levels) if levels else None)
+
+
+def publish_pressure(site_key: str, pressure: Pressure,
+                     heavy: dict[str, tuple[float, int]]) -> None:
+    """The stream consumer's figures onto the site record, where /pow/job reads them."""
+    try:
+        Site(site_pk(site_key)).update(
+            actions=[Site.pressure.set(dump_pressure(pressure)),
+                     Site.heavy.set(dump_heavy(heavy)) if heavy else Site.heavy.remove()],
+            condition=Site.pk.exists())
+    except UpdateError as exc:
+        if dynamo_error_code(exc) != "ConditionalCheckFailedException":
+            raise
 
 
 def list_sites() -> list[SiteInfo]:

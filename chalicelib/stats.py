@@ -28,10 +28,16 @@ MAX_HISTORY_SECONDS = 366 * 24 * HOUR
 GLOBAL_CACHE_SECONDS = 60.0
 PAYOUT_KEY = "CONFIG#payout"
 PAYOUT_FIELDS = ("blockReward", "payoutPercentage", "payoutPer1MHashes", "xmrToUsd")
+# The current rate: hashes and shares per 10-second bucket, kept a while.
+RATE_BUCKET_SECONDS = 10
+RATE_WINDOW_SECONDS = 60
+RATE_KEEP_SECONDS = 15 * 60
 METRICS = {"hashes": "hashes", "captchas_solved": "solved",
            "captchas_verified": "verified", "link_visits": "visits"}
-# A transaction holds at most 100 items: the marker and 99 counters.
+# A transaction holds at most 100 items: the marker and 99 counters (a
+# record adds at most four: site hour, all-sites hour, rate bucket, link).
 _MAX_COUNTERS = 99
+_COUNTERS_PER_RECORD = 4
 # Batch markers outlive a stream's 24-hour retention.
 MARKER_SECONDS = 2 * 24 * HOUR
 
@@ -92,14 +98,46 @@ def history_hours(now: int) -> tuple[int, int]:
     return current - (SITE_HISTORY_HOURS - 1) * HOUR, current
 
 
+def rate_pk(site_key: str) -> str:
+    return f"R#{site_key}"
+
+
+def _bucket_of(timestamp: int) -> int:
+    return timestamp - timestamp % RATE_BUCKET_SECONDS
+
+
+@dataclass(frozen=True)
+class CurrentRate:
+    hashes_per_second: float
+    shares_per_minute: float
+
+
+def current_rate(site_key: str, now: int) -> CurrentRate:
+    """The last minute's accepted hashes per second and shares per minute:
+    one query of the 10-second buckets. The window is the last 60 s: the
+    bucket that began 60 s ago counts for the part of it still inside, so
+    the figure slides smoothly and an idle site reads 0 within 70 s."""
+    current = _bucket_of(now)
+    oldest = current - RATE_WINDOW_SECONDS
+    hashes = shares = 0.0
+    for item in StatsShard.query(rate_pk(site_key), StatsShard.sk.between(oldest, current)):
+        weight = 1.0
+        if int(item.sk) == oldest:
+            weight = 1.0 - (now - current) / RATE_BUCKET_SECONDS
+        hashes += weight * int(item.hashes or 0)
+        shares += weight * int(item.shares or 0)
+    return CurrentRate(round(hashes / RATE_WINDOW_SECONDS, 2),
+                       round(shares * 60 / RATE_WINDOW_SECONDS, 1))
+
+
 def site_stats(site_key: str, now: int, totals: dict[int, int] | None = None) -> dict[str, object]:
-    """Hashes/s now, hashes of the history's hours, and the hours (`totals`: their
-    hashes when the caller has read them already)."""
+    """Hashes/s now (the last minute's), hashes of the history's hours, and the
+    hours (`totals`: their hashes when the caller has read them already)."""
     first, _ = history_hours(now)
     entries = history(site_key, first, now, now, totals)
     total = sum(int(e["hashesTotal"]) for e in entries)  # type: ignore[call-overload]
-    return {"hashesPerSecond": entries[-1]["hashesPerSecond"], "hashesTotal": total,
-            "history": entries}
+    return {"hashesPerSecond": current_rate(site_key, now).hashes_per_second,
+            "hashesTotal": total, "history": entries}
 
 
 _global_cache: dict[int, float] = {}
@@ -161,6 +199,11 @@ def _share_counters(image: dict[str, Any], counters: Counters) -> None:
     for owner in (site, ALL_SITES):
         counters.setdefault((owner, hour), {})
         counters[(owner, hour)]["hashes"] = counters[(owner, hour)].get("hashes", 0) + hashes
+    when = _number(image, "ts")
+    rate = counters.setdefault((rate_pk(site), _bucket_of(when)), {})
+    rate["hashes"] = rate.get("hashes", 0) + hashes
+    rate["shares"] = rate.get("shares", 0) + 1
+    rate["x"] = _bucket_of(when) + RATE_KEEP_SECONDS
     bucket = counters[(site, hour)]
     if kind == "token" and reached:
         bucket["solved"] = bucket.get("solved", 0) + 1
@@ -191,10 +234,12 @@ def _position(record: dict[str, Any]) -> str:
 
 def _stage_counter(tx: Transaction, key: tuple[str, int], values: dict[str, int]) -> None:
     actions = [getattr(StatsShard, name).add(value) for name, value in values.items()
-               if name != "last"]
+               if name not in ("last", "x")]
     if "last" in values:
         # Batches of one stream shard arrive in order: the newest wins.
         actions.append(StatsShard.last.set(values["last"]))
+    if "x" in values:
+        actions.append(StatsShard.x.set(values["x"]))
     tx.update(f"c{len(tx)}", StatsShard(key[0], key[1]), actions)
 
 
@@ -206,7 +251,7 @@ def _apply(records: list[dict[str, Any]], count: Any) -> int:
         marker_pk = f"S#{records[start].get('eventID', _position(records[start]))}"
         counters: Counters = {}
         end = start
-        while end < len(records) and len(counters) < _MAX_COUNTERS - 3:
+        while end < len(records) and len(counters) <= _MAX_COUNTERS - _COUNTERS_PER_RECORD:
             count(records[end], counters)
             end += 1
         last = _position(records[end - 1])

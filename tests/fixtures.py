@@ -21,7 +21,7 @@ class SiteCreds:
 def aws() -> Iterator[None]:
     """moto in-process, with every table created."""
     with mock_aws():
-        from chalicelib import models, sites, stats
+        from chalicelib import front_door, models, sites, stats
         from ops import tables as admin_tables
         from ops.store import install_dynamodb_fixes
 
@@ -30,6 +30,8 @@ def aws() -> Iterator[None]:
         admin_tables.create_tables("local")
         sites.clear_cache()
         stats._global_cache.clear()
+        front_door.LIMITS.clear()
+        front_door.RATES.clear()
         yield
 
 

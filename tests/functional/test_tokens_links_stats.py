@@ -298,8 +298,9 @@ def test_stats_site(api, clock):
     history[0].update(hashesTotal=360, hashesPerSecond=0.1)
     history[-2].update(hashesTotal=7200, hashesPerSecond=2.0)
     history[-1].update(hashesTotal=1800, hashesPerSecond=1.0)   # 1800 hashes in 1800 s
+    # Now: the last minute's rate (1000 hashes in it), not the hour's average.
     assert api.get("/stats/site") == {
-        "success": True, "hashesPerSecond": 1.0, "hashesTotal": 360 + 7200 + 1800,
+        "success": True, "hashesPerSecond": 16.67, "hashesTotal": 360 + 7200 + 1800,
         "xmrPending": 0, "xmrPaid": 0, "name": "test", "history": history}
 
 
@@ -309,7 +310,20 @@ def test_stats_site_sums_every_share_of_the_hour(api, clock):
     answer = api.get("/stats/site")
     assert answer["history"][-1] == {"time": THIS_HOUR, "hashesTotal": 3600,
                                      "hashesPerSecond": 2.0}
-    assert answer["hashesTotal"] == 3600 and answer["hashesPerSecond"] == 2.0
+    assert answer["hashesTotal"] == 3600 and answer["hashesPerSecond"] == 60.0
+
+
+def test_stats_site_rate_is_the_last_minute_and_reads_zero_once_idle(api, monkeypatch):
+    site = api.site.site_key
+    add_hashes(site, 6000, NOW - 65)   # in the bucket that began 70 s ago: out
+    add_hashes(site, 600, NOW - 55)    # the bucket that began 60 s ago: half inside at NOW + 5
+    add_hashes(site, 1200, NOW - 30)
+    freeze_clock(monkeypatch, NOW + 5)
+    answer = api.get("/stats/site")
+    assert answer["hashesPerSecond"] == round((300 + 1200) / 60, 2)
+    assert answer["history"][-1]["hashesTotal"] == 7800
+    freeze_clock(monkeypatch, NOW + 40)
+    assert api.get("/stats/site")["hashesPerSecond"] == 0
 
 
 def test_stats_site_operator_figures(api, clock):

@@ -1,0 +1,71 @@
+"""The stream consumer's side of pressure: after a batch of accepted shares
+has been counted, each site's level and heavy sources go onto its record.
+
+Everything here is driven by credited shares (the guards' stream), never by
+requests: a flood of free requests moves none of it. Per site touched by the
+batch: one read of the site record, one query of its last minute's rate
+buckets (stats.current_rate), and a write only when the figures moved.
+/pow/job reads them with the site record it reads anyway (cached for
+seconds), so the request path pays no extra call.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib import pressure, sites, stats
+from chalicelib.pressure import Pressure
+
+# A hold refreshes the record at most this often (each refresh is a write).
+REFRESH_SECONDS = 10
+# A heavy source's published rate is rewritten once it moved by this much.
+RATE_CHANGE = 0.2
+
+
+def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Site -> source tag -> hashes credited in these guard inserts."""
+    found: dict[str, dict[str, int]] = {}
+    for record in records:
+        if record.get("eventName") != "INSERT":
+            continue
+        image = record.get("dynamodb", {}).get("NewImage", {})
+        site = image.get("s", {}).get("S")
+        if not site:
+            continue
+        per_source = found.setdefault(site, {})
+        tag = image.get("sr", {}).get("S")
+        if tag:
+            per_source[tag] = per_source.get(tag, 0) + int(image.get("h", {}).get("N", "0"))
+    return found
+
+
+def _moved(old: Pressure, new: Pressure) -> bool:
+    return (old.level, old.admit) != (new.level, new.admit) \
+        or new.hot_at - old.hot_at >= REFRESH_SECONDS
+
+
+def _heavy_moved(old: dict[str, tuple[float, int]], new: dict[str, tuple[float, int]]) -> bool:
+    if old.keys() != new.keys():
+        return True
+    return any(abs(new[tag][0] - old[tag][0]) > RATE_CHANGE * max(old[tag][0], 1.0)
+               for tag in new)
+
+
+def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> int:
+    """Update the pressure of every site these guard records credit; returns
+    the site records written."""
+    written = 0
+    for site_key, batch in _batch_work(records).items():
+        site = sites.get_site(site_key, consistent=False)
+        if site is None:
+            continue
+        levels = site.levels or pressure.default_levels(base_min_work)
+        measured = stats.current_rate(site_key, now).shares_per_minute
+        state = pressure.evaluate(site.pressure, levels, measured, now)
+        # Heavy: a source whose jobs at its own rate outgrow the base work.
+        floor = levels.works[0] / pressure.SOURCE_SUBMIT_SECONDS
+        heavy = pressure.merge_heavy(site.heavy, batch, now, floor)
+        if _moved(site.pressure, state) or _heavy_moved(site.heavy, heavy):
+            sites.publish_pressure(site_key, state, heavy)
+            written += 1
+    return written
