@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold package clean
+.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ bench-memory: $(STAMP)
 # The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
 bench-cold: $(STAMP)
 	$(PY) bench/cold_start.py
+
+# The deployed stack's fixed monthly cost and worst-case cost per hour, from deploy/merge-template.json's defaults.
+bench-bill: $(STAMP)
+	$(PY) bench/bill.py
 
 package: $(STAMP) deploy-deps
 	bash deploy/package.sh
