@@ -29,7 +29,9 @@ import pytest
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
-MAX_ZIP_BYTES = 1024 * 1024
+# The app, vendored pynamodb and ada (about 1.05 MB with the front door's
+# modules): far below what a bundled botocore (17 MB) would make it.
+MAX_ZIP_BYTES = 1280 * 1024
 # What the AWS Lambda Python runtime provides besides the standard library.
 RUNTIME_PACKAGES = ("boto3", "botocore", "jmespath", "dateutil", "urllib3", "s3transfer", "six")
 # What the Powertools layer (deploy/merge-template.json) adds: the package and
