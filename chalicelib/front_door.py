@@ -9,7 +9,8 @@ updated by mining.py per credited share) to size that source's next jobs.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from chalicelib import limits, sources
@@ -18,6 +19,8 @@ from chalicelib.pressure import SourceRates
 
 LIMITS = SourceLimits()
 RATES = SourceRates()
+# The buckets' clock (seconds, monotonic): a test or simulation sets its own.
+clock: Callable[[], float] = time.monotonic
 
 
 def configure(scale: float) -> None:
@@ -32,16 +35,16 @@ def route_of(context: Mapping[str, Any]) -> str:
     return limits.route_class(str(context.get("resourcePath", "")))
 
 
-def check(context: Mapping[str, Any], now: float) -> tuple[str, int]:
+def check(context: Mapping[str, Any]) -> tuple[str, int]:
     """(route class, seconds to wait): 0 seconds = let the request in."""
     route = route_of(context)
-    return route, LIMITS.admit(route, sources.tag(sources.source_of(context)), now)
+    return route, LIMITS.admit(route, sources.tag(sources.source_of(context)), clock())
 
 
-def after(context: Mapping[str, Any], result: str, now: float) -> None:
+def after(context: Mapping[str, Any], result: str) -> None:
     """A request the app refused as the caller's fault costs its source extra."""
     if result in limits.CALLER_FAULTS:
-        LIMITS.charge_failure(route_of(context), sources.tag(sources.source_of(context)), now)
+        LIMITS.charge_failure(route_of(context), sources.tag(sources.source_of(context)), clock())
 
 
 def per_source() -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -231,12 +230,12 @@ def serve(request: Request, get_response: Callable[[Request], Response],
                            request_id=str(context.get("requestId", "")))
     response: Response | None = None
     try:
-        route, wait = front_door.check(context, time.monotonic())
+        route, wait = front_door.check(context)
         if wait:
             response = normalise(busy_response(route, wait), rest_status)
             return response
         response = normalise(get_response(request), rest_status)
-        front_door.after(context, result_of(response), time.monotonic())
+        front_door.after(context, result_of(response))
         return response
     finally:
         observe.finish(record, result_of(response),

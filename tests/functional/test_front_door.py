@@ -1,0 +1,195 @@
+"""One source cannot hurt anyone else: per-source limits through the app, and
+work that rises with a source's own accepted rate and with the site's pressure."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice import local
+
+from chalicelib import front_door, limits, pressure, sites
+from chalicelib.models import Guard
+from tests.fixtures import Api
+from tests.solver import solve
+from tests.streams import drain
+
+MIN_WORK = 512
+FLOODER, HONEST = "198.51.100.66", "203.0.113.7"
+
+
+@pytest.fixture(autouse=True)
+def limits_on(app_settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    app_settings(WORKPROOF_MIN_WORK=str(MIN_WORK))
+    front_door.configure(1.0)
+    # The buckets' clock stands still: no refill between requests of a test.
+    monkeypatch.setattr(front_door, "clock", lambda: 1000.0)
+    yield
+    front_door.configure(0.0)
+
+
+class Source:
+    """Requests from one client address (what API Gateway reports as sourceIp)."""
+
+    def __init__(self, api: Api, address: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.api, self.address, self.monkeypatch = api, address, monkeypatch
+
+    def call(self, method: str, path: str, **params: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        self.monkeypatch.setattr(local.LambdaEventConverter, "LOCAL_SOURCE_IP", self.address)
+        if method == "GET":
+            response = self.api.client.http.get(f"{path}?{urlencode(params)}")
+        else:
+            response = self.api.client.http.request(
+                method, path, body=urlencode(params).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 200
+        return json.loads(response.body), dict(response.headers)
+
+    def job(self, **account: Any) -> dict[str, Any]:
+        return self.call("POST", "/pow/job", site=self.api.site.site_key, **account)[0]
+
+    def submit(self, job: dict[str, Any]) -> dict[str, Any]:
+        nonce = solve(job["job"], job["difficulty"], job["count"])
+        return self.call("POST", "/pow/submit", job=job["job"], nonce=nonce)[0]
+
+
+@pytest.fixture
+def flooder(api: Api, monkeypatch: pytest.MonkeyPatch) -> Source:
+    return Source(api, FLOODER, monkeypatch)
+
+
+@pytest.fixture
+def honest(api: Api, monkeypatch: pytest.MonkeyPatch) -> Source:
+    return Source(api, HONEST, monkeypatch)
+
+
+def guards() -> int:
+    return sum(1 for _ in Guard.scan())
+
+
+def test_a_job_flood_is_refused_busy_while_another_source_is_served(flooder, honest):
+    capacity = int(limits.RULES[limits.POW_JOB].capacity)
+    answers = [flooder.call("POST", "/pow/job", site=flooder.api.site.site_key, anonymous=1)
+               for _ in range(capacity + 5)]
+    assert all(body["success"] for body, _ in answers[:capacity])
+    for body, headers in answers[capacity:]:
+        assert body == {"success": False, "error": "busy"}
+        assert int(headers["Retry-After"]) >= 1
+        # The browser may read the busy answer and its Retry-After cross-origin.
+        assert headers["Access-Control-Allow-Origin"] == "*"
+        assert "Retry-After" in headers["Access-Control-Expose-Headers"]
+    assert honest.job(anonymous=1)["success"] is True
+
+
+def test_garbage_submits_run_dry_fast_and_refused_ones_write_nothing(flooder, honest):
+    job = flooder.job(anonymous=1)
+    refused = 0
+    for _ in range(40):
+        body, headers = flooder.call("POST", "/pow/submit", job=job["job"], nonce="1")
+        if body == {"success": False, "error": "busy"}:
+            refused += 1
+            assert int(headers["Retry-After"]) >= 1
+        else:
+            assert body["error"] in ("invalid_share", "bad_request")
+    # Each garbage submit costs five tokens: the bucket of 20 lasts four of them.
+    assert refused == 36
+    before = guards()
+    # The job stays usable for whoever holds it; the flooder's solved share is refused untouched.
+    body, _ = flooder.call("POST", "/pow/submit", job=job["job"],
+                           nonce=solve(job["job"], job["difficulty"], job["count"]))
+    assert body == {"success": False, "error": "busy"} and guards() == before
+    answer = honest.submit(job)
+    assert answer["success"] is True and guards() == before + 1
+
+
+def test_wrong_secrets_are_refused_early_with_the_seed_code(flooder, honest):
+    answers = [flooder.call("GET", "/user/balance", name="x", secret="wrong" * 6)
+               for _ in range(30)]
+    codes = [body["error"] for body, _ in answers]
+    assert codes[:10] == ["invalid_secret"] * 10
+    # Coinhive's clients know only the seed's codes: internal_error, with Retry-After.
+    assert set(codes[11:]) == {"internal_error"}
+    assert all(int(headers["Retry-After"]) >= 1 for _, headers in answers[11:])
+    body, _ = honest.call("GET", "/user/balance", name="x", secret=honest.api.site.secret)
+    assert body == {"success": False, "error": "unknown_user"}
+
+
+def test_an_ipv6_source_is_its_64(api, monkeypatch):
+    capacity = int(limits.RULES[limits.POW_JOB].capacity)
+    for i in range(capacity):
+        assert Source(api, f"2001:db8:5:6::{i + 1:x}", monkeypatch).job(anonymous=1)["success"]
+    assert Source(api, "2001:db8:5:6:ffff::1", monkeypatch).job(anonymous=1) == \
+        {"success": False, "error": "busy"}
+    assert Source(api, "2001:db8:5:7::1", monkeypatch).job(anonymous=1)["success"] is True
+
+
+def test_a_sources_jobs_grow_with_its_own_accepted_rate(flooder, honest):
+    job = flooder.job(anonymous=1)
+    assert job["difficulty"] * job["count"] == MIN_WORK
+    for _ in range(10):
+        job = flooder.submit(flooder.job(anonymous=1))
+        assert job["success"], job
+    rate = front_door.RATES.rate(_share_tag(FLOODER), _now())
+    grown = flooder.job(anonymous=1)
+    assert grown["difficulty"] * grown["count"] >= int(rate * pressure.SOURCE_SUBMIT_SECONDS) \
+        > MIN_WORK
+    fresh = honest.job(anonymous=1)
+    assert fresh["difficulty"] * fresh["count"] == MIN_WORK
+
+
+def test_the_consumer_publishes_heavy_sources_to_every_container(flooder, honest):
+    for _ in range(10):
+        assert flooder.submit(flooder.job(anonymous=1))["success"]
+    drain()
+    site = sites.get_site(flooder.api.site.site_key)
+    assert site is not None and _share_tag(FLOODER) in site.heavy
+    assert _share_tag(HONEST) not in site.heavy
+    # Another container (nothing of its own remembered) sizes by the published rate.
+    front_door.RATES.clear()
+    sites.clear_cache()
+    grown = flooder.job(anonymous=1)
+    assert grown["difficulty"] * grown["count"] > MIN_WORK
+    assert honest.job(anonymous=1)["difficulty"] * 8 == MIN_WORK
+
+
+def test_a_site_under_pressure_steps_up_its_minimum_work_and_decays(honest, monkeypatch):
+    site_key = honest.api.site.site_key
+    levels = pressure.Levels(works=(MIN_WORK, 4 * MIN_WORK), step_up=5, ceiling=1000)
+    sites.set_levels(site_key, levels)
+    for i in range(8):  # eight sources' shares within a minute: over 5 a minute
+        source = Source(honest.api, f"192.0.2.{i + 1}", monkeypatch)
+        assert source.submit(source.job(anonymous=1))["success"]
+    drain()
+    sites.clear_cache()
+    stepped = Source(honest.api, "192.0.2.200", monkeypatch).job(anonymous=1)
+    assert stepped["difficulty"] * stepped["count"] == 4 * MIN_WORK
+    state = sites.get_site(site_key).pressure  # type: ignore[union-attr]
+    assert pressure.level_now(state, levels, state.hot_at + pressure.DECAY_SECONDS) == 0
+
+
+def test_a_site_over_its_ceiling_admits_only_part_of_new_chains(honest, monkeypatch):
+    site_key = honest.api.site.site_key
+    sites.set_levels(site_key, pressure.Levels(works=(MIN_WORK,), step_up=1, ceiling=1))
+    sites.publish_pressure(site_key, pressure.Pressure(level=0, hot_at=_now(), admit=0.02,
+                                                       admit_at=_now(), rate=50.0), {})
+    sites.clear_cache()
+    answers = [Source(honest.api, f"192.0.2.{i + 1}", monkeypatch).call(
+        "POST", "/pow/job", site=site_key, anonymous=1) for i in range(40)]
+    refused = [(body, headers) for body, headers in answers if not body["success"]]
+    assert len(refused) >= 30
+    assert all(body == {"success": False, "error": "busy"} and int(headers["Retry-After"]) > 1
+               for body, headers in refused)
+
+
+def _share_tag(address: str) -> str:
+    from chalicelib import mining
+
+    return mining._share_tag(address)
+
+
+def _now() -> int:
+    import time
+
+    return int(time.time())
