@@ -50,6 +50,22 @@ def _site_json(info: Any) -> dict[str, Any]:
             "xmrPending": info.xmr_pending, "xmrPaid": info.xmr_paid}
 
 
+def _levels_json(info: Any) -> dict[str, Any]:
+    """The site's levels (its own or the defaults) and where it stands now."""
+    from chalicelib import pressure
+
+    levels = info.levels or pressure.default_levels(
+        config.Settings.from_environ(os.environ).min_work)
+    now = int(time.time())
+    return {"site_key": info.site_key,
+            "levels": list(levels.works), "stepUp": levels.step_up, "ceiling": levels.ceiling,
+            "custom": info.levels is not None,
+            "level": pressure.level_now(info.pressure, levels, now),
+            "minWorkNow": pressure.min_work_now(info.pressure, levels, now),
+            "admitted": pressure.admit_now(info.pressure, now),
+            "sharesPerMinute": info.pressure.rate, "heavySources": len(info.heavy)}
+
+
 def cmd_create_site(args: argparse.Namespace) -> Any:
     from chalicelib import sites
 
@@ -108,6 +124,29 @@ def cmd_set_payout(args: argparse.Namespace) -> Any:
     stats.set_payout(figures, int(time.time()))
     current, updated = stats.read_payout()
     return {**current, "updated": updated}
+
+
+def cmd_set_levels(args: argparse.Namespace) -> Any:
+    from chalicelib import pressure, sites
+
+    info = _site(args.site_key)
+    if args.default:
+        return _levels_json(sites.set_levels(info.site_key, None))
+    current = info.levels or pressure.default_levels(
+        config.Settings.from_environ(os.environ).min_work)
+    try:
+        works = tuple(int(w) for w in args.works.split(",")) if args.works else current.works
+        levels = pressure.Levels(works=works,
+                                 step_up=args.step_up if args.step_up is not None else current.step_up,
+                                 ceiling=args.ceiling if args.ceiling is not None else current.ceiling)
+        levels.check()
+    except ValueError as error:
+        raise SystemExit(f"error: levels: {error}") from None
+    return _levels_json(sites.set_levels(info.site_key, levels))
+
+
+def cmd_show_levels(args: argparse.Namespace) -> Any:
+    return _levels_json(_site(args.site_key))
 
 
 def cmd_delete_user(args: argparse.Namespace) -> Any:
@@ -170,6 +209,19 @@ def parser() -> argparse.ArgumentParser:
                  "--xmr-pending", "--xmr-paid"):
         payout.add_argument(flag, type=float)
     payout.add_argument("--site", help="site key, for --xmr-pending / --xmr-paid")
+    levels = add("set-levels", cmd_set_levels,
+                 "set a site's pressure levels: minimum work per level, shares a minute that "
+                 "step up, the top level's ceiling in shares a minute")
+    levels.add_argument("site_key")
+    levels.add_argument("--works", help="comma-separated minimum work per level, rising "
+                                        "(e.g. 65536,131072,262144)")
+    levels.add_argument("--step-up", type=int, help="accepted shares a minute that step up a level")
+    levels.add_argument("--ceiling", type=int,
+                        help="accepted shares a minute at the top level past which new jobs "
+                             "are partly refused (busy)")
+    levels.add_argument("--default", action="store_true", help="back to the deployment's defaults")
+    add("show-levels", cmd_show_levels,
+        "a site's pressure levels, its level now and what it admits").add_argument("site_key")
     delete = add("delete-user", cmd_delete_user, "erase a user's ledger (erasure on request)")
     delete.add_argument("site_key")
     delete.add_argument("name")

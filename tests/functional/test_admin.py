@@ -95,3 +95,22 @@ def test_create_tables_is_idempotent(run):
     code, first, _ = run("create-tables")
     assert code == 0 and len(first["tables"]) == 6
     assert run("create-tables")[0] == 0
+
+
+def test_set_and_show_levels(run, api):
+    code, shown, _ = run("show-levels", api.site.site_key)
+    assert code == 0 and shown["custom"] is False and shown["level"] == 0
+    assert shown["levels"] == [65536, 131072, 262144, 524288]
+    assert (shown["stepUp"], shown["ceiling"], shown["admitted"]) == (1200, 3000, 1.0)
+    code, set_, _ = run("set-levels", api.site.site_key, "--works", "1024,4096,16384",
+                        "--step-up", "60", "--ceiling", "120")
+    assert code == 0 and set_["custom"] is True
+    assert (set_["levels"], set_["stepUp"], set_["ceiling"], set_["minWorkNow"]) == \
+        ([1024, 4096, 16384], 60, 120, 1024)
+    # Only the ceiling: the rest stays.
+    _, again, _ = run("set-levels", api.site.site_key, "--ceiling", "90")
+    assert (again["levels"], again["stepUp"], again["ceiling"]) == ([1024, 4096, 16384], 60, 90)
+    code, _, err = run("set-levels", api.site.site_key, "--works", "4096,1024")
+    assert code == 1 and err.count("\n") == 1 and err.startswith("error: levels: levels must rise")
+    _, back, _ = run("set-levels", api.site.site_key, "--default")
+    assert back["custom"] is False and back["levels"] == [65536, 131072, 262144, 524288]
