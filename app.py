@@ -15,7 +15,6 @@ from chalicelib import (
     dashboard_views,
     links,
     mining,
-    models,
     observe,
     pow,
     siteverify,
@@ -34,6 +33,7 @@ from chalicelib.http import (
 )
 from chalicelib.pages import dashboard_page, link_page, openapi_file, static_file
 from chalicelib.params import Params
+from chalicelib.store import models
 
 # Read and checked once, at cold start: a bad value fails the function's init
 # with one line naming the variable (config.SettingsError).

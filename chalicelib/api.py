@@ -9,7 +9,7 @@ import secrets
 import time
 from typing import Any
 
-from chalicelib import idempotency, ledger, links, ranks, stats, tokens
+from chalicelib import ledger, links, ranks, stats, tokens
 from chalicelib.errors import (
     BadRequest,
     InvalidAmount,
@@ -21,6 +21,7 @@ from chalicelib.errors import (
 )
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
+from chalicelib.store import idempotency
 
 TOP_ORDERS = ("total", "balance", "withdrawn")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Chalice, Response
 
-from chalicelib import dashboard_session, deadline, observe
+from chalicelib import dashboard_session, observe
 from chalicelib.dashboard_session import DashboardError, Session, SignedOut
 from chalicelib.dashboard_throttle import TooManyAttempts
 from chalicelib.errors import BadRequest
@@ -33,6 +33,7 @@ from chalicelib.http import (
 )
 from chalicelib.params import Params
 from chalicelib.sites import SiteInfo
+from chalicelib.store import deadline
 
 CSRF_HEADER = "x-workproof-csrf"
 # Browsers' own security headers for every dashboard answer.

@@ -16,9 +16,10 @@ from typing import Any
 
 from chalice.app import Chalice, Request, Response
 
-from chalicelib import deadline, observe
+from chalicelib import observe
 from chalicelib.errors import ApiError, BadRequest, InternalError, NotConfigured, NotFound, WrongMethod
 from chalicelib.params import Params, merge, parse_body
+from chalicelib.store import deadline
 
 # Every route declares every method (an undeclared one would be API
 # Gateway's 403) and accepts any body type (Chalice defaults to JSON only).

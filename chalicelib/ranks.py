@@ -20,10 +20,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.errors import InvalidPage
-from chalicelib.models import User
 from chalicelib.params import MAX_SAFE_INTEGER
 from chalicelib.sites import SiteInfo
-from chalicelib.txn import serialize, write_each
+from chalicelib.store.models import User
+from chalicelib.store.transactions import serialize, write_each
 
 # Index partitions per site-epoch: the stream consumer writes every active
 # user's entry; one partition key takes ~1,000 write units/s.

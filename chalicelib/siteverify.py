@@ -24,7 +24,7 @@ from typing import Any
 from chalice.app import Response
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import deadline, idempotency, observe, tokens
+from chalicelib import observe, tokens
 from chalicelib.api import new_request_id
 from chalicelib.errors import (
     ApiError,
@@ -35,9 +35,10 @@ from chalicelib.errors import (
     NotConfigured,
 )
 from chalicelib.http import contract_error, json_response, request_params
-from chalicelib.models import Token
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
+from chalicelib.store import deadline, idempotency
+from chalicelib.store.models import Token
 
 PATHS = observe.SITEVERIFY_ROUTES
 IDEMPOTENCY_SCOPE = "siteverify"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import ranks, stats
-from chalicelib.models import Guard, Token, User
+from chalicelib.store.models import Guard, Token, User
 
 
 def table_of(record: dict[str, Any]) -> str:

@@ -21,7 +21,8 @@ class SiteCreds:
 def aws() -> Iterator[None]:
     """moto in-process, with every table created."""
     with mock_aws():
-        from chalicelib import models, sites, stats
+        from chalicelib import sites, stats
+        from chalicelib.store import models
         from ops import tables as admin_tables
         from ops.store import install_dynamodb_fixes
 

@@ -360,7 +360,7 @@ def test_four_failures_do_not_throttle(client, site, monkeypatch):
 
 
 def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
-    from chalicelib.models import SignInFailures
+    from chalicelib.store.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     for _ in range(8):
@@ -369,7 +369,7 @@ def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
 
 
 def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch):
-    from chalicelib.models import SignInFailures
+    from chalicelib.store.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     at_address(monkeypatch, "203.0.113.7")

@@ -20,9 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import deadline, observe
+from chalicelib import observe
 from chalicelib.errors import InternalError, dynamo_error_code
-from chalicelib.models import connection
+from chalicelib.store import deadline
+from chalicelib.store.models import connection
 
 RETRYABLE = frozenset({
     "TransactionConflict",
