@@ -16,7 +16,6 @@ from chalicelib import (
     links,
     mining,
     observe,
-    pow,
     siteverify,
     streams,
 )
@@ -37,14 +36,12 @@ from chalicelib.store import models
 
 # Read and checked once, at cold start: a bad value fails the function's init
 # with one line naming the variable (config.SettingsError).
-SETTINGS = config.Settings.from_environ(os.environ)
+config.use(config.Settings.from_environ(os.environ))
 
 # Chalice's own log setup would put the shared "workproof" logger at ERROR:
 # chalicelib/observe.py's Powertools Logger owns it.
 app = Chalice(app_name="workproof", configure_logs=False)
-models.bind(SETTINGS.tables, SETTINGS.region)
-pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id,
-                     SETTINGS.signing_key_file)
+models.bind(config.settings().tables, config.settings().region)
 
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600)
 
@@ -70,7 +67,7 @@ def _request() -> Request:
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
-    return base_url(_request(), SETTINGS.public_url)
+    return base_url(_request(), config.settings().public_url)
 
 
 @_route("/token/verify", "POST")
@@ -115,7 +112,7 @@ def link_create(params: Params) -> dict[str, Any]:
 
 @_route("/stats/payout", "GET")
 def stats_payout(params: Params) -> dict[str, Any]:
-    return api.stats_payout(params, SETTINGS.min_work)
+    return api.stats_payout(params, config.settings().min_work)
 
 
 @_route("/stats/site", "GET")
@@ -135,14 +132,14 @@ def _origin() -> str | None:
 
 @_route("/pow/job", "POST", cors=POW_CORS)
 def pow_job(params: Params) -> dict[str, Any]:
-    return mining.issue_job(params, _origin(), int(time.time()), SETTINGS.min_work,
-                            SETTINGS.job_ttl)
+    settings = config.settings()
+    return mining.issue_job(params, _origin(), int(time.time()), settings.min_work, settings.job_ttl)
 
 
 @_route("/pow/submit", "POST", cors=POW_CORS)
 def pow_submit(params: Params) -> dict[str, Any]:
-    return mining.submit(params, _origin(), int(time.time()), SETTINGS.min_work,
-                         SETTINGS.job_ttl)
+    settings = config.settings()
+    return mining.submit(params, _origin(), int(time.time()), settings.min_work, settings.job_ttl)
 
 
 # reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
@@ -168,8 +165,7 @@ def _dashboard(path: str, accepted: str, *,
                signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
     """Declare every method on a dashboard path (API Gateway would 403 the others)."""
     def decorate(fn: DashboardFn) -> Callable[..., Response]:
-        view = dashboard_view(app, accepted, signed_in=signed_in,
-                              public_url=SETTINGS.public_url)(fn)
+        view = dashboard_view(app, accepted, signed_in=signed_in)(fn)
         app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT)(view)
         return view
     return decorate
@@ -284,4 +280,4 @@ app.route("/", methods=NOT_FOUND_METHODS, content_types=ANY_CONTENT, name="not_f
 def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice's own error answers (415, 405, 500...) become contract errors;
     every request is logged and counted (chalicelib/http.py `serve`)."""
-    return serve(event, get_response, SETTINGS.rest_status)
+    return serve(event, get_response, config.settings().rest_status)

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Chalice, Response
 
-from chalicelib import dashboard_session, observe
+from chalicelib import config, dashboard_session, observe
 from chalicelib.dashboard_session import DashboardError, Session, SignedOut
 from chalicelib.dashboard_throttle import TooManyAttempts
 from chalicelib.errors import BadRequest
@@ -50,12 +50,11 @@ class Call:
     now_ms: int
     session: Session | None = None
     site: SiteInfo | None = None
-    public_url: str = ""  # the setting: "" = derived from the request
 
     @property
     def base_url(self) -> str:
         """The API's public base URL (the configured one, else the request's)."""
-        return base_url(self.request, self.public_url)
+        return base_url(self.request, config.settings().public_url)
 
     @property
     def now(self) -> int:
@@ -115,10 +114,9 @@ def _json_body(request: Any) -> None:
 DashboardFn = Callable[["Call"], "dict[str, Any] | Reply"]
 
 
-def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
-                   public_url: str = "") -> Callable[[DashboardFn], Callable[..., Response]]:
-    """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules
-    (`public_url`: the setting, for the URLs a view builds)."""
+def dashboard_view(app: Chalice, accepted: str, *,
+                   signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
+    """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules."""
 
     def decorate(fn: DashboardFn) -> Callable[..., Response]:
         @functools.wraps(fn)
@@ -131,7 +129,7 @@ def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
                 posted = accepted == "POST"
                 if posted:
                     _json_body(request)
-                call = Call(request, request_params(request), now_ms(), public_url=public_url)
+                call = Call(request, request_params(request), now_ms())
                 if signed_in:
                     value = dashboard_session.cookie_value(request.headers.get("cookie"))
                     if value is None:
@@ -141,7 +139,7 @@ def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
                     if posted:
                         dashboard_session.check_csrf(session, request.headers.get(CSRF_HEADER))
                     observe.note_site(site.site_key)
-                    call = Call(request, call.params, call.now_ms, session, site, public_url)
+                    call = Call(request, call.params, call.now_ms, session, site)
                 result = fn(call)
                 reply = result if isinstance(result, Reply) else Reply(result)
                 return json_response({"success": True, **reply.body},

@@ -8,13 +8,14 @@ cookie checked on every request; sign-out and a rotated secret end it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import time
 
 import pytest
 
-from chalicelib import dashboard_session, pow, sites
+from chalicelib import config, dashboard_session, pow, sites
 from chalicelib.dashboard_session import SESSION_SECONDS
 from tests.fixtures import create_site, credit
 from tests.functional.dashboard_client import (
@@ -214,9 +215,9 @@ def test_junk_cookie_is_signed_out(dash, junk):
 @pytest.fixture
 def signing_keys():
     """Set the deployment's signing keys for one test (the settings' own afterwards)."""
-    before = pow._source
-    yield lambda keys: pow.use_signing_keys(tuple(keys))
-    pow.use_signing_keys(*before)
+    before = config.settings()
+    yield lambda keys: config.use(dataclasses.replace(before, signing_keys=tuple(keys)))
+    config.use(before)
 
 
 def test_session_signed_with_a_retired_key_is_signed_out(signed_in, signing_keys):
