@@ -11,16 +11,14 @@ from chalice.app import Chalice, CORSConfig, Request, Response
 from chalicelib import (
     api,
     config,
-    dashboard_auth,
-    dashboard_views,
     links,
     mining,
     observe,
     siteverify,
     streams,
 )
-from chalicelib.dashboard_http import Call, DashboardFn, Reply, dashboard_view
-from chalicelib.errors import ApiError, NotFound, WrongMethod
+from chalicelib.dashboard import routes as dashboard_routes
+from chalicelib.errors import ApiError, NotFound
 from chalicelib.http import (
     ALL_METHODS,
     ANY_CONTENT,
@@ -28,9 +26,8 @@ from chalicelib.http import (
     contract_view,
     error_response,
     serve,
-    stage_prefix,
 )
-from chalicelib.pages import dashboard_page, link_page, openapi_file, static_file
+from chalicelib.pages import link_page, openapi_file, static_file
 from chalicelib.params import Params
 from chalicelib.store import models
 
@@ -159,84 +156,8 @@ def shortlink_page(code: str) -> Response:
     return link_page(link, _base_url(), _request().headers.get("accept-language"))
 
 
-# --- the operator's dashboard (chalicelib/dashboard_*.py) ----------------------
-
-def _dashboard(path: str, accepted: str, *,
-               signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
-    """Declare every method on a dashboard path (API Gateway would 403 the others)."""
-    def decorate(fn: DashboardFn) -> Callable[..., Response]:
-        view = dashboard_view(app, accepted, signed_in=signed_in)(fn)
-        app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT)(view)
-        return view
-    return decorate
-
-
-@app.route("/dashboard", methods=ALL_METHODS, content_types=ANY_CONTENT)
-def dashboard() -> Response:
-    if _request().method != "GET":
-        return error_response(WrongMethod())
-    # Same page signed in or not: its script asks /dashboard/session.
-    return dashboard_page(stage_prefix(_request()))
-
-
-@_dashboard("/dashboard/signin", "POST", signed_in=False)
-def dashboard_sign_in(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.sign_in(call)
-
-
-@_dashboard("/dashboard/session", "GET")
-def dashboard_session_info(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.session_info(call)
-
-
-@_dashboard("/dashboard/signout", "POST")
-def dashboard_sign_out(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.sign_out(call)
-
-
-@_dashboard("/dashboard/overview", "GET")
-def dashboard_overview(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.overview(call)
-
-
-@_dashboard("/dashboard/users", "GET")
-def dashboard_users(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.top_users(call)
-
-
-@_dashboard("/dashboard/user", "GET")
-def dashboard_user(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.user(call)
-
-
-@_dashboard("/dashboard/user/withdraw", "POST")
-def dashboard_withdraw(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.withdraw(call)
-
-
-@_dashboard("/dashboard/user/reset", "POST")
-def dashboard_reset(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.reset(call)
-
-
-@_dashboard("/dashboard/links", "GET")
-def dashboard_links(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.site_links(call)
-
-
-@_dashboard("/dashboard/settings", "GET")
-def dashboard_settings(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.settings(call)
-
-
-@_dashboard("/dashboard/settings/origins", "POST")
-def dashboard_origins(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.set_origins(call)
-
-
-@_dashboard("/dashboard/settings/rotate", "POST")
-def dashboard_rotate(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.rotate_secret(call)
+# The operator's dashboard (chalicelib/dashboard/).
+app.register_blueprint(dashboard_routes.blueprint, url_prefix="/dashboard")
 
 
 @app.route("/lib/{name}", methods=["GET"])

@@ -30,6 +30,8 @@ from chalicelib.store.transactions import serialize, write_each
 RANK_SHARDS = 16
 ORDER_FIELDS = ("total", "balance", "withdrawn")
 _ORDER_ATTR = {"total": "ot", "balance": "ob", "withdrawn": "ow"}
+# The orders `top` takes (the `order` of /user/top and of the dashboard's users).
+TOP_ORDERS = ("total", "balance", "withdrawn")
 # Sort keys are at most 1024 bytes: 14 hex digits, then the name's UTF-8
 # bytes, cut on a character boundary.
 _ORDER_NAME_BYTES = 1024 - 14

@@ -25,7 +25,6 @@ from chalice.app import Response
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib import observe, tokens
-from chalicelib.api import new_request_id
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -39,6 +38,7 @@ from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
 from chalicelib.store import deadline, idempotency
 from chalicelib.store.models import Token
+from chalicelib.store.transactions import new_request_id
 
 PATHS = observe.SITEVERIFY_ROUTES
 IDEMPOTENCY_SCOPE = "siteverify"

@@ -52,6 +52,11 @@ _KIND_ORDER = ("condition_check", "delete", "save", "update")
 _seen = threading.local()
 
 
+def new_request_id() -> str:
+    """A request's id: written with its writes, so a retry knows its own."""
+    return secrets.token_hex(8)
+
+
 def last_retries() -> int:
     return getattr(_seen, "retries", 0)
 

@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from chalicelib import config, dashboard_session, pow, sites
-from chalicelib.dashboard_session import SESSION_SECONDS
+from chalicelib import config, pow, sites
+from chalicelib.dashboard import session as dashboard_session
+from chalicelib.dashboard.session import SESSION_SECONDS
 from tests.fixtures import create_site, credit
 from tests.functional.dashboard_client import (
     JSON,

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Blueprint, Chalice, Response
 
-from chalicelib import config, dashboard_session, observe
-from chalicelib.dashboard_session import DashboardError, Session, SignedOut
-from chalicelib.dashboard_throttle import TooManyAttempts
+from chalicelib import config, observe
+from chalicelib.dashboard import session as sessions
+from chalicelib.dashboard.session import DashboardError, Session, SignedOut
+from chalicelib.dashboard.throttle import TooManyAttempts
 from chalicelib.errors import BadRequest
 from chalicelib.http import (
     ErrorResponse,
@@ -95,7 +96,7 @@ def _refusal(error: DashboardError, call_request: Any) -> Response:
     headers = dict(SECURITY_HEADERS)
     if isinstance(error, SignedOut):
         # Drop a dead cookie, so the browser stops sending it.
-        headers["Set-Cookie"] = dashboard_session.clear_cookie(
+        headers["Set-Cookie"] = sessions.clear_cookie(
             f"{stage_prefix(call_request)}/dashboard", is_https(call_request))
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
@@ -114,7 +115,7 @@ def _json_body(request: Any) -> None:
 DashboardFn = Callable[["Call"], "dict[str, Any] | Reply"]
 
 
-def dashboard_view(app: Chalice, accepted: str, *,
+def dashboard_view(app: Chalice | Blueprint, accepted: str, *,
                    signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
     """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules."""
 
@@ -131,13 +132,13 @@ def dashboard_view(app: Chalice, accepted: str, *,
                     _json_body(request)
                 call = Call(request, request_params(request), now_ms())
                 if signed_in:
-                    value = dashboard_session.cookie_value(request.headers.get("cookie"))
+                    value = sessions.cookie_value(request.headers.get("cookie"))
                     if value is None:
                         raise SignedOut("no session cookie")
-                    session = dashboard_session.decode(value, call.now)
-                    site = dashboard_session.check(session)
+                    session = sessions.decode(value, call.now)
+                    site = sessions.check(session)
                     if posted:
-                        dashboard_session.check_csrf(session, request.headers.get(CSRF_HEADER))
+                        sessions.check_csrf(session, request.headers.get(CSRF_HEADER))
                     observe.note_site(site.site_key)
                     call = Call(request, call.params, call.now_ms, session, site)
                 result = fn(call)
