@@ -11,20 +11,15 @@ from chalice.app import Chalice, CORSConfig, Request, Response
 from chalicelib import (
     api,
     config,
-    dashboard_auth,
-    dashboard_views,
-    front_door,
     links,
     mining,
-    models,
     observe,
-    pow,
     siteverify,
     sources,
     streams,
 )
-from chalicelib.dashboard_http import Call, DashboardFn, Reply, dashboard_view
-from chalicelib.errors import ApiError, NotFound, WrongMethod
+from chalicelib.dashboard import routes as dashboard_routes
+from chalicelib.errors import ApiError, NotFound
 from chalicelib.http import (
     ALL_METHODS,
     ANY_CONTENT,
@@ -32,22 +27,19 @@ from chalicelib.http import (
     contract_view,
     error_response,
     serve,
-    stage_prefix,
 )
-from chalicelib.pages import dashboard_page, link_page, openapi_file, static_file
+from chalicelib.pages import link_page, openapi_file, static_file
 from chalicelib.params import Params
+from chalicelib.store import models
 
 # Read and checked once, at cold start: a bad value fails the function's init
 # with one line naming the variable (config.SettingsError).
-SETTINGS = config.Settings.from_environ(os.environ)
+config.use(config.Settings.from_environ(os.environ))
 
 # Chalice's own log setup would put the shared "workproof" logger at ERROR:
 # chalicelib/observe.py's Powertools Logger owns it.
 app = Chalice(app_name="workproof", configure_logs=False)
-models.bind(SETTINGS.tables, SETTINGS.region)
-pow.use_signing_keys(SETTINGS.signing_keys, SETTINGS.signing_secret_id,
-                     SETTINGS.signing_key_file)
-front_door.configure(SETTINGS.source_limits)
+models.bind(config.settings().tables, config.settings().region)
 
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600,
                       expose_headers=["Retry-After"])
@@ -74,7 +66,7 @@ def _request() -> Request:
 
 def _base_url() -> str:
     """The API's public base: configured, else derived from the request (stage included)."""
-    return base_url(_request(), SETTINGS.public_url)
+    return base_url(_request(), config.settings().public_url)
 
 
 @_route("/token/verify", "POST")
@@ -119,7 +111,7 @@ def link_create(params: Params) -> dict[str, Any]:
 
 @_route("/stats/payout", "GET")
 def stats_payout(params: Params) -> dict[str, Any]:
-    return api.stats_payout(params, SETTINGS.min_work)
+    return api.stats_payout(params, config.settings().min_work)
 
 
 @_route("/stats/site", "GET")
@@ -143,14 +135,16 @@ def _source() -> str:
 
 @_route("/pow/job", "POST", cors=POW_CORS)
 def pow_job(params: Params) -> dict[str, Any]:
-    return mining.issue_job(params, _origin(), int(time.time()), SETTINGS.min_work,
-                            SETTINGS.job_ttl, _source())
+    settings = config.settings()
+    return mining.issue_job(params, _origin(), int(time.time()), settings.min_work, settings.job_ttl,
+                            _source())
 
 
 @_route("/pow/submit", "POST", cors=POW_CORS)
 def pow_submit(params: Params) -> dict[str, Any]:
-    return mining.submit(params, _origin(), int(time.time()), SETTINGS.min_work,
-                         SETTINGS.job_ttl, _source())
+    settings = config.settings()
+    return mining.submit(params, _origin(), int(time.time()), settings.min_work, settings.job_ttl,
+                         _source())
 
 
 # reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).
@@ -170,85 +164,8 @@ def shortlink_page(code: str) -> Response:
     return link_page(link, _base_url(), _request().headers.get("accept-language"))
 
 
-# --- the operator's dashboard (chalicelib/dashboard_*.py) ----------------------
-
-def _dashboard(path: str, accepted: str, *,
-               signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
-    """Declare every method on a dashboard path (API Gateway would 403 the others)."""
-    def decorate(fn: DashboardFn) -> Callable[..., Response]:
-        view = dashboard_view(app, accepted, signed_in=signed_in,
-                              public_url=SETTINGS.public_url)(fn)
-        app.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT)(view)
-        return view
-    return decorate
-
-
-@app.route("/dashboard", methods=ALL_METHODS, content_types=ANY_CONTENT)
-def dashboard() -> Response:
-    if _request().method != "GET":
-        return error_response(WrongMethod())
-    # Same page signed in or not: its script asks /dashboard/session.
-    return dashboard_page(stage_prefix(_request()))
-
-
-@_dashboard("/dashboard/signin", "POST", signed_in=False)
-def dashboard_sign_in(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.sign_in(call)
-
-
-@_dashboard("/dashboard/session", "GET")
-def dashboard_session_info(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.session_info(call)
-
-
-@_dashboard("/dashboard/signout", "POST")
-def dashboard_sign_out(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.sign_out(call)
-
-
-@_dashboard("/dashboard/overview", "GET")
-def dashboard_overview(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.overview(call)
-
-
-@_dashboard("/dashboard/users", "GET")
-def dashboard_users(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.top_users(call)
-
-
-@_dashboard("/dashboard/user", "GET")
-def dashboard_user(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.user(call)
-
-
-@_dashboard("/dashboard/user/withdraw", "POST")
-def dashboard_withdraw(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.withdraw(call)
-
-
-@_dashboard("/dashboard/user/reset", "POST")
-def dashboard_reset(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.reset(call)
-
-
-@_dashboard("/dashboard/links", "GET")
-def dashboard_links(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.site_links(call)
-
-
-@_dashboard("/dashboard/settings", "GET")
-def dashboard_settings(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.settings(call)
-
-
-@_dashboard("/dashboard/settings/origins", "POST")
-def dashboard_origins(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_views.set_origins(call)
-
-
-@_dashboard("/dashboard/settings/rotate", "POST")
-def dashboard_rotate(call: Call) -> dict[str, Any] | Reply:
-    return dashboard_auth.rotate_secret(call)
+# The operator's dashboard (chalicelib/dashboard/).
+app.register_blueprint(dashboard_routes.blueprint, url_prefix="/dashboard")
 
 
 @app.route("/lib/{name}", methods=["GET"])
@@ -292,4 +209,4 @@ app.route("/", methods=NOT_FOUND_METHODS, content_types=ANY_CONTENT, name="not_f
 def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice's own error answers (415, 405, 500...) become contract errors;
     every request is logged and counted (chalicelib/http.py `serve`)."""
-    return serve(event, get_response, SETTINGS.rest_status)
+    return serve(event, get_response, config.settings().rest_status)

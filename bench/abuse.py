@@ -116,7 +116,7 @@ class Simulation:
         import app  # noqa: F401 - the settings, the keys, the front door configured
         from bench.cost import _clients
         from bench.dynamo_cost import Recorder
-        from chalicelib import front_door, ledger, limits, mining, pressure, pow, sites, stats
+        from chalicelib import front_door, ledger, limits, mining, pow, pressure, sites, stats
         from chalicelib import streams as streams_module
         from chalicelib.store import deadline
 

@@ -98,7 +98,7 @@ class Bench:
 
 
 def _clients() -> list[Any]:
-    from chalicelib import models
+    from chalicelib.store import models
 
     seen: dict[int, Any] = {}
     for model in [*models.all_models(), models.Idempotency]:
@@ -239,7 +239,7 @@ def main() -> int:
     from moto import mock_aws
 
     with mock_aws():
-        from chalicelib import models
+        from chalicelib.store import models
         from ops import tables
         from ops.store import install_dynamodb_fixes
 

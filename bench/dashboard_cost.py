@@ -24,7 +24,7 @@ POLLS_PER_HOUR = 3600 // 5
 
 def _clients() -> list[Any]:
     """Every botocore client the models use (shared-table models included)."""
-    from chalicelib import models
+    from chalicelib.store import models
 
     seen: dict[int, Any] = {}
     for model in [*models.all_models(), *models.SHARED_TABLES]:
@@ -59,7 +59,7 @@ def populate(bench: Bench) -> None:
     import time
 
     from chalicelib import links, stats
-    from chalicelib.models import StatsShard
+    from chalicelib.store.models import StatsShard
     from tests.functional.store import put_users
 
     put_users(bench.site_key, {f"user{i:03}": (1000 + i * 37, i * 11) for i in range(200)})
@@ -77,7 +77,7 @@ def main() -> int:
     from moto import mock_aws
 
     with mock_aws():
-        from chalicelib import models
+        from chalicelib.store import models
         from ops import tables
 
         models.bind()

@@ -116,7 +116,8 @@ class Simulation:
         import app  # noqa: F401
         from bench.cost import _clients
         from bench.dynamo_cost import Recorder
-        from chalicelib import deadline, ledger, mining, pow, sites
+        from chalicelib import ledger, mining, pow, sites
+        from chalicelib.store import deadline
 
         self.rng = random.Random(seed)
         self.seconds = seconds
@@ -164,9 +165,10 @@ class Simulation:
         return answer
 
     def submit(self, chain: dict[str, Any]) -> dict[str, Any] | None:
-        from chalicelib import deadline, mining
+        from chalicelib import mining
         from chalicelib.errors import ApiError
         from chalicelib.params import merge
+        from chalicelib.store import deadline
 
         job = chain["job"]
         params = merge([("job", job["job"]), ("nonce", ",".join(["0"] * job["count"]))], [])
@@ -214,8 +216,9 @@ class Simulation:
 
     def drain(self) -> None:
         """The stream consumer, batches of 100 per table; a failed batch comes back."""
-        from chalicelib import deadline, streams
+        from chalicelib import streams
         from chalicelib.errors import ApiError
+        from chalicelib.store import deadline
         from tests.streams import pending_records
 
         deadline.clear()
@@ -280,7 +283,7 @@ def key_class(where: str, key: str) -> str:
 
 def populate_users(count: int, site_key: str) -> list[str]:
     from chalicelib import ledger
-    from chalicelib.models import User
+    from chalicelib.store.models import User
 
     names = [f"user{i:05d}" for i in range(count)]
     with User.batch_write() as batch:
@@ -389,7 +392,7 @@ def main() -> int:
         if args.scenario not in (name, "all"):
             continue
         with mock_aws():
-            from chalicelib import models
+            from chalicelib.store import models
             from ops import tables
             from ops.store import install_dynamodb_fixes
 

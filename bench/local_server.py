@@ -35,7 +35,8 @@ def start_servers() -> tuple[int, int, str]:
     os.environ.setdefault("WORKPROOF_SIGNING_KEYS", "bench:" + "A" * 43)
     from chalice.local import LocalDevServer
 
-    from chalicelib import models, sites
+    from chalicelib import sites
+    from chalicelib.store import models
     from ops import tables as admin_tables
 
     models.bind()

@@ -5,11 +5,10 @@ Each function takes the merged parameters and returns the success body
 """
 from __future__ import annotations
 
-import secrets
 import time
 from typing import Any
 
-from chalicelib import idempotency, ledger, links, ranks, stats, tokens
+from chalicelib import ledger, links, ranks, stats, tokens
 from chalicelib.errors import (
     BadRequest,
     InvalidAmount,
@@ -21,8 +20,8 @@ from chalicelib.errors import (
 )
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
-
-TOP_ORDERS = ("total", "balance", "withdrawn")
+from chalicelib.store import idempotency
+from chalicelib.store.transactions import new_request_id
 
 
 def _site(params: Params) -> SiteInfo:
@@ -33,11 +32,6 @@ def _site(params: Params) -> SiteInfo:
     if not isinstance(secret, str) or len(secret) > 256:
         raise InvalidSecret("no usable secret")
     return authenticate(secret)
-
-
-def new_request_id() -> str:
-    """This request's id: written with its writes, so a retry knows its own."""
-    return secrets.token_hex(8)
 
 
 def _idempotency_key(params: Params, site: SiteInfo, scope: str,
@@ -79,7 +73,7 @@ def user_top(params: Params) -> dict[str, Any]:
     site = _site(params)
     count = clamped_count(params, "count", 1, 1024, 128)
     order = params.string("order", required=False, max_chars=16) or "total"
-    if order not in TOP_ORDERS:
+    if order not in ranks.TOP_ORDERS:
         raise BadRequest("order must be total, balance or withdrawn")
     return {"users": ranks.top(site, count, order)}
 

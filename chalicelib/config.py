@@ -3,14 +3,16 @@
 `Settings.from_environ(os.environ)` is the only place a `WORKPROOF_*`
 variable is read: app.py builds the settings when it is imported (a bad
 value fails the function's init, or `make run`'s start, with one line
-naming the variable) and hands each part to the code that needs it.
-Table names and the default region live here and nowhere else.
+naming the variable) and installs them with `use`; code outside app.py
+reads them through `settings()`. Table names and the default region live
+here and nowhere else.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -257,3 +259,21 @@ class Settings:
                                   f"to {JOB_TTL_RANGE[1]}"),
             source_limits=_source_limits(environ),
         )
+
+
+_installed: Settings | None = None
+
+
+def settings() -> Settings:
+    """The settings in force: those installed by `use`, else the environment's (built once)."""
+    global _installed
+    if _installed is None:
+        _installed = Settings.from_environ(os.environ)
+    return _installed
+
+
+def use(chosen: Settings) -> None:
+    """Run with `chosen` from now on: app.py at cold start, or a test as a function
+    started with them would."""
+    global _installed
+    _installed = chosen

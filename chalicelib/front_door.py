@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib import limits, sources
+from chalicelib import config, limits, sources
 from chalicelib.limits import SourceLimits
 from chalicelib.pressure import SourceRates
 
@@ -31,12 +31,20 @@ def configure(scale: float) -> None:
     RATES.clear()
 
 
+def _follow_settings() -> None:
+    """Take up `WORKPROOF_SOURCE_LIMITS` from the settings in force."""
+    scale = config.settings().source_limits
+    if LIMITS.scale != scale:
+        configure(scale)
+
+
 def route_of(context: Mapping[str, Any]) -> str:
     return limits.route_class(str(context.get("resourcePath", "")))
 
 
 def check(context: Mapping[str, Any]) -> tuple[str, int]:
     """(route class, seconds to wait): 0 seconds = let the request in."""
+    _follow_settings()
     route = route_of(context)
     return route, LIMITS.admit(route, sources.tag(sources.source_of(context)), clock())
 
@@ -49,4 +57,5 @@ def after(context: Mapping[str, Any], result: str) -> None:
 
 def per_source() -> bool:
     """Whether per-source controls are on (`WORKPROOF_SOURCE_LIMITS` is not off)."""
+    _follow_settings()
     return LIMITS.enabled

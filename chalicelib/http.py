@@ -1,8 +1,10 @@
 """The wire contract: parameter intake, method rules, JSON answers, errors.
 
-`contract_view` wraps every API view: method check, body decoding, then
-the view; any ApiError becomes `{"success": false, "error": code}` and
-anything else `internal_error` (details to the log only). `serve`, the
+`run_view` is the one skeleton of every view (the API's `contract_view`,
+the dashboard's and siteverify's): retry budget, method rules, parameters,
+the view, and every exception mapped to an answer. `contract_view` wraps
+every API view: any ApiError becomes `{"success": false, "error": code}`
+and anything else `internal_error` (details to the log only). `serve`, the
 app's one middleware, sees every request: it makes Chalice's own error
 answers contract errors, applies the error-status setting, and has
 chalicelib/observe.py log the request and publish its metrics.
@@ -14,9 +16,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from chalice.app import Chalice, Request, Response
+from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib import deadline, front_door, limits, observe
+from chalicelib import front_door, limits, observe
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -27,6 +29,7 @@ from chalicelib.errors import (
     WrongMethod,
 )
 from chalicelib.params import Params, merge, parse_body
+from chalicelib.store import deadline
 
 # Every route declares every method (an undeclared one would be API
 # Gateway's 403) and accepts any body type (Chalice defaults to JSON only).
@@ -140,29 +143,47 @@ def check_method(method: str, accepted: str) -> None:
         raise WrongMethod(method)
 
 
+def run_view(source: Chalice | Blueprint, check: Callable[[Request], None],
+             answer: Callable[[Request, Params], Response],
+             refuse: Callable[[Exception], Response]) -> Response:
+    """Serve the current request: start its retry budget, `check` its method (and
+    anything else it must have: raise to refuse), read its parameters, `answer`
+    them; any exception becomes `refuse`'s answer (the caller sees a code, the
+    log the details)."""
+    deadline.start()
+    try:
+        request = source.current_request
+        assert request is not None  # Chalice sets it before calling a view
+        check(request)
+        return answer(request, request_params(request))
+    except Exception as error:
+        return refuse(error)
+
+
 ContractView = Callable[..., dict[str, Any]]
 
 
 def contract_view(app: Chalice, accepted: str, *,
                   cors: bool = False) -> Callable[[ContractView], Callable[..., Response]]:
     """Decorate a view `fn(params) -> dict` with the whole wire contract."""
+    headers = CORS_HEADERS if cors else {}
+
+    def check(request: Request) -> None:
+        check_method(request.method, accepted)
+
+    def refuse(error: Exception) -> Response:
+        return error_response(contract_error(error), dict(headers))
 
     def decorate(fn: ContractView) -> Callable[..., Response]:
         @functools.wraps(fn)
         def view(*args: Any) -> Response:
-            headers = dict(CORS_HEADERS) if cors else {}
-            deadline.start()
-            try:
-                request = app.current_request
-                assert request is not None  # Chalice sets it before calling a view
-                check_method(request.method, accepted)
-                params = request_params(request)
+            def answer(_request: Request, params: Params) -> Response:
                 observe.note_token(params.values.get("token"))
                 body = fn(params, *args)
                 observe.note_answer(body)
-                return json_response({"success": True, **body}, headers=headers)
-            except Exception as error:  # the caller sees a contract code, the log the details
-                return error_response(contract_error(error), headers)
+                return json_response({"success": True, **body}, headers=dict(headers))
+
+            return run_view(app, check, answer, refuse)
 
         return view
 

@@ -20,12 +20,12 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import deadline
 from chalicelib.errors import InsufficientFunds, InternalError, UnknownUser
-from chalicelib.idempotency import IdempotencyKey
-from chalicelib.models import Site, User
 from chalicelib.sites import SiteInfo, site_pk
-from chalicelib.txn import ConditionFailed, Transaction
+from chalicelib.store import deadline
+from chalicelib.store.idempotency import IdempotencyKey
+from chalicelib.store.models import Site, User
+from chalicelib.store.transactions import ConditionFailed, Transaction
 
 # Users of an epoch with a non-zero total, counted over shards (reset-all's
 # `affected`); written only when a user moves between zero and non-zero.

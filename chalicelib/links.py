@@ -11,8 +11,8 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from chalicelib import targets
 from chalicelib.errors import InternalError, InvalidLink, InvalidPage, InvalidUrl, dynamo_error_code
-from chalicelib.models import Link
 from chalicelib.sites import KEY_ALPHABET, random_key
+from chalicelib.store.models import Link
 
 MAX_URL_CHARS = targets.MAX_URL_CHARS
 CODE_LENGTH = 12

@@ -29,7 +29,6 @@ from chalicelib.errors import (
     InvalidToken,
     MissingInput,
 )
-from chalicelib.models import Guard
 from chalicelib.params import Params, positive_amount
 from chalicelib.pow import (
     MAX_DIFFICULTY,
@@ -45,7 +44,8 @@ from chalicelib.pow import (
     verify,
 )
 from chalicelib.sites import SiteInfo, public_site
-from chalicelib.txn import ConditionFailed, Transaction, last_retries, serialize, write_one
+from chalicelib.store.models import Guard
+from chalicelib.store.transactions import ConditionFailed, Transaction, last_retries, serialize, write_one
 
 # A share whose commit took longer than this after it read the epoch checks
 # the epoch again (reset-all waits twice as long before answering).

@@ -76,47 +76,37 @@ def parse_keys(spec: str) -> SigningKeys:
 
 # A warm Lambda re-reads its keys this often, so a key roll needs no restart.
 KEYS_CACHE_SECONDS = 300.0
-_keys_cache: tuple[float, SigningKeys] | None = None
-# Where the keys come from (the settings app.py hands over): given, a file, or a secret.
-_source: tuple[SigningKeys, str, str] = ((), "", "")
+# The settings the keys came from, when they were loaded, and the keys.
+_keys_cache: tuple[config.Settings, float, SigningKeys] | None = None
 
 
-def use_signing_keys(keys: SigningKeys, secret_id: str = "", key_file: str = "") -> None:
-    """Sign with `keys` (first signs), else those in `key_file` (`chalice local`'s dev
-    stage: the file `make store` writes), else those of Secrets Manager secret `secret_id`."""
-    global _source
-    _source = (keys, secret_id, key_file)
-    clear_keys_cache()
-
-
-def _load_keys() -> SigningKeys:
-    keys, secret_id, key_file = _source
-    if keys:
-        return keys
-    if key_file:
+def _load_keys(settings: config.Settings) -> SigningKeys:
+    """The settings' keys (first signs), else those in their key file (`chalice local`'s
+    dev stage: the file `make store` writes), else those of their Secrets Manager secret."""
+    if settings.signing_keys:
+        return settings.signing_keys
+    if settings.signing_key_file:
         from chalicelib.keyfile import read_key_file
 
-        return parse_keys(read_key_file(key_file))
-    if secret_id:
+        return parse_keys(read_key_file(settings.signing_key_file))
+    if settings.signing_secret_id:
         import boto3  # only when deployed with Secrets Manager
 
         return parse_keys(boto3.client("secretsmanager").get_secret_value(
-            SecretId=secret_id)["SecretString"])
+            SecretId=settings.signing_secret_id)["SecretString"])
     raise InternalError("no proof-of-work signing key configured")
 
 
-def clear_keys_cache() -> None:
-    global _keys_cache
-    _keys_cache = None
-
-
 def signing_keys(now: float | None = None) -> SigningKeys:
-    """The deployment's keys, loaded on first use (off the cold-start path)."""
+    """The deployment's keys, loaded on first use (off the cold-start path) and
+    again when the settings change."""
     global _keys_cache
     now = time.monotonic() if now is None else now
-    if _keys_cache is None or now - _keys_cache[0] > KEYS_CACHE_SECONDS:
-        _keys_cache = (now, _load_keys())
-    return _keys_cache[1]
+    settings = config.settings()
+    if _keys_cache is None or _keys_cache[0] is not settings \
+            or now - _keys_cache[1] > KEYS_CACHE_SECONDS:
+        _keys_cache = (settings, now, _load_keys(settings))
+    return _keys_cache[2]
 
 
 def new_job_id() -> str:

@@ -20,16 +20,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.errors import InvalidPage
-from chalicelib.models import User
 from chalicelib.params import MAX_SAFE_INTEGER
 from chalicelib.sites import SiteInfo
-from chalicelib.txn import serialize, write_each
+from chalicelib.store.models import User
+from chalicelib.store.transactions import serialize, write_each
 
 # Index partitions per site-epoch: the stream consumer writes every active
 # user's entry; one partition key takes ~1,000 write units/s.
 RANK_SHARDS = 16
 ORDER_FIELDS = ("total", "balance", "withdrawn")
 _ORDER_ATTR = {"total": "ot", "balance": "ob", "withdrawn": "ow"}
+# The orders `top` takes (the `order` of /user/top and of the dashboard's users).
+TOP_ORDERS = ("total", "balance", "withdrawn")
 # Sort keys are at most 1024 bytes: 14 hex digits, then the name's UTF-8
 # bytes, cut on a character boundary.
 _ORDER_NAME_BYTES = 1024 - 14

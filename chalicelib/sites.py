@@ -13,9 +13,9 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import observe
 from chalicelib.errors import InternalError, InvalidSecret, InvalidSite, dynamo_error_code
-from chalicelib.models import Site
 from chalicelib.pressure import Levels, Pressure
-from chalicelib.txn import ConditionFailed, Transaction
+from chalicelib.store.models import Site
+from chalicelib.store.transactions import ConditionFailed, Transaction
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32

@@ -21,11 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from chalice.app import Response
+from chalice.app import Chalice, Request, Response
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import deadline, idempotency, observe, tokens
-from chalicelib.api import new_request_id
+from chalicelib import observe, tokens
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -34,10 +33,12 @@ from chalicelib.errors import (
     InvalidToken,
     NotConfigured,
 )
-from chalicelib.http import contract_error, json_response, request_params
-from chalicelib.models import Token
+from chalicelib.http import contract_error, json_response, run_view
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
+from chalicelib.store import idempotency
+from chalicelib.store.models import Token
+from chalicelib.store.transactions import new_request_id
 
 PATHS = observe.SITEVERIFY_ROUTES
 IDEMPOTENCY_SCOPE = "siteverify"
@@ -136,24 +137,29 @@ def _refused(codes: list[str]) -> Response:
     return json_response({"success": False, "error-codes": codes})
 
 
-def view(app: Any) -> Callable[..., Response]:
+def _check(request: Request) -> None:
+    if request.method not in ACCEPTED_METHODS:
+        raise Refused("bad-request")
+
+
+def _answer(_request: Request, params: Params) -> Response:
+    observe.note_token(params.values.get("response"))
+    body = siteverify(params, int(time.time()), new_request_id())
+    observe.note_answer(body)
+    return json_response(body)
+
+
+def _refuse(error: Exception) -> Response:
+    if isinstance(error, Refused):
+        return _refused(error.codes)
+    return _refused(_codes(contract_error(error)))
+
+
+def view(app: Chalice) -> Callable[..., Response]:
     """The Chalice view: siteverify's answer shape for everything, HTTP 200."""
 
     @functools.wraps(siteverify)
     def answer(**_path: str) -> Response:
-        deadline.start()
-        try:
-            request = app.current_request
-            if request.method not in ACCEPTED_METHODS:
-                raise Refused("bad-request")
-            params = request_params(request)
-            observe.note_token(params.values.get("response"))
-            body = siteverify(params, int(time.time()), new_request_id())
-            observe.note_answer(body)
-            return json_response(body)
-        except Refused as refused:
-            return _refused(refused.codes)
-        except Exception as error:  # the caller sees a code, the log the details
-            return _refused(_codes(contract_error(error)))
+        return run_view(app, _check, _answer, _refuse)
 
     return answer

@@ -18,8 +18,8 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.models import Idempotency, Site, StatsShard
-from chalicelib.txn import ConditionFailed, Transaction
+from chalicelib.store.models import Idempotency, Site, StatsShard
+from chalicelib.store.transactions import ConditionFailed, Transaction
 
 HOUR = 3600
 ALL_SITES = "*"

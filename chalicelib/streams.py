@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from chalicelib import config, pressure_feed, ranks, stats
-from chalicelib.models import Guard, Token, User
+from chalicelib.store.models import Guard, Token, User
 
 
 def table_of(record: dict[str, Any]) -> str:
@@ -22,10 +22,12 @@ def table_of(record: dict[str, Any]) -> str:
     return rest.split("/", 1)[0]
 
 
-def handle_event(event: dict[str, Any],
-                 base_min_work: int = config.DEFAULT_MIN_WORK) -> dict[str, int]:
+def handle_event(event: dict[str, Any], base_min_work: int | None = None) -> dict[str, int]:
     """Apply one Lambda DynamoDB-stream event; returns counts per consumer.
-    `base_min_work`: the deployment's minimum work (a site's default levels)."""
+    `base_min_work`: the base of a site's default levels (default: the
+    deployment's minimum work)."""
+    if base_min_work is None:
+        base_min_work = config.settings().min_work
     by_table: dict[str, list[dict[str, Any]]] = {}
     for record in event.get("Records", []):
         by_table.setdefault(table_of(record), []).append(record)

@@ -8,10 +8,10 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib.errors import InvalidToken
-from chalicelib.idempotency import IdempotencyKey
-from chalicelib.models import Token
 from chalicelib.sites import random_key
-from chalicelib.txn import ConditionFailed, Transaction, serialize, write_one
+from chalicelib.store.idempotency import IdempotencyKey
+from chalicelib.store.models import Token
+from chalicelib.store.transactions import ConditionFailed, Transaction, serialize, write_one
 
 TOKEN_LIFETIME = 3600
 TOKEN_NAME_LENGTH = 32

@@ -26,7 +26,7 @@ def _prepare(stage: str | None) -> None:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault(config.ENV_REGION, config.DEFAULT_REGION)
-    from chalicelib import models
+    from chalicelib.store import models
 
     try:
         names = config.table_names(os.environ, None if stage in (None, "local", "dev") else stage)

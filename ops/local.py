@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault(config.ENV_SIGNING_KEYS, signing_keys_spec())
     settings = checked_settings()
 
-    from chalicelib import models
+    from chalicelib.store import models
     from ops import request_log
     from ops import tables as admin_tables
 

@@ -128,7 +128,7 @@ def snapshot(path: Path, lock: Any = None) -> int:
     items. The file holds, per table, its items as DynamoDB JSON, binary
     values as {"__b64__": base64}.
     """
-    from chalicelib import models
+    from chalicelib.store import models
 
     tables = _moto_tables()
     with lock or nullcontext():

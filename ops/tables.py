@@ -33,7 +33,8 @@ from pynamodb.indexes import (
 )
 from pynamodb.models import Model
 
-from chalicelib import config, models
+from chalicelib import config
+from chalicelib.store import models
 
 LOCAL_STAGES = {"local"}
 # The stream consumer (chalicelib/streams.py) needs both images.

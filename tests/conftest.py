@@ -25,16 +25,5 @@ os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)
 
 
-def _use_the_environments_signing_keys() -> None:
-    """What app.py does at import, for tests that use chalicelib without the app."""
-    from chalicelib import config, pow
-
-    settings = config.Settings.from_environ(os.environ)
-    pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id,
-                         settings.signing_key_file)
-
-
-_use_the_environments_signing_keys()
-
 
 pytest_plugins = ["tests.fixtures", "tests.deploy.botocore_recorder"]

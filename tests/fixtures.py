@@ -21,7 +21,8 @@ class SiteCreds:
 def aws() -> Iterator[None]:
     """moto in-process, with every table created."""
     with mock_aws():
-        from chalicelib import front_door, models, sites, stats
+        from chalicelib import front_door, sites, stats
+        from chalicelib.store import models
         from ops import tables as admin_tables
         from ops.store import install_dynamodb_fixes
 
@@ -49,20 +50,23 @@ TEST_STAGE = "functional-tests"
 
 
 @pytest.fixture
-def app_settings(monkeypatch: pytest.MonkeyPatch) -> Any:
+def app_settings() -> Iterator[Any]:
     """`app_settings(WORKPROOF_MIN_WORK="512", ...)`: the app runs with those variables
     changed, as a function started with them would (settings are read at cold start)."""
     import os
 
-    import app as app_module
+    import app  # noqa: F401 - first: importing it installs the environment's settings
     from chalicelib import config
+
+    before = config.settings()
 
     def use(**variables: str) -> config.Settings:
         settings = config.Settings.from_environ({**os.environ, **variables})
-        monkeypatch.setattr(app_module, "SETTINGS", settings)
+        config.use(settings)
         return settings
 
-    return use
+    yield use
+    config.use(before)
 
 
 @pytest.fixture

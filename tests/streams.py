@@ -13,7 +13,7 @@ from typing import Any
 
 
 def _stream_tables() -> list[str]:
-    from chalicelib import models
+    from chalicelib.store import models
     from ops.store import install_dynamodb_fixes
 
     install_dynamodb_fixes()  # the streams API of the embedded store (idempotent)

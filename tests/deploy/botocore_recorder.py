@@ -171,7 +171,7 @@ def install() -> None:
 
 def _suffix_of(table: str) -> str | None:
     """The models.TABLES suffix a table name stands for (e.g. ...-ledger -> ledger)."""
-    from chalicelib import models
+    from chalicelib.store import models
 
     for model, (env_var, suffix, _ttl) in models.TABLES.items():
         if table == model.Meta.table_name or table == os.environ.get(env_var) \

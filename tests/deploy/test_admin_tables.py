@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from chalicelib import models
+from chalicelib.store import models
 from ops import tables as admin_tables
 
 SUFFIXES = {suffix for _env, suffix, _ttl in models.TABLES.values()}

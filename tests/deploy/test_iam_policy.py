@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import models
+from chalicelib.store import models
 from tests.deploy import botocore_recorder as rec
 from tests.deploy.iam import allowed, statements
 

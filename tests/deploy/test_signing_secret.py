@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import string
 from collections.abc import Iterator
@@ -34,12 +33,12 @@ def secret_env() -> Iterator[tuple[object, str]]:
         # What the deployed function's settings hold: the secret's ARN, no keys.
         settings = config.Settings.from_environ({config.ENV_SIGNING_SECRET_ARN: arn})
         assert settings.signing_keys == () and settings.signing_secret_id == arn
-        pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id)
+        before = config.settings()
+        config.use(settings)
         try:
             yield client, arn
         finally:
-            settings = config.Settings.from_environ(os.environ)
-            pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id)
+            config.use(before)
 
 
 def test_function_reads_the_generated_secret_once(secret_env) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import models
+from chalicelib.store import models
 from tests.deploy.cfn import FUNCTIONS, function, policy, resources, tables_by_suffix
 from tests.deploy.conftest import Packaged
 from tests.deploy.iam import allowed

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
-from chalicelib import models
+from chalicelib.store import models
 from ops import tables as admin_tables
 from tests.deploy.cfn import ROOT, deploy_script
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from chalicelib import config, errors, models
+from chalicelib import config, errors
+from chalicelib.store import models
 from ops import tables as admin_tables
 from tests.deploy.cfn import function as _function
 from tests.deploy.cfn import policy, resources

@@ -19,7 +19,7 @@ from moto import mock_aws
 @pytest.fixture(scope="module")
 def shared_tables() -> Iterator[None]:
     with mock_aws():
-        from chalicelib import models
+        from chalicelib.store import models
         from ops import tables as admin_tables
         from ops.store import install_dynamodb_fixes
 

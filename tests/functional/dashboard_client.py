@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.dashboard_session import COOKIE_NAME
+from chalicelib.dashboard.session import COOKIE_NAME
 
 JSON = {"Content-Type": "application/json"}
 
@@ -90,7 +90,7 @@ def at_address(monkeypatch: Any, address: str) -> None:
 
 
 def freeze_dashboard_clock(monkeypatch: Any, now: float) -> None:
-    """The dashboard reads the time as `time.time()` in chalicelib.dashboard_http."""
-    from chalicelib import dashboard_http
+    """The dashboard reads the time as `time.time()` in chalicelib.dashboard.wire."""
+    from chalicelib.dashboard import wire
 
-    monkeypatch.setattr(dashboard_http, "time", SimpleNamespace(time=lambda: float(now)))
+    monkeypatch.setattr(wire, "time", SimpleNamespace(time=lambda: float(now)))

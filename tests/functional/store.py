@@ -11,7 +11,8 @@ import pytest
 
 def empty_tables() -> None:
     """Delete every item of every table (what a freshly created store holds)."""
-    from chalicelib import models, sites, stats
+    from chalicelib import sites, stats
+    from chalicelib.store import models
     from ops import stream_pump
     from ops import tables as admin_tables
 
@@ -64,7 +65,7 @@ def put_users(site_key: str, users: dict[str, tuple[int, int]]) -> None:
     rank entries come from the real stream consumer.
     """
     from chalicelib import ledger
-    from chalicelib.models import User
+    from chalicelib.store.models import User
     from tests.streams import drain
 
     epoch = ledger.current_epoch(site_key)

@@ -8,14 +8,16 @@ cookie checked on every request; sign-out and a rotated secret end it.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import logging
 import time
 
 import pytest
 
-from chalicelib import dashboard_session, pow, sites
-from chalicelib.dashboard_session import SESSION_SECONDS
+from chalicelib import config, pow, sites
+from chalicelib.dashboard import session as dashboard_session
+from chalicelib.dashboard.session import SESSION_SECONDS
 from tests.fixtures import create_site, credit
 from tests.functional.dashboard_client import (
     JSON,
@@ -214,9 +216,9 @@ def test_junk_cookie_is_signed_out(dash, junk):
 @pytest.fixture
 def signing_keys():
     """Set the deployment's signing keys for one test (the settings' own afterwards)."""
-    before = pow._source
-    yield lambda keys: pow.use_signing_keys(tuple(keys))
-    pow.use_signing_keys(*before)
+    before = config.settings()
+    yield lambda keys: config.use(dataclasses.replace(before, signing_keys=tuple(keys)))
+    config.use(before)
 
 
 def test_session_signed_with_a_retired_key_is_signed_out(signed_in, signing_keys):
@@ -360,7 +362,7 @@ def test_four_failures_do_not_throttle(client, site, monkeypatch):
 
 
 def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
-    from chalicelib.models import SignInFailures
+    from chalicelib.store.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     for _ in range(8):
@@ -369,7 +371,7 @@ def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
 
 
 def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch):
-    from chalicelib.models import SignInFailures
+    from chalicelib.store.models import SignInFailures
 
     freeze_dashboard_clock(monkeypatch, NOW)
     at_address(monkeypatch, "203.0.113.7")

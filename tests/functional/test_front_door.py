@@ -11,7 +11,7 @@ import pytest
 from chalice import local
 
 from chalicelib import front_door, limits, pressure, sites
-from chalicelib.models import Guard
+from chalicelib.store.models import Guard
 from tests.fixtures import Api
 from tests.solver import solve
 from tests.streams import drain
@@ -22,8 +22,7 @@ FLOODER, HONEST = "198.51.100.66", "203.0.113.7"
 
 @pytest.fixture(autouse=True)
 def limits_on(app_settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    app_settings(WORKPROOF_MIN_WORK=str(MIN_WORK))
-    front_door.configure(1.0)
+    app_settings(WORKPROOF_MIN_WORK=str(MIN_WORK), WORKPROOF_SOURCE_LIMITS="on")
     # The buckets' clock stands still: no refill between requests of a test.
     monkeypatch.setattr(front_door, "clock", lambda: 1000.0)
     yield

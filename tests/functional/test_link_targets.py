@@ -13,7 +13,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from chalicelib import links
-from chalicelib.models import Link
+from chalicelib.store.models import Link
 from tests.functional.store import aws  # noqa: F401 - aws: the shared store
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

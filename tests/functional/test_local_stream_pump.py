@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib import models
+from chalicelib.store import models
 from ops import local
 from ops import tables as admin_tables
 

@@ -299,10 +299,10 @@ def test_emf_line_shape(api, captured):
 
 
 def test_dynamo_retries_and_throttles_are_counted(api, captured, monkeypatch):
-    """A throttled write is retried (txn.write_one); the request's line and metrics count it."""
+    """A throttled write is retried (transactions.write_one); the request's line and metrics count it."""
     from botocore.exceptions import ClientError
 
-    from chalicelib.models import Guard
+    from chalicelib.store.models import Guard
 
     client = Guard._get_connection().connection.client
     real = client._make_api_call

@@ -3,7 +3,7 @@ idempotent, so a batch that partly failed is delivered again and ends exact.
 
 `top` and `list` read rank entries the consumer writes off the request path
 (chalicelib/ranks.py); the writes of one batch run concurrently
-(txn.write_each). Here the batches are taken from the embedded store's
+(transactions.write_each). Here the batches are taken from the embedded store's
 streams and handed to the consumer by the test, as Lambda would.
 """
 from __future__ import annotations
@@ -44,14 +44,15 @@ def test_one_batch_of_many_users_then_the_same_batch_again(api: Api) -> None:
 
 def test_a_batch_that_partly_failed_is_exact_once_delivered_again(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    from chalicelib import streams, txn
+    from chalicelib import streams
     from chalicelib.errors import InternalError
+    from chalicelib.store import transactions
 
     pending_records()
     for i in range(USERS):
         credit(api.site.site_key, f"user{i:02}", i + 1)
     (event,) = pending_records()
-    real = txn.write_one
+    real = transactions.write_one
     failing = {"user07", "user19"}
 
     def flaky(operation: str, model_cls: Any, kwargs: dict[str, Any]) -> Any:
@@ -59,12 +60,12 @@ def test_a_batch_that_partly_failed_is_exact_once_delivered_again(
             raise InternalError("PutItem failed: InternalServerError")
         return real(operation, model_cls, kwargs)
 
-    monkeypatch.setattr(txn, "write_one", flaky)
+    monkeypatch.setattr(transactions, "write_one", flaky)
     with pytest.raises(InternalError):
         streams.handle_event(event)
     # Every other entry landed; the failed two are missing until the batch comes again.
     assert _top(api) == [u for u in _expected() if u[0] not in failing]
-    monkeypatch.setattr(txn, "write_one", real)
+    monkeypatch.setattr(transactions, "write_one", real)
     streams.handle_event(event)
     assert _top(api) == _expected()
 

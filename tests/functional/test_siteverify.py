@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from chalicelib import idempotency, siteverify, tokens
-from chalicelib.txn import Transaction
+from chalicelib import siteverify, tokens
+from chalicelib.store import idempotency
+from chalicelib.store.transactions import Transaction
 from tests.fixtures import create_site
 from tests.functional.store import aws, freeze_clock  # noqa: F401 - aws: the shared store
 from tests.solver import solve

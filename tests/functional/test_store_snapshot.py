@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from moto import mock_aws
 
-from chalicelib import models
+from chalicelib.store import models
 from ops import tables as admin_tables
 from ops.store import install_dynamodb_fixes, restore, snapshot
 

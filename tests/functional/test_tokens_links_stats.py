@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from chalicelib import sites, stats, tokens
-from chalicelib.models import Guard
-from chalicelib.txn import Transaction
+from chalicelib.store.models import Guard
+from chalicelib.store.transactions import Transaction
 from tests.fixtures import create_site
 from tests.functional.store import as_secret, aws, freeze_clock  # noqa: F401 - aws: shared store
 

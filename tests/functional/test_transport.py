@@ -466,10 +466,11 @@ def _explode(*_args: Any, **_kwargs: Any) -> Any:
                                          ("/user/top", {}), ("/user/list", {}),
                                          ("/user/withdraw", {"name": "alice", "amount": 1})])
 def test_unexpected_errors_are_internal_error(api, alice, monkeypatch, caplog, path, params):
-    from chalicelib import ledger, ranks, txn
+    from chalicelib import ledger, ranks
+    from chalicelib.store import transactions
 
     monkeypatch.setattr(ledger, "read_user", _explode)
-    monkeypatch.setattr(txn.Transaction, "commit", _explode)
+    monkeypatch.setattr(transactions.Transaction, "commit", _explode)
     for name in ("top", "list_users"):
         monkeypatch.setattr(ranks, name, _explode)
     response = api.client.http.post(path, body=urlencode({"secret": api.site.secret, **params}),

@@ -11,7 +11,8 @@ import pytest
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """The locked store on a free port; the models and the app's code point at it."""
-    from chalicelib import ledger, models, sites
+    from chalicelib import ledger, sites
+    from chalicelib.store import models
     from ops import tables
     from ops.store import StoreServer
 

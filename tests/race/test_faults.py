@@ -37,8 +37,8 @@ START_BALANCE = 2000
 
 def _call(fn: Any, *args: Any) -> tuple[str, Any]:
     """What the view answers: ("success", body), (contract code, None) or internal_error."""
-    from chalicelib import deadline
     from chalicelib.errors import ApiError
+    from chalicelib.store import deadline
 
     deadline.start()
     try:

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from chalicelib import dashboard_session as ds
-from chalicelib.dashboard_http import Call
+from chalicelib.dashboard import session as ds
+from chalicelib.dashboard.wire import Call
 from chalicelib.http import stage_prefix
 from chalicelib.params import Params
 from chalicelib.sites import SessionAnchor, SiteInfo

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 
 import pytest
 
@@ -13,16 +12,15 @@ from chalicelib.keyfile import PROJECT_ROOT, key_file_path
 
 
 def use(**environ: str) -> None:
-    """Hand pow the signing-key settings of a function started with `environ`."""
-    settings = config.Settings.from_environ(environ)
-    pow.use_signing_keys(settings.signing_keys, settings.signing_secret_id,
-                         settings.signing_key_file)
+    """Run with the settings of a function started with `environ`."""
+    config.use(config.Settings.from_environ(environ))
 
 
 @pytest.fixture
 def key_file_env(tmp_path):
+    before = config.settings()
     yield tmp_path
-    use(**os.environ)  # the test run's own keys again
+    config.use(before)  # the test run's own settings again
 
 
 def test_keys_are_read_from_the_file(key_file_env):

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import ApiError, BadRequest, InternalError, contract_codes
-from chalicelib.models import Idempotency
-from chalicelib.txn import ConditionFailed, Transaction, serialize, write_one
+from chalicelib.store.models import Idempotency
+from chalicelib.store.transactions import ConditionFailed, Transaction, serialize, write_one
 
 MAX_KEY_CHARS = 64
 DAY = 24 * 3600

@@ -20,9 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import deadline, observe
+from chalicelib import observe
 from chalicelib.errors import InternalError, dynamo_error_code
-from chalicelib.models import connection
+from chalicelib.store import deadline
+from chalicelib.store.models import connection
 
 RETRYABLE = frozenset({
     "TransactionConflict",
@@ -49,6 +50,11 @@ _KIND_ORDER = ("condition_check", "delete", "save", "update")
 # How many retries the last commit/write of this thread needed (vardiff
 # under contention reads it; so do the metrics).
 _seen = threading.local()
+
+
+def new_request_id() -> str:
+    """A request's id: written with its writes, so a retry knows its own."""
+    return secrets.token_hex(8)
 
 
 def last_retries() -> int:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.dashboard_session import DashboardError, address_tag
-from chalicelib.models import SignInFailures
+from chalicelib.dashboard.session import DashboardError, address_tag
+from chalicelib.store.models import SignInFailures
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 60

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import dashboard_session, dashboard_throttle, sites
-from chalicelib.dashboard_http import Call, Reply
+from chalicelib import sites
+from chalicelib.dashboard import session as sessions
+from chalicelib.dashboard import throttle
+from chalicelib.dashboard.wire import Call, Reply
 from chalicelib.errors import ApiError, BadRequest, InvalidSecret, MissingInput
 
 
@@ -18,9 +20,9 @@ def _site_json(site: sites.SiteInfo) -> dict[str, Any]:
     return {"name": site.name, "siteKey": site.site_key}
 
 
-def _session_json(call: Call, session: dashboard_session.Session,
+def _session_json(call: Call, session: sessions.Session,
                   site: sites.SiteInfo) -> dict[str, Any]:
-    return {"site": _site_json(site), "csrf": dashboard_session.csrf_token(session),
+    return {"site": _site_json(site), "csrf": sessions.csrf_token(session),
             "expires": session.expires}
 
 
@@ -28,7 +30,7 @@ def sign_in(call: Call) -> Reply:
     query = call.request.query_params or {}
     if "secret" in query:
         raise BadRequest("the secret goes in the POST body, never in the URL")
-    dashboard_throttle.check(call.address, call.now)
+    throttle.check(call.address, call.now)
     site_key = call.params.string("site_key", required=False, max_chars=64)
     secret = call.params.values.get("secret")
     if not site_key or secret is None:
@@ -44,11 +46,11 @@ def sign_in(call: Call) -> Reply:
         if anchor is None:
             raise InvalidSecret("site vanished")
     except ApiError:
-        dashboard_throttle.record_failure(call.address, call.now)
+        throttle.record_failure(call.address, call.now)
         raise InvalidSecret("sign-in refused") from None
-    session, value = dashboard_session.issue(anchor, call.now_ms)
+    session, value = sessions.issue(anchor, call.now_ms)
     return Reply(_session_json(call, session, anchor.site),
-                 {"Set-Cookie": dashboard_session.set_cookie(value, call.cookie_path, call.https)})
+                 {"Set-Cookie": sessions.set_cookie(value, call.cookie_path, call.https)})
 
 
 def session_info(call: Call) -> dict[str, Any]:
@@ -57,9 +59,9 @@ def session_info(call: Call) -> dict[str, Any]:
 
 
 def sign_out(call: Call) -> Reply:
-    """Ends every session of the site issued until now (see dashboard_session)."""
+    """Ends every session of the site issued until now (see session.py)."""
     sites.end_sessions(call.signed_site().site_key, call.now_ms)
-    return Reply({}, {"Set-Cookie": dashboard_session.clear_cookie(call.cookie_path, call.https)})
+    return Reply({}, {"Set-Cookie": sessions.clear_cookie(call.cookie_path, call.https)})
 
 
 def rotate_secret(call: Call) -> Reply:
@@ -68,4 +70,4 @@ def rotate_secret(call: Call) -> Reply:
     site = call.signed_site()
     secret = sites.rotate_secret(site.site_key)
     return Reply({"siteKey": site.site_key, "secret": secret},
-                 {"Set-Cookie": dashboard_session.clear_cookie(call.cookie_path, call.https)})
+                 {"Set-Cookie": sessions.clear_cookie(call.cookie_path, call.https)})

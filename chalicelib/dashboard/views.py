@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib import ledger, links, ranks, sites, stats, targets
-from chalicelib.api import TOP_ORDERS, new_request_id
-from chalicelib.dashboard_http import Call
+from chalicelib.dashboard.wire import Call
 from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
 from chalicelib.params import positive_amount
+from chalicelib.store.transactions import new_request_id
 
 TOP_COUNT = 100
 # metric name in stats.hourly -> key in the overview's series
@@ -42,7 +42,7 @@ def overview(call: Call) -> dict[str, Any]:
 
 def top_users(call: Call) -> dict[str, Any]:
     order = call.params.string("order", required=False, max_chars=16) or "total"
-    if order not in TOP_ORDERS:
+    if order not in ranks.TOP_ORDERS:
         raise BadRequest("order must be total, balance or withdrawn")
     return {"order": order, "users": ranks.top(call.signed_site(), TOP_COUNT, order)}
 

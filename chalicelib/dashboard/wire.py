@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib import dashboard_session, deadline, observe
-from chalicelib.dashboard_session import DashboardError, Session, SignedOut
-from chalicelib.dashboard_throttle import TooManyAttempts
+from chalicelib import config, observe
+from chalicelib.dashboard import session as sessions
+from chalicelib.dashboard.session import DashboardError, Session, SignedOut
+from chalicelib.dashboard.throttle import TooManyAttempts
 from chalicelib.errors import BadRequest
 from chalicelib.http import (
     ErrorResponse,
@@ -28,7 +29,7 @@ from chalicelib.http import (
     error_response,
     is_https,
     json_response,
-    request_params,
+    run_view,
     stage_prefix,
 )
 from chalicelib.params import Params
@@ -49,12 +50,11 @@ class Call:
     now_ms: int
     session: Session | None = None
     site: SiteInfo | None = None
-    public_url: str = ""  # the setting: "" = derived from the request
 
     @property
     def base_url(self) -> str:
         """The API's public base URL (the configured one, else the request's)."""
-        return base_url(self.request, self.public_url)
+        return base_url(self.request, config.settings().public_url)
 
     @property
     def now(self) -> int:
@@ -95,7 +95,7 @@ def _refusal(error: DashboardError, call_request: Any) -> Response:
     headers = dict(SECURITY_HEADERS)
     if isinstance(error, SignedOut):
         # Drop a dead cookie, so the browser stops sending it.
-        headers["Set-Cookie"] = dashboard_session.clear_cookie(
+        headers["Set-Cookie"] = sessions.clear_cookie(
             f"{stage_prefix(call_request)}/dashboard", is_https(call_request))
     if isinstance(error, TooManyAttempts):
         headers["Retry-After"] = str(error.retry_after)
@@ -114,41 +114,45 @@ def _json_body(request: Any) -> None:
 DashboardFn = Callable[["Call"], "dict[str, Any] | Reply"]
 
 
-def dashboard_view(app: Chalice, accepted: str, *, signed_in: bool = True,
-                   public_url: str = "") -> Callable[[DashboardFn], Callable[..., Response]]:
-    """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules
-    (`public_url`: the setting, for the URLs a view builds)."""
+def _signed_in(call: Call, posted: bool) -> Call:
+    """The call with its session and site, or SignedOut (and a POST's CSRF check)."""
+    value = sessions.cookie_value(call.request.headers.get("cookie"))
+    if value is None:
+        raise SignedOut("no session cookie")
+    session = sessions.decode(value, call.now)
+    site = sessions.check(session)
+    if posted:
+        sessions.check_csrf(session, call.request.headers.get(CSRF_HEADER))
+    observe.note_site(site.site_key)
+    return Call(call.request, call.params, call.now_ms, session, site)
+
+
+def dashboard_view(app: Chalice | Blueprint, accepted: str, *,
+                   signed_in: bool = True) -> Callable[[DashboardFn], Callable[..., Response]]:
+    """Decorate a view `fn(call) -> dict | Reply` with the dashboard's rules."""
+    posted = accepted == "POST"
+
+    def check(request: Request) -> None:
+        check_method(request.method, accepted)
+        if posted:
+            _json_body(request)
+
+    def refuse(error: Exception) -> Response:
+        if isinstance(error, DashboardError):
+            return _refusal(error, app.current_request)
+        return error_response(contract_error(error), SECURITY_HEADERS)
 
     def decorate(fn: DashboardFn) -> Callable[..., Response]:
+        def answer(request: Request, params: Params) -> Response:
+            call = Call(request, params, now_ms())
+            result = fn(_signed_in(call, posted) if signed_in else call)
+            reply = result if isinstance(result, Reply) else Reply(result)
+            return json_response({"success": True, **reply.body},
+                                 headers={**SECURITY_HEADERS, **reply.headers})
+
         @functools.wraps(fn)
         def view(*_args: Any) -> Response:
-            request = app.current_request
-            assert request is not None  # Chalice sets it before calling a view
-            deadline.start()
-            try:
-                check_method(request.method, accepted)
-                posted = accepted == "POST"
-                if posted:
-                    _json_body(request)
-                call = Call(request, request_params(request), now_ms(), public_url=public_url)
-                if signed_in:
-                    value = dashboard_session.cookie_value(request.headers.get("cookie"))
-                    if value is None:
-                        raise SignedOut("no session cookie")
-                    session = dashboard_session.decode(value, call.now)
-                    site = dashboard_session.check(session)
-                    if posted:
-                        dashboard_session.check_csrf(session, request.headers.get(CSRF_HEADER))
-                    observe.note_site(site.site_key)
-                    call = Call(request, call.params, call.now_ms, session, site, public_url)
-                result = fn(call)
-                reply = result if isinstance(result, Reply) else Reply(result)
-                return json_response({"success": True, **reply.body},
-                                     headers={**SECURITY_HEADERS, **reply.headers})
-            except DashboardError as refused:
-                return _refusal(refused, request)
-            except Exception as error:  # the caller sees a contract code, the log the details
-                return error_response(contract_error(error), SECURITY_HEADERS)
+            return run_view(app, check, answer, refuse)
 
         return view
 

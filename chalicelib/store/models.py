@@ -28,7 +28,7 @@ class _Base(Model):
         table_name = ""
         billing_mode = "PAY_PER_REQUEST"
         region = config.DEFAULT_REGION  # bind() sets the configured one
-        # One SDK retry and short timeouts: the app's own loops (txn.py) retry
+        # One SDK retry and short timeouts: the app's own loops (transactions.py) retry
         # within the request's deadline (deadline.py), so the total stays
         # well inside Lambda's 30 s.
         max_retry_attempts = 1
