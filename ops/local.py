@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import config
+from ops import addresses
 from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
 from ops.server import api_server
 from ops.store import StoreServer, restore, snapshot
@@ -40,6 +41,14 @@ def checked_settings() -> config.Settings:
     try:
         return config.Settings.from_environ(os.environ)
     except config.SettingsError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def checked_proxies() -> tuple[addresses.Network, ...]:
+    """The trusted proxies, or exit with one line naming the variable."""
+    try:
+        return addresses.trusted_proxies(os.environ)
+    except addresses.SettingError as error:
         raise SystemExit(f"error: {error}") from None
 
 
@@ -96,7 +105,7 @@ def start_stream_pump() -> StreamPump | None:
 def _check_port_free(host: str, port: int, variable: str) -> None:
     import socket
 
-    with socket.socket() as probe:
+    with socket.socket(addresses.family(host)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
@@ -121,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                              "the signing key, without the API (serve it with `chalice local`)")
     store_only = parser.parse_args(argv).store_only
     checked_settings()  # before anything starts: a bad value is one line, no traceback
+    proxies = checked_proxies()
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
@@ -148,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     restored = restore(SNAPSHOT_FILE, store.lock)
     pump = start_stream_pump()
     demo = ensure_demo_site()
-    server = None if store_only else api_server(host, api_port)
+    server = None if store_only else api_server(host, api_port, proxies=proxies)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
     print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
     if pump:
@@ -157,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Signing key in {SIGNING_FILE}. Serve the API with `.venv/bin/chalice local` "
               "(its dev stage points at this store).", flush=True)
     else:
-        print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
-              flush=True)
+        api = f"http://{addresses.url_host(host)}:{api_port}"
+        print(f"Workproof API on {api}  (demo page: {api}/)", flush=True)
 
     def stop(_signum: int, _frame: Any) -> None:
         # A signal to the whole process group (make and us) can arrive twice:
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is None:
             _wait_for_signal()
         else:
-            server.serve_forever()
+            server.server.serve_forever()  # LocalDevServer's own banner would misprint IPv6
     except KeyboardInterrupt:
         pass
     finally:

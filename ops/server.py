@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ops import request_log
+from ops.addresses import Network, family, log_tag, source_ip, url_host
 from ops.framing import MAX_BODY_BYTES, Deadline, HeadReader, Malformed, read_body
 from ops.paths import DEMO_FILE, ROOT
 from ops.redact import redact
@@ -71,7 +72,7 @@ def demo_response(method: str, path: str, body: bytes, server: Any) -> tuple[int
     if method != "POST":
         return 200, {"Content-Type": "application/json"}, '{"success":false,"error":"wrong_method"}'
     form = dict(urllib.parse.parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-    api = f"http://{server.server_address[0]}:{server.server_address[1]}"
+    api = f"http://{url_host(server.server_address[0])}:{server.server_address[1]}"
 
     def call(endpoint: str, **params: Any) -> dict:
         # Exactly what a site's backend does: POST the parameters with the secret.
@@ -112,7 +113,25 @@ def remember_rotated_demo_secret(path: str, body: str | bytes) -> bool:
     return True
 
 
-def _handler_class(idle_timeout: float, request_deadline: float) -> type:
+class SourceEvents:
+    """Chalice's event converter, with the request's source in the event.
+
+    chalice.local reports 127.0.0.1 for every request; API Gateway reports
+    the client's address, which per-source limits depend on.
+    """
+
+    def __init__(self, converter: Any) -> None:
+        self._converter = converter
+        self.source_ip = ""
+
+    def create_lambda_event(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        event: dict[str, Any] = self._converter.create_lambda_event(*args, **kwargs)
+        event["requestContext"]["identity"]["sourceIp"] = self.source_ip
+        return event
+
+
+def _handler_class(idle_timeout: float, request_deadline: float,
+                   proxies: tuple[Network, ...] = ()) -> type:
     from chalice.local import ChaliceRequestHandler, LocalGatewayException
 
     class RequestHandler(ChaliceRequestHandler):
@@ -127,6 +146,17 @@ def _handler_class(idle_timeout: float, request_deadline: float) -> type:
         def setup(self) -> None:
             super().setup()
             self._stream = self.rfile
+            self._events = SourceEvents(self.local_gateway.event_converter)
+            self.local_gateway.event_converter = self._events
+            self._source_tag = log_tag(source_ip(self.client_address[0], [], ()))
+
+        def _note_source(self) -> None:
+            """This request's source, for the app's event and (as a keyed hash) the log."""
+            source = source_ip(self.client_address[0], self.headers.get_all("X-Forwarded-For") or [],
+                               proxies)
+            self._events.source_ip = source
+            self._source_tag = log_tag(source)
+            request_log.set_source_tag(self._source_tag)
 
         # --- reading a request ------------------------------------------------------
         def handle_one_request(self) -> None:
@@ -179,6 +209,7 @@ def _handler_class(idle_timeout: float, request_deadline: float) -> type:
                 if deadline:
                     deadline.cancel()
                 self.rfile = self._stream
+                request_log.set_source_tag(None)
 
         def _refuse(self, reason: str) -> None:
             try:
@@ -200,6 +231,7 @@ def _handler_class(idle_timeout: float, request_deadline: float) -> type:
                 self._refuse("request target is not UTF-8")
                 return
             self.path = path
+            self._note_source()
             if self.path.split("?")[0] in DEMO_PATHS:
                 status, out_headers, out = demo_response(
                     self.command, self.path.split("?")[0], self.body, self.server)
@@ -274,7 +306,8 @@ def _handler_class(idle_timeout: float, request_deadline: float) -> type:
 
         def log_message(self, format: str, *args: Any) -> None:
             message = redact(format % args)
-            sys.stderr.write(f"{self.address_string()} - - [{self.log_date_time_string()}] {message}\n")
+            # The client as a keyed hash: addresses are personal data, never logged in the clear.
+            sys.stderr.write(f"source={self._source_tag} - - [{self.log_date_time_string()}] {message}\n")
 
     return RequestHandler
 
@@ -284,11 +317,16 @@ class _Server(ThreadingMixIn, HTTPServer):
     request_queue_size = 128
     allow_reuse_address = True
 
+    def __init__(self, address: tuple[str, int], handler: Any) -> None:
+        self.address_family = family(address[0])  # ::1 listens on IPv6
+        super().__init__(address, handler)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client's network trouble is one log line; anything else keeps its traceback."""
         error = sys.exc_info()[1]
         if isinstance(error, OSError):
-            sys.stderr.write(f"{client_address[0]} - - connection error: {type(error).__name__}\n")
+            sys.stderr.write(f"source={log_tag(str(client_address[0]))} - - connection error: "
+                             f"{type(error).__name__}\n")
             return
         super().handle_error(request, client_address)
 
@@ -300,7 +338,7 @@ def _seconds(variable: str, default: float) -> float:
     return value
 
 
-def api_server(host: str, port: int, stage: str = "dev") -> Any:
+def api_server(host: str, port: int, stage: str = "dev", proxies: tuple[Network, ...] = ()) -> Any:
     """Chalice's LocalDevServer over app.py, with the handler and backlog above."""
     from chalice.cli import factory
     from chalice.local import LocalDevServer, create_local_server  # noqa: F401
@@ -313,5 +351,5 @@ def api_server(host: str, port: int, stage: str = "dev") -> Any:
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
     handler = _handler_class(_seconds(ENV_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
-                             _seconds(ENV_REQUEST_DEADLINE, DEFAULT_REQUEST_DEADLINE))
+                             _seconds(ENV_REQUEST_DEADLINE, DEFAULT_REQUEST_DEADLINE), proxies)
     return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=_Server)

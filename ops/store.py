@@ -15,6 +15,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from ops.addresses import url_host
+
 
 def install_dynamodb_fixes() -> None:
     """Make this process's moto DynamoDB behave as DynamoDB does where Workproof relies on it.
@@ -100,7 +102,7 @@ class StoreServer:
         self.server = make_server(host, port, app, threaded=True)
         self.server.socket.listen(128)
         self.host, self.port = host, self.server.server_port
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = f"http://{url_host(self.host)}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> StoreServer:

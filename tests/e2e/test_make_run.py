@@ -163,7 +163,7 @@ def test_secrets_never_reach_the_log(live_server, site, http):
     # Each request is the app's one readable line (ops/request_log.py): its route and
     # site, never its path or query, where secrets travel.
     assert re.search(rf"\n\d\d:\d\d:\d\d  GET /user/balance  site={site['site_key']}  "
-                     r"unknown_user  [0-9.]+ ms\n", served)
+                     r"source=[0-9a-f]{8}  unknown_user  [0-9.]+ ms\n", served)
     assert site["secret"] not in served and live_server.secret not in served
 
 
