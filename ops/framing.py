@@ -19,6 +19,8 @@ MAX_TRAILER_LINES = 64
 _CONTENT_LENGTH = re.compile(rb"[0-9]{1,19}")
 # chunk-size [ BWS ";" chunk-ext ]: 1-8 hex digits (4 GiB is far above any cap).
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})(?:[ \t]*;[\x21-\x7e \t]*)?")
+# field-line = field-name ":" OWS field-value OWS; field-name is a token (RFC 9110 5.1, 9112 5).
+_FIELD_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class Malformed(Exception):
@@ -36,12 +38,39 @@ class HeadReader:
     def __init__(self, rfile: BinaryIO) -> None:
         self._rfile = rfile
         self.cut_short = False
+        # The head's lines as sent, kept between start_head() and the head's end:
+        # the standard library's parser skips what it cannot read, e.g. `Content-Length : 5`.
+        self.head_lines: list[bytes] | None = None
 
     def readline(self, limit: int = -1) -> bytes:
         line = self._rfile.readline(limit)
         if not line.endswith(b"\n") and (limit < 0 or len(line) < limit):
             self.cut_short = True
+        if self.head_lines is not None:
+            self.head_lines.append(line)
         return line
+
+    def start_head(self) -> None:
+        """Keep the lines read from now on (the header fields after the request line)."""
+        self.head_lines = []
+
+    def check_field_lines(self) -> None:
+        """`Malformed` unless every kept line is `name: value` (the empty line ends them).
+
+        RFC 9112 5.1: whitespace between a field name and its colon is answered
+        400, never read (a proxy may read `Content-Length : 5` where we would not:
+        a body smuggled as a second request). A line folded onto the previous one
+        (obs-fold) is refused too (RFC 9112 5.2).
+        """
+        lines, self.head_lines = self.head_lines or [], None
+        for line in lines:
+            if line in (b"\r\n", b"\n"):
+                return
+            name, colon, _value = line.partition(b":")
+            if not colon or not _FIELD_NAME.fullmatch(name):
+                if colon and _FIELD_NAME.fullmatch(name.rstrip(b" \t")):
+                    raise Malformed("whitespace between a field name and its colon")
+                raise Malformed("header line is not `name: value`")
 
     def __getattr__(self, name: str):
         return getattr(self._rfile, name)

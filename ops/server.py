@@ -181,10 +181,12 @@ def _handler_class(idle_timeout: float, request_deadline: float,
                     # line cut short): answered, never read as a request.
                     self.requestline = self.raw_requestline.decode("latin-1").rstrip("\r\n")
                     raise Malformed("malformed request line")
+                reader.start_head()
                 if not self.parse_request():
                     return  # answered by send_error, in the contract
                 if reader.cut_short:
                     raise Malformed("head ended before its empty line")
+                reader.check_field_lines()
                 self.body = read_body(self.headers, reader)
                 deadline.cancel()
                 self.head_only = self.command == "HEAD"
