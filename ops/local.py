@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import config
-from ops import addresses
+from ops import addresses, local_stage
 from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
 from ops.server import api_server
 from ops.store import StoreServer, restore, snapshot
@@ -164,8 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     if pump:
         print(f"Stream consumer fed from {', '.join(pump.reader.table_names)}")
     if store_only:
-        print(f"Signing key in {SIGNING_FILE}. Serve the API with `.venv/bin/chalice local` "
-              "(its dev stage points at this store).", flush=True)
+        local_stage.write_project(store.url)
+        print(f"Signing key in {SIGNING_FILE}. Serve the API on http://{addresses.url_host(host)}:"
+              f"{api_port} with:\n  {local_stage.serve_command(store.url, host, api_port)}", flush=True)
     else:
         api = f"http://{addresses.url_host(host)}:{api_port}"
         print(f"Workproof API on {api}  (demo page: {api}/)", flush=True)
