@@ -160,13 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = ensure_demo_site()
     server = None if store_only else api_server(host, api_port, proxies=proxies)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
-    print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
+    # The secret stays in the file (0600): start-up lines end up in logs and terminals' scrollback.
+    print(f"Demo site: site_key={demo['site_key']} (its secret is in {DEMO_FILE})")
     if pump:
         print(f"Stream consumer fed from {', '.join(pump.reader.table_names)}")
     if store_only:
         local_stage.write_project(store.url)
         print(f"Signing key in {SIGNING_FILE}. Serve the API on http://{addresses.url_host(host)}:"
-              f"{api_port} with:\n  {local_stage.serve_command(store.url, host, api_port)}", flush=True)
+              f"{api_port} with:\n  {local_stage.serve_command(host, api_port)}", flush=True)
     else:
         api = f"http://{addresses.url_host(host)}:{api_port}"
         print(f"Workproof API on {api}  (demo page: {api}/)", flush=True)

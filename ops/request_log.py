@@ -8,9 +8,11 @@ The deployed app logs one JSON line per request (chalicelib/observe.py);
 and lets the local server skip its standard access line for the requests
 the app logged (`take_printed`), so each request is one line. `source` is
 the request's source address as a short keyed hash (ops/addresses.py): the
-same client reads the same within one run, and its address is never printed. The EMF
-metric lines are not printed locally (Powertools' own switch, which an
-operator may set to `false` to see them).
+same client reads the same within one run, and its address is never printed.
+
+Local runs (`make run`, `make store`, the `chalice local` project `make store`
+writes) print no pynamodb settings banner, and no EMF metric lines unless
+WORKPROOF_LOCAL_METRICS=1 (`quiet_local_output`).
 """
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import MutableMapping
 
 from chalicelib import observe
 
 METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"
+ENV_LOCAL_METRICS = "WORKPROOF_LOCAL_METRICS"
 _FIELDS = ("token_hint", "dynamo_retries", "records", "stats", "verifies", "ranks")
 _printed = threading.local()
 _source = threading.local()  # the request this thread serves (the app runs in the server's thread)
@@ -53,10 +57,17 @@ class ReadableFormatter(logging.Formatter):
         return line
 
 
+def quiet_local_output(environ: MutableMapping[str, str] = os.environ) -> None:
+    """No EMF metric lines (Powertools prints them to stdout) unless WORKPROOF_LOCAL_METRICS=1,
+    and never pynamodb's INFO banner about its settings file (`chalice local` logs INFO)."""
+    environ[METRICS_DISABLED_ENV] = "false" if environ.get(ENV_LOCAL_METRICS) == "1" else "true"
+    logging.getLogger("pynamodb.settings").setLevel(logging.WARNING)
+
+
 def install() -> None:
     """Print the app's log readably from now on, and no metric lines unless asked."""
     observe.LOGGER.registered_handler.setFormatter(ReadableFormatter())
-    os.environ.setdefault(METRICS_DISABLED_ENV, "true")
+    quiet_local_output()
 
 
 def take_printed() -> bool:

@@ -107,13 +107,14 @@ def project_copy(target: Path, store_url: str) -> Path:
     return target
 
 
-def chalice_local(command: list[str], log_dir: Path, cwd: Path = ROOT) -> tuple[Process, str]:
-    """Stock `chalice local` run as `command` (without reloader), its log in `log_dir`;
-    (process, base URL)."""
+def chalice_local(command: list[str], log_dir: Path, cwd: Path = ROOT,
+                  **env: str) -> tuple[Process, str]:
+    """Stock `chalice local` run as `command` (without reloader) in a fresh shell plus `env`,
+    its log in `log_dir`; (process, base URL)."""
     port = command[command.index("--port") + 1] if "--port" in command else str(_free_port())
     if "--port" not in command:
         command = [*command, "--port", port]
-    process = _spawn([*command, "--no-autoreload"], cwd, clean_env(), log_dir / f"chalice-{port}.log")
+    process = _spawn([*command, "--no-autoreload"], cwd, clean_env(**env), log_dir / f"chalice-{port}.log")
     base = f"http://127.0.0.1:{port}"
     _wait(f"{base}/ready", process)
     return process, base

@@ -15,6 +15,10 @@ from tests.solver import solve
 pytestmark = pytest.mark.e2e
 
 
+def process_output(state) -> str:
+    return next(state.parent.glob("store-*.log")).read_text()
+
+
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     state = tmp_path_factory.mktemp("devstack") / "state"
@@ -31,6 +35,7 @@ def test_the_printed_command_names_this_store_and_its_port(store):
     # Another store port than the dev stage's: a generated project, not the tracked config.
     assert command[:3] == [str(CHALICE), "--project-dir", str(state / "chalice")]
     assert command[3] == "local" and command[4] == "--port"
+    assert f"with:\n  {' '.join(command)}\n" in process_output(state)
     stage = json.loads((state / "chalice" / ".chalice" / "config.json").read_text())["stages"]["dev"]
     assert stage["environment_variables"]["AWS_ENDPOINT_URL_DYNAMODB"] == store_url
     assert stage["environment_variables"]["WORKPROOF_SIGNING_KEY_FILE"] == str(state / "signing.key")
@@ -57,6 +62,24 @@ def test_make_store_then_chalice_local_mines_and_verifies_a_token(store):
         assert http.get("/user/balance", name="nobody") == {"success": False, "error": "unknown_user"}
     finally:
         server.stop()
+    # Quiet: the app's own lines only, no pynamodb settings banner, no EMF metric lines.
+    output = server.output()
+    assert "pynamo" not in output and '"_aws"' not in output, output
+    assert "POST /pow/submit" in output
+
+
+def test_metrics_lines_when_asked(store):
+    state, _store_url, command = store
+    demo = json.loads((state / "demo.json").read_text())
+    server, base = chalice_local(command, state.parent, WORKPROOF_LOCAL_METRICS="1")
+    try:
+        assert Http(base, demo["secret"]).post("/token/verify", token="x" * 32, hashes=1) == {
+            "success": False, "error": "invalid_token"}  # counted in the Verifies metric
+    finally:
+        server.stop()
+    metrics = [json.loads(line) for line in server.output().splitlines() if '"_aws"' in line]
+    assert metrics and metrics[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Workproof"
+    assert "pynamo" not in server.output()
 
 
 def test_without_a_signing_key_one_clear_line_and_not_configured(store, tmp_path):

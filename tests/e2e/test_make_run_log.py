@@ -51,6 +51,7 @@ def test_each_request_is_one_readable_line_without_its_secret(live_server: LiveS
                         r"token_hint=LogT\.\.\.\(32\)  [0-9.]+ ms", verify), verify
     log = _log(live_server).split("Workproof API on", 1)[1]  # after the start banner
     assert secret not in log and token not in log and name not in log
+    assert '"_aws"' not in log and "pynamo" not in log  # no EMF lines, no settings banner unless asked
     # The standard access line is not printed for what the app logged.
     written = _log(live_server)[since:]
     assert '"GET /user/balance' not in written and '"POST /token/verify' not in written
