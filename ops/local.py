@@ -52,6 +52,16 @@ def checked_proxies() -> tuple[addresses.Network, ...]:
         raise SystemExit(f"error: {error}") from None
 
 
+def checked_moto() -> None:
+    """The store's moto is the tested one, or exit with one line saying which is which."""
+    from ops.moto_fence import UntestedMoto, require_tested_moto
+
+    try:
+        require_tested_moto()
+    except UntestedMoto as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def signing_keys_spec() -> str:
     """This machine's signing key (generated once, kept out of the repository)."""
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -66,9 +76,9 @@ def ensure_demo_site() -> dict[str, str]:
     from chalicelib import sites
 
     if DEMO_FILE.exists():
-        demo = json.loads(DEMO_FILE.read_text())
-        if sites.get_site(demo.get("site_key", "")) is not None:
-            return demo
+        stored: dict[str, str] = json.loads(DEMO_FILE.read_text())
+        if sites.get_site(stored.get("site_key", "")) is not None:
+            return stored
     info, secret = sites.create_site("demo")
     demo = {"name": info.name, "site_key": info.site_key, "secret": secret}
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -77,14 +87,15 @@ def ensure_demo_site() -> dict[str, str]:
     return demo
 
 
-def stream_handler() -> Callable[[dict], None] | None:
+def stream_handler() -> Callable[[dict[str, Any]], None] | None:
     """The app's DynamoDB stream consumer, `chalicelib.streams.handle_event`, if it has one."""
     import importlib
     import importlib.util
 
     if importlib.util.find_spec("chalicelib.streams") is None:
         return None
-    return importlib.import_module("chalicelib.streams").handle_event
+    handler: Callable[[dict[str, Any]], None] = importlib.import_module("chalicelib.streams").handle_event
+    return handler
 
 
 def start_stream_pump() -> StreamPump | None:
@@ -131,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     store_only = parser.parse_args(argv).store_only
     checked_settings()  # before anything starts: a bad value is one line, no traceback
     proxies = checked_proxies()
+    checked_moto()
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))

@@ -7,7 +7,7 @@ import pytest
 from chalice.local import LambdaEventConverter, RouteMatcher
 
 from ops.addresses import SettingError, log_tag, source_ip, trusted_proxies
-from ops.server import SourceEvents
+from ops.handler import SourceEvents
 
 PROXY = trusted_proxies({"WORKPROOF_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16,2001:db8::/64"})
 
