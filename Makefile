@@ -31,7 +31,7 @@ browser-deps:
 	  else echo "npm missing: sudo apt-get install -y nodejs npm" >&2; exit 1; fi; }
 	@bash tests/browser/vendor/install.sh
 
-# ruff over the repository, mypy --strict over what ships (app.py, chalicelib/: mypy.ini).
+# ruff over the repository (complexity budget in ruff.toml), mypy --strict over app.py, chalicelib/ and ops/ (mypy.ini).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from typing import BinaryIO
+from email.message import Message
+from typing import Any, BinaryIO, Protocol
 
 MAX_BODY_BYTES = 1024 * 1024
 MAX_LINE_BYTES = 8192
@@ -19,6 +20,16 @@ MAX_TRAILER_LINES = 64
 _CONTENT_LENGTH = re.compile(rb"[0-9]{1,19}")
 # chunk-size [ BWS ";" chunk-ext ]: 1-8 hex digits (4 GiB is far above any cap).
 _CHUNK_SIZE = re.compile(rb"([0-9A-Fa-f]{1,8})(?:[ \t]*;[\x21-\x7e \t]*)?")
+# field-line = field-name ":" OWS field-value OWS; field-name is a token (RFC 9110 5.1, 9112 5).
+_FIELD_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+class Readable(Protocol):
+    """What the framing reads from: a socket's rfile, or a HeadReader over it."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 class Malformed(Exception):
@@ -36,25 +47,55 @@ class HeadReader:
     def __init__(self, rfile: BinaryIO) -> None:
         self._rfile = rfile
         self.cut_short = False
+        # The head's lines as sent, kept between start_head() and the head's end:
+        # the standard library's parser skips what it cannot read, e.g. `Content-Length : 5`.
+        self.head_lines: list[bytes] | None = None
 
     def readline(self, limit: int = -1) -> bytes:
         line = self._rfile.readline(limit)
         if not line.endswith(b"\n") and (limit < 0 or len(line) < limit):
             self.cut_short = True
+        if self.head_lines is not None:
+            self.head_lines.append(line)
         return line
 
-    def __getattr__(self, name: str):
+    def start_head(self) -> None:
+        """Keep the lines read from now on (the header fields after the request line)."""
+        self.head_lines = []
+
+    def check_field_lines(self) -> None:
+        """`Malformed` unless every kept line is `name: value` (the empty line ends them).
+
+        RFC 9112 5.1: whitespace between a field name and its colon is answered
+        400, never read (a proxy may read `Content-Length : 5` where we would not:
+        a body smuggled as a second request). A line folded onto the previous one
+        (obs-fold) is refused too (RFC 9112 5.2).
+        """
+        lines, self.head_lines = self.head_lines or [], None
+        for line in lines:
+            if line in (b"\r\n", b"\n"):
+                return
+            name, colon, _value = line.partition(b":")
+            if not colon or not _FIELD_NAME.fullmatch(name):
+                if colon and _FIELD_NAME.fullmatch(name.rstrip(b" \t")):
+                    raise Malformed("whitespace between a field name and its colon")
+                raise Malformed("header line is not `name: value`")
+
+    def read(self, size: int = -1) -> bytes:
+        return self._rfile.read(size)
+
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._rfile, name)
 
 
-def _read_exactly(rfile: BinaryIO, size: int) -> bytes:
+def _read_exactly(rfile: Readable, size: int) -> bytes:
     data = rfile.read(size) if size else b""
     if len(data) != size:
         raise Malformed(f"body ended after {len(data)} of {size} bytes")
     return data
 
 
-def _line(rfile: BinaryIO) -> bytes:
+def _line(rfile: Readable) -> bytes:
     line = rfile.readline(MAX_LINE_BYTES + 1)
     if len(line) > MAX_LINE_BYTES:
         raise Malformed("line too long")
@@ -63,7 +104,7 @@ def _line(rfile: BinaryIO) -> bytes:
     return line.rstrip(b"\r\n")
 
 
-def read_chunked(rfile: BinaryIO, limit: int = MAX_BODY_BYTES) -> bytes:
+def read_chunked(rfile: Readable, limit: int = MAX_BODY_BYTES) -> bytes:
     body = bytearray()
     while True:
         match = _CHUNK_SIZE.fullmatch(_line(rfile))
@@ -83,7 +124,7 @@ def read_chunked(rfile: BinaryIO, limit: int = MAX_BODY_BYTES) -> bytes:
     raise Malformed("too many trailer lines")
 
 
-def read_body(headers, rfile: BinaryIO, limit: int = MAX_BODY_BYTES) -> bytes:
+def read_body(headers: Message, rfile: Readable, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body framed by `headers` (an email.message.Message)."""
     encodings = headers.get_all("Transfer-Encoding") or []
     lengths = headers.get_all("Content-Length") or []

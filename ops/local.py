@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib import config
+from ops import addresses, local_stage
 from ops.paths import DEMO_FILE, SIGNING_FILE, SNAPSHOT_FILE, STATE_DIR
 from ops.server import api_server
 from ops.store import StoreServer, restore, snapshot
@@ -43,6 +44,24 @@ def checked_settings() -> config.Settings:
         raise SystemExit(f"error: {error}") from None
 
 
+def checked_proxies() -> tuple[addresses.Network, ...]:
+    """The trusted proxies, or exit with one line naming the variable."""
+    try:
+        return addresses.trusted_proxies(os.environ)
+    except addresses.SettingError as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+def checked_moto() -> None:
+    """The store's moto is the tested one, or exit with one line saying which is which."""
+    from ops.moto_fence import UntestedMoto, require_tested_moto
+
+    try:
+        require_tested_moto()
+    except UntestedMoto as error:
+        raise SystemExit(f"error: {error}") from None
+
+
 def signing_keys_spec() -> str:
     """This machine's signing key (generated once, kept out of the repository)."""
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -57,9 +76,9 @@ def ensure_demo_site() -> dict[str, str]:
     from chalicelib import sites
 
     if DEMO_FILE.exists():
-        demo = json.loads(DEMO_FILE.read_text())
-        if sites.get_site(demo.get("site_key", "")) is not None:
-            return demo
+        stored: dict[str, str] = json.loads(DEMO_FILE.read_text())
+        if sites.get_site(stored.get("site_key", "")) is not None:
+            return stored
     info, secret = sites.create_site("demo")
     demo = {"name": info.name, "site_key": info.site_key, "secret": secret}
     STATE_DIR.mkdir(mode=0o700, exist_ok=True)
@@ -68,14 +87,15 @@ def ensure_demo_site() -> dict[str, str]:
     return demo
 
 
-def stream_handler() -> Callable[[dict], None] | None:
+def stream_handler() -> Callable[[dict[str, Any]], None] | None:
     """The app's DynamoDB stream consumer, `chalicelib.streams.handle_event`, if it has one."""
     import importlib
     import importlib.util
 
     if importlib.util.find_spec("chalicelib.streams") is None:
         return None
-    return importlib.import_module("chalicelib.streams").handle_event
+    handler: Callable[[dict[str, Any]], None] = importlib.import_module("chalicelib.streams").handle_event
+    return handler
 
 
 def start_stream_pump() -> StreamPump | None:
@@ -96,7 +116,7 @@ def start_stream_pump() -> StreamPump | None:
 def _check_port_free(host: str, port: int, variable: str) -> None:
     import socket
 
-    with socket.socket() as probe:
+    with socket.socket(addresses.family(host)) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
@@ -121,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                              "the signing key, without the API (serve it with `chalice local`)")
     store_only = parser.parse_args(argv).store_only
     checked_settings()  # before anything starts: a bad value is one line, no traceback
+    proxies = checked_proxies()
+    checked_moto()
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
     store_port = int(os.environ.get(ENV_STORE_PORT, "8001"))
@@ -148,17 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     restored = restore(SNAPSHOT_FILE, store.lock)
     pump = start_stream_pump()
     demo = ensure_demo_site()
-    server = None if store_only else api_server(host, api_port)
+    server = None if store_only else api_server(host, api_port, proxies=proxies)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
-    print(f"Demo site: site_key={demo['site_key']} secret={demo['secret']} (in {DEMO_FILE})")
+    # The secret stays in the file (0600): start-up lines end up in logs and terminals' scrollback.
+    print(f"Demo site: site_key={demo['site_key']} (its secret is in {DEMO_FILE})")
     if pump:
         print(f"Stream consumer fed from {', '.join(pump.reader.table_names)}")
     if store_only:
-        print(f"Signing key in {SIGNING_FILE}. Serve the API with `.venv/bin/chalice local` "
-              "(its dev stage points at this store).", flush=True)
+        local_stage.write_project(store.url)
+        print(f"Signing key in {SIGNING_FILE}. Serve the API on http://{addresses.url_host(host)}:"
+              f"{api_port} with:\n  {local_stage.serve_command(host, api_port)}", flush=True)
     else:
-        print(f"Workproof API on http://{host}:{api_port}  (demo page: http://{host}:{api_port}/)",
-              flush=True)
+        api = f"http://{addresses.url_host(host)}:{api_port}"
+        print(f"Workproof API on {api}  (demo page: {api}/)", flush=True)
 
     def stop(_signum: int, _frame: Any) -> None:
         # A signal to the whole process group (make and us) can arrive twice:
@@ -172,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         if server is None:
             _wait_for_signal()
         else:
-            server.serve_forever()
+            server.server.serve_forever()  # LocalDevServer's own banner would misprint IPv6
     except KeyboardInterrupt:
         pass
     finally:

@@ -15,6 +15,9 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from ops.addresses import url_host
+from ops.moto_fence import require_tested_moto
+
 
 def install_dynamodb_fixes() -> None:
     """Make this process's moto DynamoDB behave as DynamoDB does where Workproof relies on it.
@@ -31,7 +34,7 @@ def install_dynamodb_fixes() -> None:
     so do the tests' moto fixtures).
     """
     from ops import store_stream_api, store_streams, store_txn
-
+    require_tested_moto()
     _untrack_instances()
     store_txn.install()
     store_streams.install()
@@ -51,18 +54,18 @@ def _untrack_instances() -> None:
 
     for service in ("dynamodb", "dynamodbstreams"):
         for model in model_data[service].values():
-            model.__new__ = staticmethod(_untracked_new)  # type: ignore[assignment]
-            model.instances_tracked = []
+            model.__new__ = staticmethod(_untracked_new)  # type: ignore[method-assign]
+            model.instances_tracked = []  # type: ignore[attr-defined]  # a class of moto's models
 
 
 class SerialisedApp:
     """WSGI middleware: one request at a time, so moto behaves atomically."""
 
-    def __init__(self, app: Callable, lock: Any = None) -> None:
+    def __init__(self, app: Callable[..., Iterable[bytes]], lock: Any = None) -> None:
         self.app = app
         self.lock = lock or threading.Lock()
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         with self.lock:
             result = self.app(environ, start_response)
             try:
@@ -83,7 +86,7 @@ class StoreServer:
                  ttl_interval: float = 60.0) -> None:
         import logging
 
-        from moto.server import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import make_server
 
         from ops.store_ttl import TtlSweeper
@@ -91,7 +94,7 @@ class StoreServer:
         install_dynamodb_fixes()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per store call
 
-        app = DomainDispatcherApplication(create_backend_app)
+        app: Callable[..., Iterable[bytes]] = DomainDispatcherApplication(create_backend_app)
         # Held by each request (if serialised), the TTL sweeps, snapshot and restore.
         self.lock = threading.Lock()
         if serialise:
@@ -100,7 +103,7 @@ class StoreServer:
         self.server = make_server(host, port, app, threaded=True)
         self.server.socket.listen(128)
         self.host, self.port = host, self.server.server_port
-        self.url = f"http://{self.host}:{self.port}"
+        self.url = f"http://{url_host(self.host)}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def start(self) -> StoreServer:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ops import store_streams
+from ops.moto_fence import require_tested_moto
 from ops.store_streams import Shard, StreamLog, adopt
 
 ITERATOR_SECONDS = 15 * 60
@@ -121,7 +122,7 @@ def get_records(backend: Any, token: str, limit: int | None) -> dict[str, Any]:
 
 def _wire_record(text: str) -> dict[str, Any]:
     """A stored record as moto's response serializer wants it (datetimes, raw bytes)."""
-    record = json.loads(text)
+    record: dict[str, Any] = json.loads(text)
     body = record["dynamodb"]
     body["ApproximateCreationDateTime"] = datetime.fromtimestamp(
         body["ApproximateCreationDateTime"], UTC)
@@ -146,6 +147,7 @@ def _blobs_as_bytes(value: dict[str, Any]) -> dict[str, Any]:
 
 def install() -> None:
     """Patch this process's moto: the three calls above, and the account endpoints."""
+    require_tested_moto()
     import re
 
     from moto import backend_index
@@ -172,6 +174,6 @@ def install() -> None:
         return ActionResult(get_records(self.backend, self._get_param("ShardIterator"),
                                         self._get_param("Limit")))
 
-    DynamoDBStreamsHandler.describe_stream = handler_describe_stream
-    DynamoDBStreamsHandler.get_shard_iterator = handler_get_shard_iterator
-    DynamoDBStreamsHandler.get_records = handler_get_records
+    DynamoDBStreamsHandler.describe_stream = handler_describe_stream  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.get_shard_iterator = handler_get_shard_iterator  # type: ignore[method-assign]
+    DynamoDBStreamsHandler.get_records = handler_get_records  # type: ignore[method-assign]

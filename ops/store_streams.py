@@ -26,7 +26,9 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
+
+from ops.moto_fence import require_tested_moto
 
 RECORDS_PER_SHARD = 10_000
 SHARD_SECONDS = 4 * 3600
@@ -146,11 +148,12 @@ class StreamLog:
             written_counts[self.table.name] = written_counts.get(self.table.name, 0) + 1
             _written.notify_all()
 
-    def _record(self, old_image: dict | None, new_image: dict | None, seq: int) -> str:
+    def _record(self, old_image: dict[str, Any] | None, new_image: dict[str, Any] | None, seq: int) -> str:
         from moto.dynamodb.models.utilities import dynamo_json_dump
 
         view = self.table.stream_specification.get("StreamViewType", "NEW_AND_OLD_IMAGES")
-        image = new_image if new_image is not None else old_image
+        # A change has an image before or after it.
+        image = cast(dict[str, Any], new_image if new_image is not None else old_image)
         keys = {name: image[name] for name in self.table.table_key_attrs if name in image}
         body: dict[str, Any] = {"ApproximateCreationDateTime": int(clock()), "Keys": keys,
                                 "SequenceNumber": str(seq), "StreamViewType": view}
@@ -263,14 +266,16 @@ def adopt(table: Any) -> StreamLog | None:
 
 def install() -> None:
     """Patch this process's moto: tables get a StreamLog, one record per UpdateItem."""
+    require_tested_moto()
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models import table as moto_table
 
     global moto_stream_shard
-    if moto_table.StreamShard is StreamLog:
+    shard_class: Any = moto_table.StreamShard
+    if shard_class is StreamLog:
         return
-    moto_stream_shard = moto_table.StreamShard
-    moto_table.StreamShard = StreamLog  # tables created from now on get a StreamLog
+    moto_stream_shard = shard_class
+    moto_table.StreamShard = StreamLog  # type: ignore[misc, assignment]  # tables made from now on
     moto_update_item = DynamoDBBackend.update_item
 
     def update_item(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -280,4 +285,4 @@ def install() -> None:
         release(one_per_item(held))
         return item
 
-    DynamoDBBackend.update_item = update_item
+    DynamoDBBackend.update_item = update_item  # type: ignore[method-assign]

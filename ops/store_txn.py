@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ops import store_streams
+from ops.moto_fence import require_tested_moto
 
 TOKEN_SECONDS = 600
 # moto's own DynamoDBBackend.transact_write_items, kept by install() (the tests compare).
@@ -93,7 +94,6 @@ def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> 
 def _apply(backend: Any, transact_items: list[dict[str, Any]],
            undo: UndoLog) -> list[tuple[Any, Any, Any]]:
     """Every operation in order; the (code, message, item) of each, as moto reports them."""
-    from moto.dynamodb.comparisons import get_filter_expression
     from moto.dynamodb.exceptions import (
         ConditionalCheckFailed,
         MockValidationException,
@@ -104,54 +104,68 @@ def _apply(backend: Any, transact_items: list[dict[str, Any]],
     targets: set[tuple[str, str]] = set()
     errors: list[tuple[Any, Any, Any]] = []
     for item in transact_items:
-        original_item = None
         if len(item) > 1:
             raise TransactWriteSingleOpException
         try:
-            op_type, op = next(iter(item.items()))
-            if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
-                raise ValueError("Unsupported transaction operation")
-            table_name = op["TableName"]
-            condition = op.get("ConditionExpression")
-            names = op.get("ExpressionAttributeNames")
-            values = op.get("ExpressionAttributeValues")
-            if op_type == "Put":
-                table = backend.get_table(table_name)
-                key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
-                if table.range_key_attr is not None:
-                    key[table.range_key_attr] = op["Item"][table.range_key_attr]
-            else:
-                key = op["Key"]
-            target = (str(table_name), str(dict(sorted(key.items()))))
-            if target in targets:
-                raise MultipleTransactionsException()
-            targets.add(target)
-
-            current = backend.get_item(table_name, key)
-            if condition is not None:
-                if not get_filter_expression(condition, names, values).expr(current):
-                    if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
-                        original_item = current.to_json()["Attributes"]
-                    raise ConditionalCheckFailed(item=original_item)
-            if op_type != "ConditionCheck":
-                undo.save(table_name, key)  # get_item above checked the table and key
-            write = dict(condition_expression=condition, expression_attribute_names=names,
-                         expression_attribute_values=values)
-            if op_type == "Put":
-                backend.put_item(table_name, op["Item"], **write)
-            elif op_type == "Delete":
-                backend.delete_item(table_name, key, **write)
-            elif op_type == "Update":
-                backend.update_item(table_name, key, update_expression=op["UpdateExpression"],
-                                    **write)
+            _apply_one(backend, item, targets, undo)
             errors.append((None, None, None))
         except (MultipleTransactionsException, MockValidationException):
             raise
         except ConditionalCheckFailed as exc:
-            errors.append(("ConditionalCheckFailed", str(exc.message), original_item))
+            errors.append(("ConditionalCheckFailed", str(exc.message), getattr(exc, "original_item", None)))
         except Exception as exc:
-            errors.append((type(exc).__name__, str(exc), original_item))
+            errors.append((type(exc).__name__, str(exc), None))
     return errors
+
+
+_OPERATIONS = frozenset({"ConditionCheck", "Put", "Delete", "Update"})
+
+
+def _item_key(backend: Any, op_type: str, op: dict[str, Any]) -> dict[str, Any]:
+    if op_type != "Put":
+        return op["Key"]  # type: ignore[no-any-return]
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _apply_one(backend: Any, item: dict[str, Any], targets: set[tuple[str, str]], undo: UndoLog) -> None:
+    """One operation of a transaction: its condition checked, its write done and undoable."""
+    from moto.dynamodb.comparisons import get_filter_expression
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, MultipleTransactionsException
+
+    op_type, op = next(iter(item.items()))
+    if op_type not in _OPERATIONS:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    key = _item_key(backend, op_type, op)
+    target = (str(table_name), str(dict(sorted(key.items()))))
+    if target in targets:
+        raise MultipleTransactionsException()
+    targets.add(target)
+    condition = op.get("ConditionExpression")
+    names = op.get("ExpressionAttributeNames")
+    values = op.get("ExpressionAttributeValues")
+    current = backend.get_item(table_name, key)
+    if condition is not None and not get_filter_expression(condition, names, values).expr(current):
+        wants_item = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current
+        original = current.to_json()["Attributes"] if wants_item else None
+        failure = ConditionalCheckFailed(item=original)
+        failure.original_item = original  # type: ignore[attr-defined]  # for the cancellation reason
+        raise failure
+    if op_type == "ConditionCheck":
+        return
+    undo.save(table_name, key)  # get_item above checked the table and key
+    write = dict(condition_expression=condition, expression_attribute_names=names,
+                 expression_attribute_values=values)
+    if op_type == "Put":
+        backend.put_item(table_name, op["Item"], **write)
+    elif op_type == "Delete":
+        backend.delete_item(table_name, key, **write)
+    else:
+        backend.update_item(table_name, key, update_expression=op["UpdateExpression"], **write)
 
 
 class RequestTokens:
@@ -182,6 +196,7 @@ def _fingerprint(body: dict[str, Any]) -> str:
 
 def install() -> None:
     """Patch this process's moto: the undo log, and ClientRequestToken."""
+    require_tested_moto()
     from moto.core.responses import ActionResult
     from moto.dynamodb.exceptions import DynamodbException
     from moto.dynamodb.models import DynamoDBBackend
@@ -215,5 +230,5 @@ def install() -> None:
         transact_write_items(self, transact_items)
 
     backend_method.workproof = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = backend_method
-    DynamoHandler.transact_write_items = handler
+    DynamoDBBackend.transact_write_items = backend_method  # type: ignore[method-assign]
+    DynamoHandler.transact_write_items = handler  # type: ignore[method-assign]

@@ -114,7 +114,7 @@ class StreamReader:
                 if cursor is None:
                     cursor = cursors[shard["ShardId"]] = self._new_cursor(shard, first_sight)
                 parent = shard.get("ParentShardId")
-                if cursor.done or (parent in ids and not cursors[parent].done):
+                if cursor.done or (parent is not None and parent in ids and not cursors[parent].done):
                     continue  # a child waits for its parent: records stay in order
                 delivered += self._pump_shard(arn, shard["ShardId"], cursor)
                 finished = finished or cursor.done
@@ -184,8 +184,9 @@ class StreamReader:
             kind = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": cursor.last_seq}
         else:
             kind = {"ShardIteratorType": cursor.start}
-        return self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
-                                               **kind)["ShardIterator"]
+        iterator: str = self.streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id,
+                                                        **kind)["ShardIterator"]
+        return iterator
 
     def _deliver(self, arn: str, shard_id: str, records: list[dict[str, Any]]) -> None:
         event = {"Records": [lambda_record(record, arn) for record in records]}

@@ -141,39 +141,29 @@ def _wait_active(client: Any, name: str, timeout: float = 600.0) -> dict[str, An
         time.sleep(2)
 
 
-def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
-                  wait: bool) -> dict[str, Any]:
-    spec = table_spec(model)
-    ttl_attr = spec.pop("TimeToLiveAttribute")
-    summary: dict[str, Any] = {
-        "model": model.__name__,
-        "table": name,
-        "created": False,
-        "indexes_added": [],
-        "ttl": ttl_attr,
-        "stream": "StreamSpecification" in spec,
-        "pitr": False,
-        "sse": False,
-        "deletion_protection": False,
-        "notes": [],
-    }
+def _describe_or_create(client: Any, spec: dict[str, Any], name: str, deployed: bool, wait: bool,
+                        summary: dict[str, Any]) -> dict[str, Any]:
+    """The table's description, creating it first if it does not exist."""
     try:
-        table = client.describe_table(TableName=name)["Table"]
+        return dict(client.describe_table(TableName=name)["Table"])
     except client.exceptions.ResourceNotFoundException:
-        create = dict(spec, TableName=name,
-                      SSESpecification={"Enabled": True, "SSEType": "KMS"},
-                      Tags=[{"Key": "app", "Value": "workproof"}])
-        if deployed:
-            create["DeletionProtectionEnabled"] = True
-        try:
-            client.create_table(**create)
-            summary["created"] = True
-        except client.exceptions.ResourceInUseException:
-            pass  # created concurrently: fine
-        table = _wait_active(client, name) if wait else client.describe_table(
-            TableName=name)["Table"]
+        pass
+    create = dict(spec, TableName=name,
+                  SSESpecification={"Enabled": True, "SSEType": "KMS"},
+                  Tags=[{"Key": "app", "Value": "workproof"}])
+    if deployed:
+        create["DeletionProtectionEnabled"] = True
+    try:
+        client.create_table(**create)
+        summary["created"] = True
+    except client.exceptions.ResourceInUseException:
+        pass  # created concurrently: fine
+    return _wait_active(client, name) if wait else dict(client.describe_table(TableName=name)["Table"])
 
-    # Indexes the model declares and the table lacks (one build at a time).
+
+def _add_indexes(client: Any, spec: dict[str, Any], table: dict[str, Any], name: str, wait: bool,
+                 summary: dict[str, Any]) -> None:
+    """Indexes the model declares and the table lacks (one build at a time)."""
     have = {g["IndexName"] for g in table.get("GlobalSecondaryIndexes", [])}
     for gsi in spec.get("GlobalSecondaryIndexes", []):
         if gsi["IndexName"] in have:
@@ -193,43 +183,65 @@ def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
                 f"index {gsi['IndexName']} not added yet ({exc.response['Error']['Code']}): run again")
             break
 
+
+def _enable_stream_and_ttl(client: Any, spec: dict[str, Any], table: dict[str, Any], name: str,
+                           ttl_attr: str | None, summary: dict[str, Any]) -> None:
     stream = spec.get("StreamSpecification")
     if stream and not table.get("StreamSpecification", {}).get("StreamEnabled"):
         client.update_table(TableName=name, StreamSpecification=stream)
         summary["notes"].append("stream enabled")
+    if not ttl_attr:
+        return
+    current = client.describe_time_to_live(TableName=name).get("TimeToLiveDescription", {})
+    if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or \
+            current.get("AttributeName") != ttl_attr:
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr})
 
-    if ttl_attr:
-        current = client.describe_time_to_live(TableName=name).get(
-            "TimeToLiveDescription", {})
-        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and \
-                current.get("AttributeName") == ttl_attr:
-            pass
-        else:
-            client.update_time_to_live(
+
+def _protect(client: Any, table: dict[str, Any], name: str, summary: dict[str, Any]) -> None:
+    """A deployed table: point-in-time recovery and deletion protection."""
+    try:
+        backups = client.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        pitr = backups.get("PointInTimeRecoveryDescription", {}).get(
+            "PointInTimeRecoveryStatus") == "ENABLED"
+        if not pitr:
+            client.update_continuous_backups(
                 TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr})
-
-    if deployed:
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+        summary["pitr"] = True
+    except Exception as exc:  # an emulator without continuous backups
+        summary["notes"].append(f"point-in-time recovery not enabled: {exc}")
+    if not table.get("DeletionProtectionEnabled"):
         try:
-            backups = client.describe_continuous_backups(TableName=name)[
-                "ContinuousBackupsDescription"]
-            pitr = backups.get("PointInTimeRecoveryDescription", {}).get(
-                "PointInTimeRecoveryStatus") == "ENABLED"
-            if not pitr:
-                client.update_continuous_backups(
-                    TableName=name,
-                    PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
-            summary["pitr"] = True
-        except Exception as exc:  # an emulator without continuous backups
-            summary["notes"].append(f"point-in-time recovery not enabled: {exc}")
-        if not table.get("DeletionProtectionEnabled"):
-            try:
-                client.update_table(TableName=name, DeletionProtectionEnabled=True)
-            except Exception as exc:
-                summary["notes"].append(f"deletion protection not enabled: {exc}")
-        summary["deletion_protection"] = bool(
-            client.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"))
+            client.update_table(TableName=name, DeletionProtectionEnabled=True)
+        except Exception as exc:
+            summary["notes"].append(f"deletion protection not enabled: {exc}")
+    summary["deletion_protection"] = bool(
+        client.describe_table(TableName=name)["Table"].get("DeletionProtectionEnabled"))
 
+
+def _ensure_table(client: Any, model: type[Model], name: str, deployed: bool,
+                  wait: bool) -> dict[str, Any]:
+    spec = table_spec(model)
+    ttl_attr = spec.pop("TimeToLiveAttribute")
+    summary: dict[str, Any] = {
+        "model": model.__name__,
+        "table": name,
+        "created": False,
+        "indexes_added": [],
+        "ttl": ttl_attr,
+        "stream": "StreamSpecification" in spec,
+        "pitr": False,
+        "sse": False,
+        "deletion_protection": False,
+        "notes": [],
+    }
+    table = _describe_or_create(client, spec, name, deployed, wait, summary)
+    _add_indexes(client, spec, table, name, wait, summary)
+    _enable_stream_and_ttl(client, spec, table, name, ttl_attr, summary)
+    if deployed:
+        _protect(client, table, name, summary)
     sse = client.describe_table(TableName=name)["Table"].get("SSEDescription") or {}
     summary["sse"] = sse.get("Status") in ("ENABLED", "ENABLING", "UPDATING")
     if not summary["notes"]:

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from tests.browser.browser_support import have_live_server, requires_chromium
-from tests.e2e.devstack import chalice_local, make_store, project_copy
+from tests.e2e.devstack import chalice_local, make_store
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, requires_chromium, pytest.mark.timeout(600)]
 
@@ -82,11 +82,11 @@ def test_backends_against_make_run(browser, site, request):
 
 
 def test_backends_against_make_store_and_chalice_local(browser, site, tmp_path):
-    project = tmp_path / "project"
-    store, store_url = make_store(project / ".workproof")
+    state = tmp_path / "state"
+    store, _store_url, command = make_store(state)  # served by the command `make store` prints
     try:
-        demo = json.loads((project / ".workproof" / "demo.json").read_text())
-        server, base = chalice_local(project_copy(project, store_url))
+        demo = json.loads((state / "demo.json").read_text())
+        server, base = chalice_local(command, tmp_path)
         try:
             check_backends(browser, site, base, demo["site_key"], demo["secret"])
         finally:

@@ -1,14 +1,16 @@
 """`make store` + stock `chalice local`, on free ports, for the tests.
 
-The dev stage's environment names the store at 127.0.0.1:8001, and
-`chalice local` lets the stage's variables win over the process's, so each
-test serves a copy of the project whose config names the test's own store
-port (everything else is the repository's own file).
+`make store` on other ports than the dev stage's prints the command that serves
+the API against it (a generated project, ops/local_stage.py); the tests run
+exactly that command. `project_copy` makes a copy of the project with its own
+config, for a stack the generated project does not describe (no signing key).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -70,22 +72,23 @@ def _wait(url: str, process: Process, seconds: float = 120) -> None:
             time.sleep(0.3)
 
 
-def make_store(state_dir: Path) -> tuple[Process, str]:
-    """`make store` on a free port, its state in `state_dir`; (process, store URL)."""
-    port = _free_port()
-    env = clean_env(WORKPROOF_STORE_PORT=str(port), WORKPROOF_STATE_DIR=str(state_dir))
+def make_store(state_dir: Path) -> tuple[Process, str, list[str]]:
+    """`make store` on free ports, its state in `state_dir`; (process, store URL, the
+    command it printed to serve the API)."""
+    port, api_port = _free_port(), _free_port()
+    env = clean_env(WORKPROOF_STORE_PORT=str(port), WORKPROOF_PORT=str(api_port),
+                    WORKPROOF_STATE_DIR=str(state_dir))
     state_dir.mkdir(parents=True, exist_ok=True)
     process = _spawn(["make", "--no-print-directory", "store"], ROOT, env,
                      state_dir.parent / f"store-{port}.log")
     url = f"http://127.0.0.1:{port}"
     _wait(url, process)
     deadline = time.time() + 60
-    while not (state_dir / "demo.json").exists():  # the tables and the demo site come next
-        if process.popen.poll() is not None or time.time() > deadline:
+    while not (found := re.search(r"Serve the API on \S+ with:\n  (.+)\n", process.output())):
+        if process.popen.poll() is not None or time.time() > deadline:  # tables, demo site come next
             raise RuntimeError(process.output())
         time.sleep(0.2)
-    time.sleep(0.3)  # demo.json is written whole before the "ready" lines
-    return process, url
+    return process, url, shlex.split(found.group(1))
 
 
 def project_copy(target: Path, store_url: str) -> Path:
@@ -104,11 +107,19 @@ def project_copy(target: Path, store_url: str) -> Path:
     return target
 
 
-def chalice_local(project: Path) -> tuple[Process, str]:
-    """Stock `chalice local` (stage dev) in `project`; (process, base URL)."""
-    port = _free_port()
-    process = _spawn([str(CHALICE), "local", "--no-autoreload", "--port", str(port)],
-                     project, clean_env(), project.parent / f"chalice-{port}.log")
+def chalice_local(command: list[str], log_dir: Path, cwd: Path = ROOT,
+                  **env: str) -> tuple[Process, str]:
+    """Stock `chalice local` run as `command` (without reloader) in a fresh shell plus `env`,
+    its log in `log_dir`; (process, base URL)."""
+    port = command[command.index("--port") + 1] if "--port" in command else str(_free_port())
+    if "--port" not in command:
+        command = [*command, "--port", port]
+    process = _spawn([*command, "--no-autoreload"], cwd, clean_env(**env), log_dir / f"chalice-{port}.log")
     base = f"http://127.0.0.1:{port}"
     _wait(f"{base}/ready", process)
     return process, base
+
+
+def stock_chalice_local(project: Path) -> tuple[Process, str]:
+    """Stock `chalice local` (stage dev) in `project`, on a free port."""
+    return chalice_local([str(CHALICE), "local"], project.parent, project)

@@ -158,12 +158,15 @@ def test_admin_rotate_disable_and_errors(live_server):
 def test_secrets_never_reach_the_log(live_server, site, http):
     http.get("/user/balance", name="nobody")
     log = open(f"{live_server.state_dir}/server.log").read()
-    # (The demo site's secret is printed once at start, by design; never per request.)
+    # The start-up lines say where the demo site's secret is, never the secret itself.
+    assert f"Demo site: site_key={live_server.site_key} (its secret is in " \
+           f"{live_server.state_dir}/demo.json)" in log
+    assert live_server.secret not in log
     served = log.split("Workproof API on", 1)[1]
     # Each request is the app's one readable line (ops/request_log.py): its route and
     # site, never its path or query, where secrets travel.
     assert re.search(rf"\n\d\d:\d\d:\d\d  GET /user/balance  site={site['site_key']}  "
-                     r"unknown_user  [0-9.]+ ms\n", served)
+                     r"source=[0-9a-f]{8}  unknown_user  [0-9.]+ ms\n", served)
     assert site["secret"] not in served and live_server.secret not in served
 
 

@@ -44,12 +44,14 @@ def test_each_request_is_one_readable_line_without_its_secret(live_server: LiveS
 
     balance, verify = _new_lines(live_server, since, 2)
     site = live_server.site_key
-    assert re.fullmatch(rf"\d\d:\d\d:\d\d  GET /user/balance  site={site}  unknown_user  "
+    source = r"source=[0-9a-f]{8}"
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d  GET /user/balance  site={site}  {source}  unknown_user  "
                         r"[0-9.]+ ms", balance), balance
-    assert re.fullmatch(rf"\d\d:\d\d:\d\d  POST /token/verify  site={site}  invalid_token  "
+    assert re.fullmatch(rf"\d\d:\d\d:\d\d  POST /token/verify  site={site}  {source}  invalid_token  "
                         r"token_hint=LogT\.\.\.\(32\)  [0-9.]+ ms", verify), verify
     log = _log(live_server).split("Workproof API on", 1)[1]  # after the start banner
     assert secret not in log and token not in log and name not in log
+    assert '"_aws"' not in log and "pynamo" not in log  # no EMF lines, no settings banner unless asked
     # The standard access line is not printed for what the app logged.
     written = _log(live_server)[since:]
     assert '"GET /user/balance' not in written and '"POST /token/verify' not in written

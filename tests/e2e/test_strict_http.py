@@ -188,6 +188,23 @@ def test_bad_framing_headers_are_bad_request(stack, headers):
     assert answer(raw.read_all())[2] == BAD
 
 
+@pytest.mark.parametrize("field", [
+    "Content-Length : {length}", "Transfer-Encoding : chunked", "Content-Length\t: {length}",
+    "X-Note\t: 1", "Content-Length: {length}\r\n folded: line",
+])
+def test_whitespace_before_a_colon_is_bad_request_and_the_body_never_runs(stack, field):
+    # RFC 9112 5.1: a proxy may read such a field where this server would not, so the body,
+    # itself a request, must never run as a second, pipelined one.
+    before = balance(stack)
+    smuggled = form_post("/user/withdraw", withdraw_body(stack, "1"), extra="Connection: close\r\n")
+    head = f"POST /user/balance HTTP/1.1\r\nHost: x\r\n{field.format(length=len(smuggled))}\r\n\r\n"
+    data = Raw(stack).send(head.encode() + smuggled).read_all()
+    assert data.count(b"HTTP/1.") == 1, data
+    status, headers, decoded = answer(data)
+    assert (status, decoded) == (200, BAD) and headers["connection"] == "close"
+    assert balance(stack) == before
+
+
 # --- request lines, methods ---------------------------------------------------------------
 
 @pytest.mark.parametrize("line", [

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from ops import server
+from ops import demo_server
 
 DEMO = {"name": "demo", "site_key": "D" * 32, "secret": "old" + "x" * 29}
 
@@ -18,7 +18,7 @@ def demo_file(tmp_path, monkeypatch):
     path = tmp_path / "demo.json"
     path.write_text(json.dumps(DEMO))
     os.chmod(path, 0o600)
-    monkeypatch.setattr(server, "DEMO_FILE", path)
+    monkeypatch.setattr(demo_server, "DEMO_FILE", path)
     return path
 
 
@@ -27,7 +27,7 @@ def answer(**fields) -> str:
 
 
 def test_rotation_of_the_demo_site_is_written_back(demo_file):
-    assert server.remember_rotated_demo_secret("/dashboard/settings/rotate", answer()) is True
+    assert demo_server.remember_rotated_demo_secret("/dashboard/settings/rotate", answer()) is True
     assert json.loads(demo_file.read_text()) == {**DEMO, "secret": "new" + "y" * 29}
     assert stat.S_IMODE(demo_file.stat().st_mode) == 0o600
 
@@ -40,5 +40,5 @@ def test_rotation_of_the_demo_site_is_written_back(demo_file):
     ("/dashboard/settings/origins", answer()),
 ])
 def test_anything_else_leaves_demo_json_alone(demo_file, path, body):
-    assert server.remember_rotated_demo_secret(path, body) is False
+    assert demo_server.remember_rotated_demo_secret(path, body) is False
     assert json.loads(demo_file.read_text()) == DEMO
