@@ -38,6 +38,7 @@ import os
 import random
 import secrets
 import sys
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -506,7 +507,13 @@ def main() -> int:
     names = ["none", "job-flood", "cpu", "gpu", "many"] if args.scenario == "all" \
         else [args.scenario]
     wafs = {"on": [True], "off": [False], "both": [True, False]}[args.waf]
-    results = [run_scenario(name, args, waf) for waf in wafs for name in names]
+    results = []
+    for waf in wafs:
+        for name in names:
+            started = time.monotonic()
+            results.append(run_scenario(name, args, waf))
+            print(f"  {name} (WAF {'on' if waf else 'off'}): {time.monotonic() - started:.0f} s",
+                  file=sys.stderr, flush=True)
     report(results, args)
     return 0
 

@@ -32,18 +32,24 @@ OTHER = "other"
 
 @dataclass(frozen=True)
 class Rule:
-    """A bucket: `capacity` tokens, refilled at `per_second`; a failure costs `failure_cost` more."""
+    """A bucket: `capacity` tokens, refilled at `per_second`; a failure costs
+    `failure_cost` more. A source the container has not seen starts with
+    `first` tokens (None: a full bucket)."""
 
     capacity: float
     per_second: float
     failure_cost: float
+    first: float | None = None
 
 
 # A captcha is one job and one submit; a miner's chain submits every ~10 s
 # and asks for a job only when it starts; a site's backend verifies every
-# captcha its forms receive, from one address.
+# captcha its forms receive, from one address. A new source starts with
+# four job tokens (a visitor's first jobs and a retry), so it cannot take a
+# whole burst of minimum-work jobs from every container it reaches (Lambda
+# spreads one source over many); it fills up to 20 at one a second.
 RULES: Mapping[str, Rule] = {
-    POW_JOB: Rule(capacity=12, per_second=0.5, failure_cost=3),
+    POW_JOB: Rule(capacity=20, per_second=1.0, failure_cost=3, first=4),
     POW_SUBMIT: Rule(capacity=20, per_second=2.0, failure_cost=4),
     API: Rule(capacity=200, per_second=50.0, failure_cost=20),
     SITEVERIFY: Rule(capacity=200, per_second=50.0, failure_cost=20),
@@ -103,7 +109,8 @@ class SourceLimits:
         key = (route, tag)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(capacity, now)
+            first = capacity if rule.first is None else min(capacity, rule.first * self.scale)
+            bucket = self._buckets[key] = _Bucket(first, now)
             if len(self._buckets) > self.max_buckets:
                 self._buckets.popitem(last=False)
         else:

@@ -67,21 +67,23 @@ def _share_tag(source: str) -> str:
     return sources.share_tag(source, signing_keys()[0][1])
 
 
-def _source_rate(site: SiteInfo, tag: str, now: int) -> float:
-    """The source's accepted hashes/s: what this container saw, or what the
-    stream consumer published on the site record, whichever is more."""
+def _source_work(site: SiteInfo, tag: str, now: int) -> int:
+    """The least work a job of this source holds, from its accepted rates:
+    what this container saw, or what the stream consumer published on the
+    site record from every container's shares, whichever asks more."""
     if not front_door.per_source():
-        return 0.0
-    published, since = site.heavy.get(tag, (0.0, now))
-    return max(front_door.RATES.rate(tag, now), pressure.decayed(published, since, now))
+        return 0
+    local = pressure.source_min_work(front_door.RATES.rate(tag, now))
+    published = site.heavy.get(tag)
+    return max(local, pressure.source_min_work(published.at(now)) if published else 0)
 
 
 def _work_floor(site: SiteInfo, tag: str, now: int, min_work: int) -> int:
     """The least work of this source's next job on this site: the site's
-    level, or the source's own rate for SOURCE_SUBMIT_SECONDS if more."""
+    level, or what the source's own rates ask if more."""
     levels = site.levels or pressure.default_levels(min_work)
     level_work = pressure.min_work_now(site.pressure, levels, now)
-    return max(level_work, pressure.source_min_work(_source_rate(site, tag, now)))
+    return max(level_work, _source_work(site, tag, now))
 
 
 def _admit(site: SiteInfo, now: int) -> None:

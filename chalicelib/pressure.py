@@ -143,54 +143,69 @@ def retry_after(admit: float) -> int:
 
 # --- per-source rates -------------------------------------------------------------
 
-def decayed(rate: float, since: float, now: float) -> float:
-    """A smoothed rate `since` seconds old, as it reads at `now`."""
-    return rate * math.exp(-max(0.0, now - since) / RATE_SECONDS)
+@dataclass(frozen=True)
+class SourceRate:
+    """A source's accepted hashes and shares per second, smoothed over about
+    RATE_SECONDS, as they stood at `since`."""
+
+    hashes: float = 0.0
+    shares: float = 0.0
+    since: float = 0.0
+
+    def at(self, now: float) -> SourceRate:
+        """The rates as they read at `now` (they decay while nothing is accepted)."""
+        fade = math.exp(-max(0.0, now - self.since) / RATE_SECONDS)
+        return SourceRate(self.hashes * fade, self.shares * fade, max(now, self.since))
+
+    def plus(self, hashes: int, shares: int, now: float) -> SourceRate:
+        """The rates after `shares` shares of `hashes` in all were accepted at `now`."""
+        faded = self.at(now)
+        return SourceRate(faded.hashes + hashes / RATE_SECONDS,
+                          faded.shares + shares / RATE_SECONDS, faded.since)
 
 
-def add_work(rate: float, since: float, hashes: int, now: float) -> float:
-    """The smoothed rate (hashes/s over ~RATE_SECONDS) after `hashes` accepted at `now`."""
-    return decayed(rate, since, now) + hashes / RATE_SECONDS
+def source_min_work(rate: SourceRate) -> int:
+    """The least work of a job for a source at `rate`: SOURCE_SUBMIT_SECONDS
+    at its accepted hash rate, times how many submits it lands in that time.
 
-
-def source_min_work(rate: float) -> int:
-    """The least work a job of a source at `rate` hashes/s holds."""
-    return int(min(MAX_WORK, rate * SOURCE_SUBMIT_SECONDS))
+    A source limited by work (it solves as fast as it can) settles at one
+    submit per interval; one that lands more submits (many small jobs at
+    once, through many containers or chains) gets jobs that many times
+    larger at once, instead of creeping up from its small jobs' rate."""
+    burst = max(1.0, rate.shares * SOURCE_SUBMIT_SECONDS)
+    return int(min(MAX_WORK, rate.hashes * SOURCE_SUBMIT_SECONDS * burst))
 
 
 class SourceRates:
-    """The container's own view of each source's accepted rate (by share tag),
+    """The container's own view of each source's accepted rates (by share tag),
     updated by the shares it credits; the least recent are dropped first."""
 
     def __init__(self, max_sources: int = 50_000) -> None:
         self.max_sources = max_sources
-        self._rates: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._rates: OrderedDict[str, SourceRate] = OrderedDict()
 
     def add(self, tag: str, hashes: int, now: float) -> None:
-        rate, since = self._rates.pop(tag, (0.0, now))
-        self._rates[tag] = (add_work(rate, since, hashes, now), now)
+        rate = self._rates.pop(tag, SourceRate(since=now))
+        self._rates[tag] = rate.plus(hashes, 1, now)
         if len(self._rates) > self.max_sources:
             self._rates.popitem(last=False)
 
-    def rate(self, tag: str, now: float) -> float:
-        rate, since = self._rates.get(tag, (0.0, now))
-        return decayed(rate, since, now)
+    def rate(self, tag: str, now: float) -> SourceRate:
+        return self._rates.get(tag, SourceRate(since=now)).at(now)
 
     def clear(self) -> None:
         self._rates.clear()
 
 
-def merge_heavy(published: dict[str, tuple[float, int]], batch: dict[str, int], now: int,
-                floor: float) -> dict[str, tuple[float, int]]:
-    """A site's heavy sources after a batch: tag -> (rate, as of). The
-    published rates decay, the batch's hashes add, and only the MAX_HEAVY
-    fastest at or above `floor` hashes/s stay."""
-    merged: dict[str, tuple[float, int]] = {}
-    for tag, (rate, since) in published.items():
-        merged[tag] = (decayed(rate, since, now), now)
-    for tag, hashes in batch.items():
-        rate, _ = merged.get(tag, (0.0, now))
-        merged[tag] = (rate + hashes / RATE_SECONDS, now)
-    kept = sorted(((t, r) for t, r in merged.items() if r[0] >= floor),
-                  key=lambda item: -item[1][0])[:MAX_HEAVY]
-    return {tag: (round(rate, 1), since) for tag, (rate, since) in kept}
+def merge_heavy(published: dict[str, SourceRate], batch: dict[str, tuple[int, int]], now: int,
+                base_work: int) -> dict[str, SourceRate]:
+    """A site's heavy sources after a batch (tag -> rates): the published rates
+    decay, the batch's (hashes, shares) add, and only the MAX_HEAVY whose jobs
+    outgrow `base_work` the most stay."""
+    merged = {tag: rate.at(now) for tag, rate in published.items()}
+    for tag, (hashes, shares) in batch.items():
+        merged[tag] = merged.get(tag, SourceRate(since=now)).plus(hashes, shares, now)
+    kept = sorted(((source_min_work(rate), tag) for tag, rate in merged.items()
+                   if source_min_work(rate) > base_work), reverse=True)[:MAX_HEAVY]
+    return {tag: SourceRate(round(merged[tag].hashes, 1), round(merged[tag].shares, 4), now)
+            for _work, tag in kept}

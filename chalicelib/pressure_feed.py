@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib import pressure, sites, stats
-from chalicelib.pressure import Pressure
+from chalicelib.pressure import Pressure, SourceRate
 
 # A hold refreshes the record at most this often (each refresh is a write).
 REFRESH_SECONDS = 10
@@ -22,9 +22,9 @@ REFRESH_SECONDS = 10
 RATE_CHANGE = 0.2
 
 
-def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Site -> source tag -> hashes credited in these guard inserts."""
-    found: dict[str, dict[str, int]] = {}
+def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Site -> source tag -> (hashes, shares) credited in these guard inserts."""
+    found: dict[str, dict[str, tuple[int, int]]] = {}
     for record in records:
         if record.get("eventName") != "INSERT":
             continue
@@ -35,7 +35,8 @@ def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, int]]:
         per_source = found.setdefault(site, {})
         tag = image.get("sr", {}).get("S")
         if tag:
-            per_source[tag] = per_source.get(tag, 0) + int(image.get("h", {}).get("N", "0"))
+            hashes, shares = per_source.get(tag, (0, 0))
+            per_source[tag] = (hashes + int(image.get("h", {}).get("N", "0")), shares + 1)
     return found
 
 
@@ -44,11 +45,11 @@ def _moved(old: Pressure, new: Pressure) -> bool:
         or new.hot_at - old.hot_at >= REFRESH_SECONDS
 
 
-def _heavy_moved(old: dict[str, tuple[float, int]], new: dict[str, tuple[float, int]]) -> bool:
+def _heavy_moved(old: dict[str, SourceRate], new: dict[str, SourceRate]) -> bool:
     if old.keys() != new.keys():
         return True
-    return any(abs(new[tag][0] - old[tag][0]) > RATE_CHANGE * max(old[tag][0], 1.0)
-               for tag in new)
+    return any(abs(pressure.source_min_work(new[tag]) - pressure.source_min_work(old[tag]))
+               > RATE_CHANGE * max(pressure.source_min_work(old[tag]), 1) for tag in new)
 
 
 def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> int:
@@ -62,9 +63,8 @@ def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> in
         levels = site.levels or pressure.default_levels(base_min_work)
         measured = stats.current_rate(site_key, now).shares_per_minute
         state = pressure.evaluate(site.pressure, levels, measured, now)
-        # Heavy: a source whose jobs at its own rate outgrow the base work.
-        floor = levels.works[0] / pressure.SOURCE_SUBMIT_SECONDS
-        heavy = pressure.merge_heavy(site.heavy, batch, now, floor)
+        # Heavy: a source whose own rates ask for jobs above the base work.
+        heavy = pressure.merge_heavy(site.heavy, batch, now, levels.works[0])
         if _moved(site.pressure, state) or _heavy_moved(site.heavy, heavy):
             sites.publish_pressure(site_key, state, heavy)
             written += 1

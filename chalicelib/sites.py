@@ -13,15 +13,16 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib import observe
 from chalicelib.errors import InternalError, InvalidSecret, InvalidSite, dynamo_error_code
-from chalicelib.pressure import Levels, Pressure
+from chalicelib.pressure import Levels, Pressure, SourceRate
 from chalicelib.store.models import Site
 from chalicelib.store.transactions import ConditionFailed, Transaction
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 KEY_LENGTH = 32
 # Public site records are cached this long in a warm Lambda (for /pow/job):
-# short, because a cached epoch issues jobs that a reset-all made stale.
-SITE_CACHE_SECONDS = 5.0
+# short, because a cached epoch issues jobs that a reset-all made stale, and
+# because the record carries the site's pressure (chalicelib/pressure_feed.py).
+SITE_CACHE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class SiteInfo:
     xmr_paid: str = "0"
     levels: Levels | None = None  # None: the deployment's defaults
     pressure: Pressure = field(default_factory=Pressure)
-    # Heavy sources' tag -> (accepted hashes/s, as of unix s), from the consumer.
-    heavy: dict[str, tuple[float, int]] = field(default_factory=dict, hash=False, compare=False)
+    # Heavy sources' tag -> accepted rates, from the stream consumer.
+    heavy: dict[str, SourceRate] = field(default_factory=dict, hash=False, compare=False)
 
 
 def _json(text: str | None) -> object:
@@ -84,23 +85,24 @@ def dump_pressure(pressure: Pressure) -> str:
                        "rate": pressure.rate}, separators=(",", ":"))
 
 
-def parse_heavy(text: str | None) -> dict[str, tuple[float, int]]:
+def parse_heavy(text: str | None) -> dict[str, SourceRate]:
+    """Tag -> [hashes/s, shares/s, as of unix s], as stored (unreadable entries dropped)."""
     found = _json(text)
     if not isinstance(found, dict):
         return {}
     heavy = {}
     for tag, value in found.items():
-        if isinstance(tag, str) and isinstance(value, list) and len(value) == 2:
+        if isinstance(tag, str) and isinstance(value, list) and len(value) == 3:
             try:
-                heavy[tag] = (float(value[0]), int(value[1]))
+                heavy[tag] = SourceRate(float(value[0]), float(value[1]), float(value[2]))
             except (TypeError, ValueError):
                 continue
     return heavy
 
 
-def dump_heavy(heavy: dict[str, tuple[float, int]]) -> str:
-    return json.dumps({tag: [rate, since] for tag, (rate, since) in heavy.items()},
-                      separators=(",", ":"))
+def dump_heavy(heavy: dict[str, SourceRate]) -> str:
+    return json.dumps({tag: [rate.hashes, rate.shares, int(rate.since)]
+                       for tag, rate in heavy.items()}, separators=(",", ":"))
 
 
 def random_key(length: int = KEY_LENGTH) -> str:
@@ -291,8 +293,7 @@ def set_levels(site_key: str, levels: Levels | None) -> SiteInfo:
     return update_site(site_key, levels=dump_levels(levels) if levels else None)
 
 
-def publish_pressure(site_key: str, pressure: Pressure,
-                     heavy: dict[str, tuple[float, int]]) -> None:
+def publish_pressure(site_key: str, pressure: Pressure, heavy: dict[str, SourceRate]) -> None:
     """The stream consumer's figures onto the site record, where /pow/job reads them."""
     try:
         Site(site_pk(site_key)).update(

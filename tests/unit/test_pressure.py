@@ -75,24 +75,34 @@ def test_operator_levels_are_checked(works: tuple[int, ...], step_up: int, ceili
         Levels(works, step_up, ceiling).check()
 
 
-def test_a_source_rate_converges_to_its_hashes_per_second() -> None:
+def test_a_source_rate_converges_to_its_hashes_and_shares_per_second() -> None:
     rates = pressure.SourceRates()
     for second in range(600):
-        rates.add("gpu", 1_000_000, float(second))  # 1 MH/s
-    assert rates.rate("gpu", 600.0) == pytest.approx(1_000_000, rel=0.05)
-    assert rates.rate("gpu", 600.0 + 600) < 1_000_000 * 0.001
-    assert rates.rate("never", 0.0) == 0.0
+        rates.add("gpu", 1_000_000, float(second))  # one share of 1 MH a second
+    rate = rates.rate("gpu", 600.0)
+    assert rate.hashes == pytest.approx(1_000_000, rel=0.05)
+    assert rate.shares == pytest.approx(1.0, rel=0.05)
+    assert rates.rate("gpu", 600.0 + 600).hashes < 1_000_000 * 0.001
+    assert rates.rate("never", 0.0) == pressure.SourceRate(since=0.0)
 
 
-def test_source_jobs_take_about_ten_seconds_at_its_rate() -> None:
-    assert pressure.source_min_work(1_000_000) == 10_000_000
-    assert pressure.source_min_work(1e12) == pressure.MAX_WORK
+def test_a_work_bound_source_gets_ten_seconds_of_its_rate() -> None:
+    # One submit every 10 s at 1 MH/s: 10 MH jobs.
+    assert pressure.source_min_work(pressure.SourceRate(1e6, 0.1)) == 10_000_000
+    assert pressure.source_min_work(pressure.SourceRate(1e12, 0.1)) == pressure.MAX_WORK
 
 
-def test_heavy_sources_keep_the_fastest_above_the_floor() -> None:
-    batch = {f"s{i}": 60 * (i + 1) for i in range(40)}  # rates 1..40 hashes/s
-    heavy = pressure.merge_heavy({}, batch, now=100, floor=5.0)
+def test_a_source_landing_many_small_jobs_gets_that_many_times_more_at_once() -> None:
+    # 20 submits a second of 65,536 hashes: 1.3 MH/s accepted, 200 submits per interval.
+    rate = pressure.SourceRate(20 * 65536, 20.0)
+    assert pressure.source_min_work(rate) == int(20 * 65536 * 10 * 200)
+
+
+def test_heavy_sources_keep_those_whose_jobs_outgrow_the_base_most() -> None:
+    batch = {f"s{i}": (60 * (i + 1), 6) for i in range(40)}  # 1..40 hashes/s, 0.1 shares/s
+    heavy = pressure.merge_heavy({}, batch, now=100, base_work=50)
     assert len(heavy) == pressure.MAX_HEAVY
     assert "s39" in heavy and "s3" not in heavy
-    later = pressure.merge_heavy(heavy, {}, now=100 + 600, floor=5.0)
+    assert heavy["s39"].hashes == 40.0 and heavy["s39"].since == 100
+    later = pressure.merge_heavy(heavy, {}, now=100 + 600, base_work=50)
     assert later == {}
