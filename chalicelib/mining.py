@@ -86,12 +86,23 @@ def _work_floor(site: SiteInfo, tag: str, now: int, min_work: int) -> int:
     return max(level_work, _source_work(site, tag, now))
 
 
-def _admit(site: SiteInfo, now: int) -> None:
-    """A site over its ceiling admits only part of the new chains: the rest
-    are told to come back (nothing read or written yet)."""
+def _admit(site: SiteInfo, tag: str, now: int) -> None:
+    """A site over its ceiling admits only part of the new chains of the
+    sources it already credits (in this container or published by the
+    stream consumer): the rest are told to come back, before anything is
+    written. A source with no accepted work lately is always admitted, so a
+    visitor's first captcha never waits behind those already mining."""
     admit = pressure.admit_now(site.pressure, now)
-    if admit < 1.0 and random.random() >= admit:
+    if admit >= 1.0 or not _known(site, tag, now):
+        return
+    if random.random() >= admit:
         raise Busy(pressure.retry_after(admit), "site over its ceiling")
+
+
+def _known(site: SiteInfo, tag: str, now: int) -> bool:
+    """Whether the source had shares accepted lately (about the last few minutes)."""
+    return front_door.RATES.rate(tag, now).shares * pressure.RATE_SECONDS >= pressure.KNOWN_SHARES \
+        or tag in site.heavy
 
 
 def _answer(job: Job) -> dict[str, Any]:
@@ -126,8 +137,9 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     """The first job of a chain. Writes nothing."""
     kind, account, new = _account(params)
     site = _site_for(params.string("site", max_chars=64), origin)
-    _admit(site, now)
-    min_work = _work_floor(site, _share_tag(source), now, min_work)
+    tag = _share_tag(source)
+    _admit(site, tag, now)
+    min_work = _work_floor(site, tag, now, min_work)
     requested = params.integer("difficulty", required=False)
     total, target, epoch = 0, 0, site.epoch
     if kind in ("user", "anonymous"):

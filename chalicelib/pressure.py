@@ -11,7 +11,9 @@ did), never by requests an attacker can send for free:
   level a minute (Tor's onion-service defence decays when quiet; decay is
   computed at read time, so an attack that simply stops still decays).
   At the top level, a site over its `ceiling` admits only part of the new
-  job requests (`admit`, a proportional control on the measured rate);
+  job requests of the sources it already credits (`admit`, a proportional
+  control on the measured rate; a source with no recent accepted share is
+  always admitted, so a first captcha does not queue behind the miners);
   the rest answer `busy` with `Retry-After` before any DynamoDB write.
 
 * Per source, a rate: the accepted hashes per second of one source,
@@ -41,6 +43,9 @@ RATE_SECONDS = 60.0
 # admission the consumer stopped refreshing recovers over RECOVER_SECONDS.
 MIN_ADMIT = 0.02
 RECOVER_SECONDS = 60
+# A source counts as known (its new chains face a site's ceiling) while its
+# smoothed accepted shares amount to at least this many in RATE_SECONDS.
+KNOWN_SHARES = 0.5
 # A job never holds more than this (pow.MAX_JOB_WORK).
 MAX_WORK = 2**32
 MAX_LEVELS = 8
