@@ -281,9 +281,9 @@ class Visitor:
         self.sim, self.source, self.rate, self.kind = sim, source, rate, kind
         self.started = sim.clock.now
         self.over = False  # solved, failed or gave up
-        sim.visitors.append(self)
 
     def start(self) -> None:
+        self.sim.visitors.append(self)
         self.ask()
 
     def _late(self) -> bool:
