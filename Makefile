@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill package clean
+.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,6 +78,11 @@ bench-memory: $(STAMP)
 	$(PY) bench/make_run_memory.py
 
 # The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
+# Each attack on one site beside honest traffic, simulated through the real code:
+# $ per hour by layer (the template's limits and prices), honest success and solve times.
+bench-abuse: $(STAMP)
+	$(PY) bench/abuse.py
+
 bench-cold: $(STAMP)
 	$(PY) bench/cold_start.py
 
