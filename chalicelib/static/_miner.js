@@ -638,12 +638,13 @@
     var self = this, gen = this._gen, attempt = 0, busy = null;
     return new Promise(function (resolve, reject) {
       function answered(res) {
-        if (gen !== self._gen) { reject(new Error('stopped')); return; }
+        // an answer after stop() still resolves: a submit in flight was credited, and counts
         if (res.success || res.error !== 'busy' || (stale && stale())) {
-          self.busyUntil = 0;
+          if (gen === self._gen) self.busyUntil = 0;
           resolve(res);
           return;
         }
+        if (gen !== self._gen) { reject(new Error('stopped')); return; }
         busy = res;
         var seconds = retryAfterSeconds(res.retryAfter);
         var wait = Math.round(seconds * 1000 * (1 + Math.random() * BUSY_JITTER));
