@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse package clean
+.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -89,6 +89,11 @@ bench-cold: $(STAMP)
 # The deployed stack's fixed monthly cost and worst-case cost per hour, from deploy/merge-template.json's defaults.
 bench-bill: $(STAMP)
 	$(PY) bench/bill.py
+
+# The captcha's solve time in headless Chromium at CPU ×1/×4/×8 (DevTools throttling and a
+# per-worker-rate model) for candidate minimum works: p50/p95 and the largest that keeps ×4 p95 <= 3 s.
+bench-captcha: $(STAMP) browser-deps
+	$(PY) bench/captcha_speed.py
 
 package: $(STAMP) deploy-deps
 	bash deploy/package.sh

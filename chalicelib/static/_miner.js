@@ -13,7 +13,10 @@
  * getNumThreads(), pause(), resume(), isPaused(), didOptOut(seconds), on(event, fn), off(event, fn).
  * Events: open, authed, close, error, job, found, accepted, progress, pause, resume,
  * done (a Token reached its target), redirect (a Link visit is complete) and optin
- * ({status: 'accepted' | 'canceled'}, with opts.optIn).
+ * ({status: 'accepted' | 'canceled'}, with opts.optIn). Errors the miner retries by itself:
+ * connection_error ({retryIn: ms}), invalid_share and busy (the server is over a limit:
+ * {retryAfter: seconds, retryIn: ms}; the same request goes again after Retry-After, and the
+ * badge says so meanwhile); any other error stops it.
  * Options: threads (default hardware concurrency), throttle (0..0.99, share of time idle),
  * api (API base URL; default: where this script was loaded from), difficulty (user miners:
  * work per puzzle wished), indicator (an element that shows the work, else a badge),
@@ -59,6 +62,11 @@
     return locale(lang).t;
   }
 
+  /** "Busy — retrying in 5 s" (in loc's language) for a retry `ms` away. */
+  function busyText(loc, ms) {
+    return loc.text('busy', { s: loc.number(Math.max(1, Math.ceil(ms / 1000))) });
+  }
+
   function formatRate(hps) {
     if (hps >= 1e6) return (hps / 1e6).toFixed(1) + ' MH/s';
     if (hps >= 1e3) return (hps / 1e3).toFixed(1) + ' kH/s';
@@ -77,12 +85,26 @@
       method: 'POST', body: body, credentials: 'omit', cache: 'no-store', mode: 'cors'
     }).then(function (res) {
       if (res.status >= 500) throw new Error('HTTP ' + res.status);
-      return res.json();
-    }).then(function (json) {
-      if (!json || typeof json.success !== 'boolean') throw new Error('malformed answer');
-      if (!json.success && json.error === 'internal_error') throw new Error('internal_error');
-      return json;
+      return res.json().then(function (json) {
+        if (!json || typeof json.success !== 'boolean') throw new Error('malformed answer');
+        if (!json.success && json.error === 'internal_error') throw new Error('internal_error');
+        if (!json.success && json.error === 'busy') json.retryAfter = res.headers.get('Retry-After');
+        return json;
+      });
     });
+  }
+
+  // A `busy` answer (the visitor's source or the site is over its limit; nothing was read or
+  // written) is retried after its Retry-After: a missing or unreadable one means BUSY_DEFAULT_S,
+  // a larger one BUSY_MAX_S, and up to BUSY_JITTER more so a crowd does not return at once.
+  var BUSY_DEFAULT_S = 5, BUSY_MAX_S = 60, BUSY_JITTER = 0.2;
+
+  /** Retry-After (delta-seconds or an HTTP date) in whole seconds, 1..BUSY_MAX_S. */
+  function retryAfterSeconds(header) {
+    var text = String(header === null || header === undefined ? '' : header).trim();
+    var s = /^\d+$/.test(text) ? Number(text) : text ? (Date.parse(text) - Date.now()) / 1000 : NaN;
+    if (!isFinite(s)) return BUSY_DEFAULT_S;
+    return Math.max(1, Math.min(BUSY_MAX_S, Math.ceil(s)));
   }
 
   // ------------------------------------------------------------------ visibility
@@ -226,9 +248,11 @@
   Badge.prototype.update = function (miner) {
     if (this.asking) return;
     var paused = miner.isPaused() || !miner._active;
-    this.box.className = paused ? 'b paused' : 'b';
+    var waiting = miner.busyUntil - Date.now();
+    this.box.className = paused || waiting > 0 ? 'b paused' : 'b';
     this.btn.textContent = this.loc.text(miner.isPaused() ? 'resume' : 'pause');
-    this.rate.textContent = paused ? this.loc.text('paused') : formatRate(miner.getHashesPerSecond());
+    this.rate.textContent = paused ? this.loc.text('paused')
+      : waiting > 0 ? busyText(this.loc, waiting) : formatRate(miner.getHashesPerSecond());
   };
   Badge.prototype.remove = function () {
     if (this.host.parentNode) this.host.parentNode.removeChild(this.host);
@@ -400,6 +424,7 @@
     this.samples = [];
     this.engineName = null;
     this.done = false;
+    this.busyUntil = 0;         // when a `busy` answer's retry is due (0: none pending)
     this._gen = 0;              // bumps on stop: late callbacks from an old run are ignored
     this._listen = this._check.bind(this);
     this._holds = {};           // reasons not to hash besides consent and visibility (opt-in, tabs)
@@ -488,6 +513,7 @@
     this.threadsList = [];
     this.job = null;  // a restart asks for a fresh job (a token continues its chain)
     this._requesting = false;
+    this.busyUntil = 0;
     doc.removeEventListener('visibilitychange', this._listen);
     root.removeEventListener('scroll', this._listen);
     root.removeEventListener('resize', this._listen);
@@ -602,13 +628,35 @@
     return p;
   };
 
-  /** Calls the API, retrying network trouble with exponential backoff (1 s .. 30 s). */
-  Miner.prototype._call = function (path, params) {
-    var self = this, gen = this._gen, attempt = 0;
+  /**
+   * Calls the API, retrying network trouble with exponential backoff (1 s .. 30 s) and `busy`
+   * after its Retry-After (announced as an `error` event {error: 'busy', retryAfter: seconds,
+   * retryIn: ms}). `stale()`, when given and true at a `busy` answer, ends the retries: the
+   * `busy` answer resolves (a solved job that expired meanwhile is not worth resubmitting).
+   */
+  Miner.prototype._call = function (path, params, stale) {
+    var self = this, gen = this._gen, attempt = 0, busy = null;
     return new Promise(function (resolve, reject) {
+      function answered(res) {
+        // an answer after stop() still resolves: a submit in flight was credited, and counts
+        if (res.success || res.error !== 'busy' || (stale && stale())) {
+          if (gen === self._gen) self.busyUntil = 0;
+          resolve(res);
+          return;
+        }
+        if (gen !== self._gen) { reject(new Error('stopped')); return; }
+        busy = res;
+        var seconds = retryAfterSeconds(res.retryAfter);
+        var wait = Math.round(seconds * 1000 * (1 + Math.random() * BUSY_JITTER));
+        self.busyUntil = Date.now() + wait;
+        if (self.badge) self.badge.update(self);
+        self._emit('error', { error: 'busy', retryAfter: seconds, retryIn: wait });
+        setTimeout(go, wait);
+      }
       function go() {
         if (gen !== self._gen) { reject(new Error('stopped')); return; }
-        post(self.api, path, params).then(resolve, function (err) {
+        if (busy && stale && stale()) { answered(busy); return; }
+        post(self.api, path, params).then(answered, function (err) {
           if (gen !== self._gen) { reject(new Error('stopped')); return; }
           var wait = Math.min(30000, 1000 * Math.pow(2, attempt++)) * (0.75 + Math.random() * 0.5);
           self._emit('error', { error: 'connection_error', message: String(err && err.message || err), retryIn: Math.round(wait) });
@@ -726,12 +774,15 @@
     job.submitting = true;
     var nonces = job.puzzles.map(function (p) { return p.nonce; }).join(',');
     this._emit('found', { job: job.text, nonce: nonces });
-    this._call('/pow/submit', { job: job.text, nonce: nonces }).then(function (res) {
+    // a refused (busy) submit is sent again, same job and nonces, while the job lives
+    function expired() { return job.expires > 0 && Date.now() >= job.expires * 1000; }
+    this._call('/pow/submit', { job: job.text, nonce: nonces }, expired).then(function (res) {
       var current = job === self.job && self.running;
       if (!res.success) {
         if (!current) return;
-        if (res.error === 'invalid_job' || res.error === 'duplicate_share' || res.error === 'invalid_share') {
-          // expired or already credited (a retried submit): continue with a fresh job
+        if (res.error === 'invalid_job' || res.error === 'duplicate_share' || res.error === 'invalid_share' ||
+            res.error === 'busy') {
+          // expired (while busy, too) or already credited (a retried submit): a fresh job
           if (res.error === 'invalid_share') self._emit('error', { error: 'invalid_share' });
           self.job = null;
           self._requestJob();
@@ -808,6 +859,7 @@
     strings: strings,
     locale: locale,
     formatRate: formatRate,
+    busyText: busyText,
     elementShown: elementShown,
     adoptStyle: adoptStyle,
     hasWASMSupport: function () { return typeof WebAssembly === 'object'; },

@@ -52,8 +52,8 @@
   var DEFAULT_HASHES = 4194304;
   var FIELDS = ['coinhive-captcha-token', 'g-recaptcha-response', 'h-captcha-response', 'cf-turnstile-response'];
   var TOKEN_LIFETIME_MS = 55 * 60 * 1000;  // the server keeps tokens for one hour
-  // Errors the miner recovers from by itself (it retries them).
-  var TRANSIENT = { connection_error: true, invalid_share: true };
+  // Errors the miner recovers from by itself (it retries them; `busy` after its Retry-After).
+  var TRANSIENT = { connection_error: true, invalid_share: true, busy: true };
   var widgets = [];
 
   var CSS =
@@ -163,6 +163,7 @@
     this.miner = null;
     this.quarter = 0;
     this.expiry = null;
+    this.busyTimer = null;
     this.box.addEventListener('click', function () { self.begin(); });
     this._setState('idle', this.loc.text('idleHint'));
     this._disableTargets(true);
@@ -222,7 +223,25 @@
     if (announce) this.live.textContent = announce;
   };
 
+  /** The server is busy: "Busy — retrying in N s", counted down, until the miner goes on. */
+  Widget.prototype._busy = function (ms) {
+    var self = this, until = Date.now() + (Number(ms) || 0);
+    clearInterval(this.busyTimer);
+    function show() {
+      var left = until - Date.now();
+      if (self.state !== 'working' || left <= 0) { clearInterval(self.busyTimer); self.busyTimer = null; }
+      if (self.state === 'working') {
+        self.status.textContent = left > 0 ? root.WorkProof.busyText(self.loc, left) : self.loc.text('verifying');
+      }
+    }
+    this.busyTimer = setInterval(show, 1000);
+    show();
+    if (this.state === 'working') this.live.textContent = this.status.textContent;
+  };
+
   Widget.prototype._progress = function (fraction) {
+    clearInterval(this.busyTimer);
+    this.busyTimer = null;
     fraction = Math.max(0, Math.min(1, fraction));
     this.fill.style.width = (fraction * 100).toFixed(1) + '%';
     var quarter = Math.floor(fraction * 4);
@@ -266,10 +285,12 @@
       if (miner !== self.miner || self.state !== 'paused') return;
       self._setState('working', '', loc.text('verifying'));
       self._progress(self.quarter / 4);
+      if (miner.busyUntil > Date.now()) self._busy(miner.busyUntil - Date.now());
     });
     miner.on('error', function (e) {
-      if (miner !== self.miner || TRANSIENT[e.error]) return;
-      self._fail(e.error);
+      if (miner !== self.miner) return;
+      if (e.error === 'busy') self._busy(e.retryIn);
+      else if (!TRANSIENT[e.error]) self._fail(e.error);
     });
     miner.on('done', function (e) { if (miner === self.miner) self._solved(e.token); });
     miner.start();
@@ -303,6 +324,8 @@
   };
 
   Widget.prototype._stopMiner = function () {
+    clearInterval(this.busyTimer);
+    this.busyTimer = null;
     if (this.miner) { var m = this.miner; this.miner = null; m.stop(); }
   };
 

@@ -70,6 +70,7 @@
   function state() {
     if (miner.isPaused()) return 'paused';
     if (doc.hidden) return 'pausedHidden';
+    if (miner.busyUntil > Date.now()) return 'busy';  // the server asked to wait (Retry-After)
     return 'working';
   }
   function show() {
@@ -77,7 +78,7 @@
     var now = state();
     var text = now === 'working'
       ? loc.text('progressAnnounce', { pct: loc.percent(fraction) }) + ' · ' + WP.formatRate(miner.getHashesPerSecond())
-      : loc.text(now);
+      : now === 'busy' ? WP.busyText(loc, miner.busyUntil - Date.now()) : loc.text(now);
     status.textContent = text;
     btn.textContent = loc.text(miner.isPaused() ? 'resume' : 'pause');
     if (now !== lastState && lastState) announce(now === 'working' ? loc.text('progressAnnounce', { pct: loc.percent(fraction) }) : text);
@@ -97,6 +98,7 @@
   miner.on('pause', show);
   miner.on('resume', show);
   miner.on('error', function (e) {
+    if (e.error === 'busy') { show(); return; }  // retried by the miner after Retry-After
     if (e.error === 'connection_error' || e.error === 'invalid_share') return;
     finished = true;
     panel.className = 'p err';
