@@ -96,7 +96,9 @@ def test_blocked_requests_get_the_contract_answer_with_retry_after(packaged: Pac
         response = rules[name]["Action"]["Block"]["CustomResponse"]
         assert bodies[response["CustomResponseBodyKey"]] == ("APPLICATION_JSON", body), name
         headers = {h["Name"]: h["Value"] for h in response["ResponseHeaders"]}
-        assert headers == {"Retry-After": {"Ref": "WafWindowSeconds"}, "Access-Control-Allow-Origin": "*"}
+        # Exposed: the widget on another origin reads how long to wait.
+        assert headers == {"Retry-After": {"Ref": "WafWindowSeconds"}, "Access-Control-Allow-Origin": "*",
+                           "Access-Control-Expose-Headers": "Retry-After"}
         # The gateway's own throttled answer's status: 200 by default (the contract), 429 with ErrorStatus=rest.
         code = response["ResponseCode"]
         assert code == {"Fn::FindInMap": ["ErrorStatusCodes", {"Ref": "ErrorStatus"}, "Throttled"]}
