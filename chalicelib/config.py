@@ -66,7 +66,10 @@ ENV_SOURCE_LIMITS = "WORKPROOF_SOURCE_LIMITS"
 
 DEFAULT_TABLE_PREFIX = "workproof-dev"
 DEFAULT_REGION = "us-east-1"
-DEFAULT_MIN_WORK = 65536
+# 2^22: the largest power of two at which the captcha on a mid phone (CPU
+# ×4) stays within 3 s p95 (`make bench-captcha`, README); a site under
+# pressure steps up from it (chalicelib/pressure.py).
+DEFAULT_MIN_WORK = 4_194_304
 DEFAULT_JOB_TTL = 600
 # One job holds at most this much work (pow.MAX_JOB_WORK), so no minimum above it.
 MAX_MIN_WORK = 2**32

@@ -20,6 +20,9 @@ os.environ.update({
     # Every in-process request comes from one address (chalice.test's 127.0.0.1):
     # the per-source limits' own tests turn them on (tests/functional/test_front_door.py).
     "WORKPROOF_SOURCE_LIMITS": "off",
+    # Tests solve in Python: the default minimum work (2^22) would take seconds
+    # per job. Tests that care set their own.
+    "WORKPROOF_MIN_WORK": "65536",
 })
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)

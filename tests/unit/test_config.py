@@ -32,7 +32,7 @@ def test_defaults_when_nothing_is_set() -> None:
     assert settings == Settings(
         tables={suffix: f"workproof-dev-{suffix}" for suffix in config.TABLE_ENV},
         region="us-east-1", public_url="", rest_status=False, signing_keys=(),
-        signing_secret_id="", min_work=65536, job_ttl=600)
+        signing_secret_id="", min_work=4_194_304, job_ttl=600, source_limits=1.0)
 
 
 def test_an_empty_value_counts_as_unset() -> None:
