@@ -12,8 +12,15 @@ from typing import Any
 from chalicelib import sites
 from chalicelib.dashboard import session as sessions
 from chalicelib.dashboard import throttle
+from chalicelib.dashboard.session import DashboardError
 from chalicelib.dashboard.wire import Call, Reply
 from chalicelib.errors import ApiError, BadRequest, InvalidSecret, MissingInput
+
+
+class SecretRequired(DashboardError):
+    """An action that changes who can act for the site came without the current secret."""
+
+    code, rest_status = "secret_required", 403
 
 
 def _site_json(site: sites.SiteInfo) -> dict[str, Any]:
@@ -64,9 +71,28 @@ def sign_out(call: Call) -> Reply:
     return Reply({}, {"Set-Cookie": sessions.clear_cookie(call.cookie_path, call.https)})
 
 
+def _current_secret(call: Call) -> None:
+    """The request carries the site's current secret (`secret` in its body), else a
+    refusal: a stolen session must not be enough to change who can act for the site.
+    Wrong secrets count against the sign-in throttle like a failed sign-in."""
+    secret = call.params.values.get("secret")
+    if secret is None:
+        raise SecretRequired("this action needs the current secret")
+    site_key = call.signed_site().site_key
+    throttle.check(call.address, call.now)
+    try:
+        if not isinstance(secret, str) or sites.authenticate(secret).site_key != site_key:
+            raise InvalidSecret("not the site's current secret")
+    except ApiError:
+        throttle.record_failure(call.address, call.now)
+        raise InvalidSecret("not the site's current secret") from None
+
+
 def rotate_secret(call: Call) -> Reply:
     """A new secret, answered this once; every session of the old one is over,
-    this one included (sign in again with the new secret)."""
+    this one included (sign in again with the new secret). Asks for the
+    current secret again (see `_current_secret`)."""
+    _current_secret(call)
     site = call.signed_site()
     secret = sites.rotate_secret(site.site_key)
     return Reply({"siteKey": site.site_key, "secret": secret},

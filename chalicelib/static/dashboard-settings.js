@@ -1,6 +1,6 @@
 /*
- * Workproof dashboard, settings: allowed origins, secret rotation (the new
- * secret shown once, then sign in again) and the snippets to paste.
+ * Workproof dashboard, settings: allowed origins, secret rotation (asks for
+ * the current secret; the new one is shown once, then sign in again) and the snippets to paste.
  */
 (function () {
   'use strict';
@@ -33,11 +33,19 @@
     });
   });
 
-  $('rotate').addEventListener('click', function () {
+  $('rotate-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var secretField = $('rotate-secret');
     WD.confirmAction('Rotate the secret? The current one stops working at once, for your backends too.', 'Rotate')
       .then(function (ok) {
         if (!ok) return;
-        WD.call('POST', 'settings/rotate').then(function (answer) {
+        var secret = secretField.value;
+        secretField.value = '';  // the secret leaves the page as soon as it is sent
+        WD.call('POST', 'settings/rotate', { secret: secret }).then(function (answer) {
+          if (!answer.success && answer.error === 'invalid_secret') {
+            WD.say('That is not the current secret of this site: nothing was changed.', true);
+            return;
+          }
           if (!WD.ok(answer)) return;
           var dialog = $('secret-dialog');
           $('new-secret').value = answer.secret;

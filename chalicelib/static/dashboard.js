@@ -20,6 +20,7 @@
     too_many_attempts: 'Too many failed sign-ins from your address: wait a minute, then try again.',
     signed_out: 'Your session has ended: sign in again.',
     invalid_csrf: 'This page is out of date: reload it.',
+    secret_required: 'Enter the current secret: this action needs it.',
     unknown_user: 'No user of that name (users exist from their first accepted hashes).',
     insufficent_funds: 'Not enough balance for that withdrawal.',
     invalid_amount: 'The amount must be a whole number of hashes, at least 1.',

@@ -296,9 +296,14 @@ def test_rotate_shows_the_new_secret_once_and_signs_out(browser, live, tmp_path)
     ctx, page, console = open_page(browser, w, DESKTOP)
     sign_in(page, w)
     page.click("nav a[data-view='settings']")
+    page.click("#rotate")  # without the current secret, the form asks for it
+    assert page.evaluate("document.getElementById('rotate-secret').validity.valueMissing") is True
+    assert not page.is_visible("#confirm[open]")
+    page.fill("#rotate-secret", w.secret)
     page.click("#rotate")
     page.click("#confirm-ok")
     page.wait_for_selector("#secret-dialog[open]")
+    assert page.input_value("#rotate-secret") == ""
     new_secret = page.input_value("#new-secret")
     assert len(new_secret) == 32 and new_secret != w.secret
     page.screenshot(path=str(tmp_path / "desktop-rotated.png"))

@@ -33,7 +33,7 @@ from tests.functional.store import aws  # noqa: F401 - the shared store
 GETS = ["session", "overview", "users", "user?name=alice", "links", "settings"]
 POSTS = {"signout": {}, "user/withdraw": {"name": "alice", "amount": 1},
          "user/reset": {"name": "alice"}, "settings/origins": {"origins": []},
-         "settings/rotate": {}}
+         "settings/rotate": {"secret": "x"}}
 NOW = 1_764_000_030  # 30 s into a minute
 
 
@@ -317,7 +317,7 @@ def test_a_rotated_secret_ends_sessions(client, signed_in, site):
 def test_rotate_from_the_dashboard_shows_the_new_secret_once_and_signs_out(client, signed_in, site):
     laptop = Dashboard(client)
     laptop.sign_in(site.site_key, site.secret)
-    answer = signed_in.post("settings/rotate")
+    answer = signed_in.post("settings/rotate", secret=site.secret)
     assert answer == {"success": True, "siteKey": site.site_key, "secret": answer["secret"]}
     new = answer["secret"]
     assert len(new) == 32 and new.isalnum() and new != site.secret
@@ -329,6 +329,30 @@ def test_rotate_from_the_dashboard_shows_the_new_secret_once_and_signs_out(clien
     assert new not in again.last.body.decode() and new not in again.get("settings").__repr__()
     # The API takes the new secret and refuses the old one.
     assert sites.authenticate(new).site_key == site.site_key
+
+
+@pytest.mark.parametrize("secret,code", [
+    (None, "secret_required"), ("wrong" * 6, "invalid_secret"), (12345, "invalid_secret"),
+    ("other site's", "invalid_secret")])
+def test_rotate_without_the_current_secret_is_refused_and_changes_nothing(
+        client, signed_in, site, secret, code):
+    """A stolen session alone cannot take the site over."""
+    if secret == "other site's":
+        secret = create_site("other").secret
+    body = {} if secret is None else {"secret": secret}
+    assert signed_in.post("settings/rotate", **body) == fail(code)
+    assert "Set-Cookie" not in signed_in.last.headers
+    assert sites.authenticate(site.secret).site_key == site.site_key
+    assert signed_in.get("session")["success"] is True
+
+
+def test_wrong_secrets_at_rotation_count_against_the_sign_in_throttle(
+        client, signed_in, site, monkeypatch):
+    freeze_dashboard_clock(monkeypatch, NOW)
+    for _ in range(5):
+        assert signed_in.post("settings/rotate", secret="wrong" * 6) == fail("invalid_secret")
+    assert signed_in.post("settings/rotate", secret=site.secret) == fail("too_many_attempts")
+    assert sites.authenticate(site.secret).site_key == site.site_key
 
 
 # --- throttling -------------------------------------------------------------------------------
