@@ -371,6 +371,10 @@ def test_five_failures_in_a_minute_refuse_that_address_until_the_minute_ends(
     # Another address is not slowed.
     at_address(monkeypatch, "198.51.100.9")
     assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
+    # Nor is another site from the same address (a shared office or NAT address).
+    at_address(monkeypatch, "203.0.113.7")
+    other = create_site("other")
+    assert Dashboard(client).sign_in(other.site_key, other.secret)["success"] is True
     # The next minute, this address may try again.
     at_address(monkeypatch, "203.0.113.7")
     freeze_dashboard_clock(monkeypatch, NOW + 30)
@@ -385,13 +389,33 @@ def test_four_failures_do_not_throttle(client, site, monkeypatch):
     assert dash.sign_in(site.site_key, site.secret)["success"] is True
 
 
-def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
-    from chalicelib.store.models import SignInFailures
-
+def test_successful_sign_ins_use_up_none_of_the_minute(client, site, monkeypatch):
     freeze_dashboard_clock(monkeypatch, NOW)
     for _ in range(8):
         assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
-    assert [item.pk for item in SignInFailures.scan()] == []
+    dash = Dashboard(client)
+    for _ in range(5):
+        assert dash.sign_in(site.site_key, "wrong" * 6) == fail("invalid_secret")
+    assert dash.sign_in(site.site_key, "wrong" * 6) == fail("too_many_attempts")
+
+
+def test_an_ipv6_source_is_its_64(client, site, monkeypatch):
+    freeze_dashboard_clock(monkeypatch, NOW)
+    at_address(monkeypatch, "2001:db8:0:1::1")
+    for _ in range(5):
+        assert Dashboard(client).sign_in(site.site_key, "wrong" * 6) == fail("invalid_secret")
+    at_address(monkeypatch, "2001:db8:0:1:ffff::2")  # same /64: same source
+    assert Dashboard(client).sign_in(site.site_key, site.secret) == fail("too_many_attempts")
+    at_address(monkeypatch, "2001:db8:0:2::1")  # the next /64: another source
+    assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
+
+
+def test_sign_ins_with_a_malformed_site_key_reserve_nothing(client, site, monkeypatch):
+    from chalicelib.store.models import SignInFailures
+
+    for key in ("short", "é" * 32, "k" * 64):
+        assert Dashboard(client).sign_in(key, "wrong" * 6) == fail("invalid_secret")
+    assert list(SignInFailures.scan()) == []
 
 
 def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch):
@@ -404,6 +428,7 @@ def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch
     items = list(SignInFailures.scan())
     assert len(items) == 1
     assert items[0].pk.startswith("SIGNIN#") and "203.0.113.7" not in items[0].pk
+    assert site.site_key not in items[0].pk
     assert (items[0].n, items[0].x) == (2, NOW - NOW % 60 + 120)
 
 
