@@ -32,7 +32,9 @@
   };
   var state = { csrf: '', site: null, view: null };
   var WD = window.workproofDashboard = {
-    $: $, state: state, views: {}, charts: {},
+    // Views by name, from the URL's fragment: no prototype, so `#constructor` or
+    // `#__proto__` names no view.
+    $: $, state: state, views: Object.create(null), charts: {},
     ints: new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 }),
     dateTime: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
   };
@@ -167,7 +169,7 @@
 
   function route() {
     var name = location.hash.replace('#', '');
-    showView(WD.views[name] ? name : 'overview');
+    showView(Object.prototype.hasOwnProperty.call(WD.views, name) ? name : 'overview');
   }
 
   function signedIn(answer) {

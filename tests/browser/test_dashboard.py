@@ -192,6 +192,27 @@ def test_every_view_shows_the_mined_work(browser, world, tmp_path, viewport, lab
     print(f"screenshots in {tmp_path}")
 
 
+@pytest.mark.parametrize("fragment", ["constructor", "__proto__", "toString", "hasOwnProperty",
+                                      "no-such-view"])
+def test_a_fragment_naming_no_view_shows_the_overview(browser, live, fragment):
+    """Route names are looked up among the views only, never in an object's prototype."""
+    w = new_world(live, "dashboard-fragments")
+    ctx, page, console = open_page(browser, w, DESKTOP)
+    sign_in(page, w)
+    page.click("nav a[data-view='users']")
+    page.wait_for_selector("#view-users:not([hidden])")
+    # Followed while signed in (hashchange)...
+    page.goto(f"{w.base}/dashboard#{fragment}")
+    page.wait_for_selector("#view-overview:not([hidden])")
+    # ...and on a fresh load with the session cookie.
+    page.reload()
+    page.wait_for_selector("#view-overview:not([hidden])")
+    assert page.get_attribute("nav a[data-view='overview']", "aria-current") == "page"
+    assert page.is_hidden("#view-users") and page.is_hidden("#view-signin")
+    ctx.close()
+    assert console.errors == []
+
+
 def test_overview_is_live_while_visible_and_stops_while_hidden(browser, world):
     ctx, page, console = open_page(browser, world, DESKTOP)
     polls: list[float] = []
