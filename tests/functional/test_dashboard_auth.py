@@ -207,6 +207,48 @@ def test_tampered_cookie_is_signed_out_and_cleared(signed_in, how):
     assert signed_in.cookie is None
 
 
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("how", ["padded", "padding bits"])
+def test_a_cookie_mac_in_another_base64_spelling_is_signed_out(signed_in, how):
+    version, payload, mac = signed_in.cookie.split(".")
+    assert len(mac) % 4 == 3  # 32 bytes: the last character carries 2 unused bits
+    mac = mac + "=" if how == "padded" else mac[:-1] + B64URL[B64URL.index(mac[-1]) ^ 1]
+    signed_in.cookie = f"{version}.{payload}.{mac}"
+    assert signed_in.get("session") == fail("signed_out")
+
+
+def _signed_cookie(fields: object) -> str:
+    """A cookie whose MAC holds over any payload (as if the signing key had signed it)."""
+    kid, key = dashboard_session._mac_keys()[0]
+    if isinstance(fields, dict):
+        fields = {"k": kid, **fields}
+    payload = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+    signed = f"s1.{payload}"
+    mac = base64.urlsafe_b64encode(dashboard_session._mac(key, signed)).decode().rstrip("=")
+    return f"{signed}.{mac}"
+
+
+@pytest.mark.parametrize("change", [{"e": "9999999999"}, {"e": None}, {"e": 1.5e10}, {"t": "1"},
+                                    {"t": True}, {"s": 5}, {"i": ["x"]}, {"b": None}, "list"])
+def test_a_signed_cookie_with_ill_typed_fields_is_signed_out(signed_in, change):
+    version, payload, _mac = signed_in.cookie.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    signed_in.cookie = _signed_cookie(list(fields.values()) if change == "list"
+                                      else {**fields, **change})
+    assert signed_in.get("session") == fail("signed_out")
+    assert signed_in.last.headers["Set-Cookie"]  # cleared
+
+
+def test_the_forger_above_makes_sessions_that_hold(signed_in):
+    """So the two tests above fail on the types, not on the MAC."""
+    version, payload, _mac = signed_in.cookie.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    signed_in.cookie = _signed_cookie(fields)
+    assert signed_in.get("session")["success"] is True
+
+
 @pytest.mark.parametrize("junk", ["", "garbage", "s1.e30.AAAA", "s1..", "é" * 10, "x" * 5000])
 def test_junk_cookie_is_signed_out(dash, junk):
     dash.cookie = junk

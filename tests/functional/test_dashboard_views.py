@@ -152,7 +152,9 @@ def test_withdraw_answers_the_new_balance(dash, site):
 
 
 @pytest.mark.parametrize("body,code", [({"amount": 5}, "missing_input"),
-                                       ({"name": "nobody", "amount": 5}, "unknown_user")])
+                                       ({"name": "nobody", "amount": 5}, "unknown_user"),
+                                       ({"name": "alice", "amount": "5"}, "invalid_amount"),
+                                       ({"name": "alice", "amount": 5.0}, "invalid_amount")])
 def test_withdraw_refusals_are_the_apis(api, dash, body, code):
     assert dash.post("user/withdraw", **body) == fail(code)
     assert api_json(api, "/user/withdraw", **body) == fail(code)
