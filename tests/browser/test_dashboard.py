@@ -9,6 +9,7 @@ console error fails the test. Screenshots of every view at desktop
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,6 +210,36 @@ def test_a_fragment_naming_no_view_shows_the_overview(browser, live, fragment):
     page.wait_for_selector("#view-overview:not([hidden])")
     assert page.get_attribute("nav a[data-view='overview']", "aria-current") == "page"
     assert page.is_hidden("#view-users") and page.is_hidden("#view-signin")
+    ctx.close()
+    assert console.errors == []
+
+
+def test_names_not_in_nfc_are_marked(browser, live, tmp_path):
+    """Two users that look alike: only the one not in NFC carries the mark, in the list and
+    on its card."""
+    precomposed, decomposed = "\u00c5ngstr\u00f6m", "A\u030angstro\u0308m"
+    w = new_world(live, "dashboard-nfc")
+    w.mine(1, user=precomposed)
+    w.mine(1, user=decomposed)
+    ctx, page, console = open_page(browser, w, DESKTOP)
+    sign_in(page, w)
+    page.click("nav a[data-view='users']")
+    wait_js(page, "document.querySelectorAll('#users-table tbody tr').length === 2")
+    rows = page.eval_on_selector_all(
+        "#users-table tbody td.name",
+        "cells => cells.map(c => [c.querySelector('button').textContent, "
+        "c.querySelector('.not-nfc') ? c.querySelector('.not-nfc').textContent : null])")
+    assert sorted(rows, key=lambda r: r[0]) == sorted(
+        [[precomposed, None], [decomposed, "not NFC — looks like another name"]],
+        key=lambda r: r[0])
+    page.screenshot(path=str(tmp_path / "desktop-users-nfc.png"), full_page=True)
+    for name, marked in ((decomposed, True), (precomposed, False)):
+        page.fill("#user-name", name)
+        page.click("#user-search button[type=submit]")
+        wait_js(page, "!document.getElementById('user-card').hidden && "
+                      "document.getElementById('user-card-name').firstChild.textContent === "
+                      f"{json.dumps(name)}")
+        assert page.is_visible("#user-card-name .not-nfc") is marked
     ctx.close()
     assert console.errors == []
 
