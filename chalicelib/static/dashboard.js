@@ -21,6 +21,7 @@
     signed_out: 'Your session has ended: sign in again.',
     invalid_csrf: 'This page is out of date: reload it.',
     secret_required: 'Enter the current secret: this action needs it.',
+    invalid_levels: 'Those levels do not make sense: nothing was changed.',
     unknown_user: 'No user of that name (users exist from their first accepted hashes).',
     insufficent_funds: 'Not enough balance for that withdrawal.',
     invalid_amount: 'The amount must be a whole number of hashes, at least 1.',

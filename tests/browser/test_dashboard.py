@@ -244,6 +244,47 @@ def test_names_not_in_nfc_are_marked(browser, live, tmp_path):
     assert console.errors == []
 
 
+def test_settings_show_and_set_the_levels_under_pressure(browser, live, tmp_path):
+    w = new_world(live, "dashboard-levels")
+    defaults = live.admin("show-levels", w.site_key)
+    ctx, page, console = open_page(browser, w, DESKTOP, locale="en-US")
+    sign_in(page, w)
+    page.click("nav a[data-view='settings']")
+    rows = "#levels-table tbody tr"
+    wait_js(page, f"document.querySelectorAll('{rows}').length === {len(defaults['levels'])}")
+    cells = page.eval_on_selector_all(f"{rows} td:nth-child(2)", "cells => cells.map(c => c.textContent)")
+    assert cells == [grouped(work, ",") for work in defaults["levels"]]
+    assert page.inner_text("#pressure-level") == "0"
+    assert page.inner_text("#pressure-work") == grouped(defaults["minWorkNow"], ",")
+    assert page.inner_text("#pressure-admitted") == "100%"
+    assert page.input_value("#levels-works") == ",".join(map(str, defaults["levels"]))
+    assert page.is_visible(f"{rows}.current") and page.inner_text(f"{rows}.current td:first-child") == "0"
+    page.screenshot(path=str(tmp_path / "desktop-settings-levels.png"), full_page=True)
+
+    page.fill("#levels-works", "1024,4096,16384")
+    page.fill("#levels-step-up", "60")
+    page.fill("#levels-ceiling", "120")
+    page.click("#levels-form button[type=submit]")
+    wait_js(page, "document.getElementById('status').textContent === 'Levels saved.'")
+    assert page.eval_on_selector_all(f"{rows} td:nth-child(2)", "cells => cells.map(c => c.textContent)") \
+        == ["1,024", "4,096", "16,384"]
+    shown = live.admin("show-levels", w.site_key)
+    assert (shown["levels"], shown["stepUp"], shown["ceiling"], shown["custom"]) == \
+        ([1024, 4096, 16384], 60, 120, True)
+
+    page.fill("#levels-works", "4096,1024")  # not rising: refused, nothing changes
+    page.click("#levels-form button[type=submit]")
+    wait_js(page, "document.getElementById('status').classList.contains('error')")
+    assert live.admin("show-levels", w.site_key)["levels"] == [1024, 4096, 16384]
+
+    page.click("#levels-reset")
+    wait_js(page, "document.getElementById('status').textContent === 'Back to the default levels.'")
+    assert live.admin("show-levels", w.site_key)["custom"] is False
+    assert page.input_value("#levels-works") == ",".join(map(str, defaults["levels"]))
+    ctx.close()
+    assert console.errors == []
+
+
 def test_overview_is_live_while_visible_and_stops_while_hidden(browser, world):
     ctx, page, console = open_page(browser, world, DESKTOP)
     polls: list[float] = []
