@@ -30,7 +30,8 @@ SNIPPET_CAPTCHA_HASHES = 4194304  # captcha.js's default: a few seconds in a bro
 
 
 def overview(call: Call) -> dict[str, Any]:
-    """Hashes/s now, hashes in the last 7 days, and 168 zero-filled hours of every metric."""
+    """Hashes/s now (the last minute's: `stats.current_rate`, through `site_stats`, as
+    /stats/site), hashes in the last 7 days, and 168 zero-filled hours of every metric."""
     site_key = call.signed_site().site_key
     counts = stats.hourly_metrics(site_key, *stats.history_hours(call.now))  # one query
     figures = stats.site_stats(site_key, call.now, counts["hashes"])

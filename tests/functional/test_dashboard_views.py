@@ -64,6 +64,23 @@ def test_overview_is_the_stats_site_figures_hour_by_hour(client, api, dash, site
     assert overview["now"] == now
 
 
+def test_hashes_per_second_now_is_the_last_minutes_rate_and_idle_reads_0(client, api, dash, site,
+                                                                         monkeypatch):
+    import time
+
+    mine(client, site, submits=3, user="alice")
+    now = int(time.time())
+    mined = api.get("/user/balance", name="alice")["total"]
+    freeze_dashboard_clock(monkeypatch, now)
+    # The last minute's accepted hashes over its 60 s (not this hour's ÷ its seconds so far).
+    assert dash.get("overview")["hashesPerSecond"] == round(mined / 60, 2)
+    # Idle for a while: 0, though this hour's history still holds the hashes.
+    freeze_dashboard_clock(monkeypatch, now + 80)
+    idle = dash.get("overview")
+    assert idle["hashesPerSecond"] == 0
+    assert idle["hashesTotal"] == mined
+
+
 def test_overview_has_168_zero_filled_hours_of_every_metric(dash, monkeypatch):
     now = same_clock(monkeypatch)
     overview = dash.get("overview")
