@@ -9,7 +9,10 @@ One integer grammar everywhere: a form or query integer is ASCII digits with
 no sign, space or leading zero (`0|[1-9][0-9]*`, the OpenAPI pattern); a
 JSON integer is a JSON number without fraction or exponent (`5.0`, `1e3`
 and `0.9999999999999999999`, which a float would round to 1, are not
-integers). Anything else raises the caller's error.
+integers). Anything else raises the caller's error. An amount (money) sent in
+JSON must be a JSON integer: `{"amount": "5"}` is no amount. A count is
+clamped to its range when it is any integer, a negative one included
+(`count=-5`: the smallest count).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ MAX_NAME_CODE_POINTS = 256
 MAX_PARAM_CHARS = 8192
 
 _CANONICAL_DIGITS = re.compile(r"0|[1-9][0-9]*")
+_SIGNED_DIGITS = re.compile(r"-?(?:0|[1-9][0-9]*)")
 # Stands in for any integer of more than 40 digits (see to_int).
 _SATURATED = 10**40
 _SATURATE_AFTER_DIGITS = 40
@@ -47,6 +51,13 @@ class JsonNonInteger:
 
     def __repr__(self) -> str:
         return f"JsonNonInteger({self.text!r})"
+
+
+class JsonString(str):
+    """A JSON string value, as a body sent it: reads as a str everywhere, but
+    an amount knows it was not a JSON number (`merge` records the names)."""
+
+    __slots__ = ()
 
 
 def _json_integer(text: str) -> int:
@@ -76,7 +87,8 @@ def _parse_json(body: bytes) -> list[tuple[str, Any]]:
         raise BadRequest(f"undecodable JSON body: {exc}") from None
     if not isinstance(value, dict):
         raise BadRequest("JSON body is not an object")
-    return list(value.items())
+    return [(name, JsonString(item) if type(item) is str else item)
+            for name, item in value.items()]
 
 
 def _parse_multipart(body: bytes, content_type: str) -> list[tuple[str, Any]]:
@@ -131,20 +143,29 @@ def merge(query: Iterable[tuple[str, Any]], body: Iterable[tuple[str, Any]]) -> 
     """
     merged: dict[str, Any] = {}
     blank: set[str] = set()
+    json_strings: set[str] = set()
     for name, value in list(query) + list(body):
         if value is None or value == "":
             blank.add(name)
+            continue
+        if isinstance(value, JsonString):
+            json_strings.add(name)
+            value = str(value)  # a plain string from here on
         else:
-            merged[name] = value
-    return Params(merged, blank)
+            json_strings.discard(name)
+        merged[name] = value
+    return Params(merged, blank, json_strings)
 
 
 class Params:
     """Typed access to merged parameters; every failure is a contract error."""
 
-    def __init__(self, values: Mapping[str, Any], blank: Iterable[str] = ()) -> None:
+    def __init__(self, values: Mapping[str, Any], blank: Iterable[str] = (),
+                 json_strings: Iterable[str] = ()) -> None:
         self.values = dict(values)
         self.blank = frozenset(blank)
+        # Names whose value is a string of a JSON body (not a form or query string).
+        self.json_strings = frozenset(json_strings)
 
     def has(self, name: str) -> bool:
         return name in self.values
@@ -202,7 +223,10 @@ def to_int(value: Any, error: type = BadRequest) -> int:
 
 
 def positive_amount(params: Params, name: str, error: type) -> int:
-    """An integer in 1..2^53-1; anything else raises `error` (missing: MissingInput)."""
+    """An integer in 1..2^53-1; anything else raises `error` (missing: MissingInput).
+    In a JSON body, only a JSON integer: a JSON string of digits is no amount."""
+    if name in params.json_strings:
+        raise error(f"{name} is a JSON string, not a JSON integer")
     number = params.integer(name, error=error)
     assert number is not None
     if number < 1 or number > MAX_SAFE_INTEGER:
@@ -211,13 +235,20 @@ def positive_amount(params: Params, name: str, error: type) -> int:
 
 
 def clamped_count(params: Params, name: str, low: int, high: int, default: int) -> int:
-    number = params.integer(name, required=False)
+    """An integer clamped to low..high (default when absent); a negative form or
+    query integer (`-5`) is an integer out of range too. Not an integer: BadRequest."""
+    value = params.values.get(name)
+    if isinstance(value, str) and value.startswith("-") and _SIGNED_DIGITS.fullmatch(value):
+        number: int | None = -to_int(value[1:])
+    else:
+        number = params.integer(name, required=False)
     if number is None:
         return default
     return max(low, min(high, number))
 
 
 __all__ = [
+    "JsonString",
     "MAX_SAFE_INTEGER",
     "Params",
     "merge",

@@ -14,7 +14,11 @@ them as `/` in http(s) URLs, `urlsplit` does not), control, format and
 whitespace characters (browsers drop some and percent-encode others), and
 numeric IPv4 shorthands (`2130706433`, `0x7f.1`, `127.1`, octal `0177.0.0.1`,
 a trailing dot): an IPv4 host is accepted only as written canonically; and
-names no DNS lookup can resolve (a label over 63 or a name over 253 octets).
+names no DNS lookup can resolve: a label over 63 or a name over 253 octets,
+or a character DNS host names cannot hold (after the WHATWG parse, whose
+IDNA step turns every internationalised label into punycode, a name is
+letters, digits, hyphens and dots only: `ex"ample.com`, `exa'mple.com` and
+`{{api}}.example` parse as URLs, but no one can be sent there).
 """
 from __future__ import annotations
 
@@ -34,6 +38,8 @@ _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
 # browser delimits it. Browsers also take `http:host`, `http:/host` and
 # `http:///host` for `http://host`; a reader may not, so those are refused.
 _AUTHORITY = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+# A DNS host name's label after IDNA (lower case: the parser folds it; `xn--` punycode fits).
+_DNS_LABEL = re.compile(r"[a-z0-9-]{1,63}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def _written_host(authority: str) -> str:
 def _dns_name(host: str) -> bool:
     """Within DNS limits (the URL standard leaves them to DNS): no one can be sent elsewhere."""
     labels = host.removesuffix(".").split(".")
-    return len(host) <= 253 and all(0 < len(label) <= 63 for label in labels)
+    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
 
 
 def parse(text: str) -> Target:

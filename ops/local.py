@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         api = f"http://{addresses.url_host(host)}:{api_port}"
         print(f"Workproof API on {api}  (demo page: {api}/)", flush=True)
+        print(f"Dashboard on {api}/dashboard  (sign in with the demo site's key and secret)", flush=True)
 
     def stop(_signum: int, _frame: Any) -> None:
         # A signal to the whole process group (make and us) can arrive twice:

@@ -31,6 +31,7 @@ SIGNED_IN_ROUTES: tuple[tuple[str, str, DashboardFn], ...] = (
     ("/links", "GET", views.site_links),
     ("/settings", "GET", views.settings),
     ("/settings/origins", "POST", views.set_origins),
+    ("/settings/levels", "POST", views.set_levels),
     ("/settings/rotate", "POST", auth.rotate_secret),
 )
 

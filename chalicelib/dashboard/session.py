@@ -69,7 +69,19 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Strict unpadded base64url: only the one encoding `_b64` writes (no `=`,
+    no stray characters, no other padding bits), else ValueError."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
+
+
+def _typed(fields: dict[str, object]) -> bool:
+    """The fields `issue` writes, of the types it writes them (a valid MAC
+    over other fields is no session either)."""
+    return (all(isinstance(fields[name], str) for name in "ksib")
+            and all(type(fields[name]) is int for name in "te"))
 
 
 def _mac_keys() -> list[tuple[str, bytes]]:
@@ -123,6 +135,8 @@ def decode(value: str, now: int) -> Session:
         # The MAC is checked before any field is believed.
         if key is None or not hmac.compare_digest(_mac(key, signed), mac):
             raise SignedOut("bad session MAC")
+        if not _typed(fields):
+            raise SignedOut("ill-typed session fields")
         session = Session(kid, fields["s"], fields["i"], fields["t"], fields["e"], fields["b"])
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise SignedOut("malformed session") from None

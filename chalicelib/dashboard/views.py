@@ -5,16 +5,19 @@ for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
 `ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
 API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links:
 the site's links (`links.list_for_site`) and their visit counts
-(`stats.link_visits`). Settings: `sites.update_site`.
+(`stats.link_visits`). Settings: `sites.update_site`, and the site's
+pressure levels (`sites.set_levels`) with where it stands now, in the admin
+command's figures (`show-levels`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import ledger, links, ranks, sites, stats, targets
+from chalicelib import config, ledger, links, pressure, ranks, sites, stats, targets
+from chalicelib.dashboard.session import DashboardError
 from chalicelib.dashboard.wire import Call
 from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
-from chalicelib.params import positive_amount
+from chalicelib.params import positive_amount, to_int
 from chalicelib.store.transactions import new_request_id
 
 TOP_COUNT = 100
@@ -27,7 +30,8 @@ SNIPPET_CAPTCHA_HASHES = 4194304  # captcha.js's default: a few seconds in a bro
 
 
 def overview(call: Call) -> dict[str, Any]:
-    """Hashes/s now, hashes in the last 7 days, and 168 zero-filled hours of every metric."""
+    """Hashes/s now (the last minute's: `stats.current_rate`, through `site_stats`, as
+    /stats/site), hashes in the last 7 days, and 168 zero-filled hours of every metric."""
     site_key = call.signed_site().site_key
     counts = stats.hourly_metrics(site_key, *stats.history_hours(call.now))  # one query
     figures = stats.site_stats(site_key, call.now, counts["hashes"])
@@ -110,11 +114,75 @@ def snippets(api: str, site_key: str) -> dict[str, str]:
     return {"captcha": captcha, "miner": miner}
 
 
+class InvalidLevels(DashboardError):
+    """Pressure levels that do not make sense (pressure.Levels.check says why)."""
+
+    code, rest_status = "invalid_levels", 400
+
+
+def levels_of(site: sites.SiteInfo) -> pressure.Levels:
+    """The site's own levels, else the deployment's defaults."""
+    return site.levels or pressure.default_levels(config.settings().min_work)
+
+
+def levels_json(site: sites.SiteInfo, now: int) -> dict[str, Any]:
+    """The site's levels and where it stands now: the admin command's `show-levels` figures."""
+    levels = levels_of(site)
+    return {"levels": list(levels.works), "stepUp": levels.step_up, "ceiling": levels.ceiling,
+            "custom": site.levels is not None,
+            "level": pressure.level_now(site.pressure, levels, now),
+            "minWorkNow": pressure.min_work_now(site.pressure, levels, now),
+            "admitted": pressure.admit_now(site.pressure, now),
+            "sharesPerMinute": site.pressure.rate, "heavySources": len(site.heavy)}
+
+
 def settings(call: Call) -> dict[str, Any]:
     site = call.signed_site()
     api = call.base_url
     return {"siteKey": site.site_key, "name": site.name, "origins": list(site.origins),
-            "api": api, "snippets": snippets(api, site.site_key)}
+            "api": api, "snippets": snippets(api, site.site_key),
+            "pressure": levels_json(site, call.now)}
+
+
+def _works(given: object) -> tuple[int, ...]:
+    """Each level's minimum work: comma-separated digits (or a JSON list of JSON integers)."""
+    if isinstance(given, str):
+        parts: list[object] = [part.strip() for part in given.split(",")]
+    elif isinstance(given, list) and not any(isinstance(part, str) for part in given):
+        parts = list(given)
+    else:
+        raise InvalidLevels("works: comma-separated integers")
+    if len(parts) > pressure.MAX_LEVELS:
+        raise InvalidLevels(f"at most {pressure.MAX_LEVELS} levels")
+    return tuple(to_int(part, InvalidLevels) for part in parts)
+
+
+def set_levels(call: Call) -> dict[str, Any]:
+    """Set the site's levels (each of works, step_up, ceiling given replaces the
+    current one), or `reset: true` for the deployment's defaults."""
+    site = call.signed_site()
+    values = call.params.values
+    if values.get("reset") is True:
+        updated = sites.set_levels(site.site_key, None)
+    else:
+        if not any(name in values for name in ("works", "step_up", "ceiling")):
+            raise MissingInput("works, step_up or ceiling (or reset: true) is required")
+        current = levels_of(site)
+        works = _works(values["works"]) if "works" in values else current.works
+        if call.params.json_strings & {"step_up", "ceiling"}:
+            raise InvalidLevels("step_up and ceiling are JSON integers")
+        step_up = call.params.integer("step_up", required=False, error=InvalidLevels)
+        ceiling = call.params.integer("ceiling", required=False, error=InvalidLevels)
+        levels = pressure.Levels(works=works,
+                                 step_up=current.step_up if step_up is None else step_up,
+                                 ceiling=current.ceiling if ceiling is None else ceiling)
+        try:
+            levels.check()
+        except ValueError as error:
+            raise InvalidLevels(str(error)) from None
+        updated = sites.set_levels(site.site_key, levels)
+    sites.clear_cache(site.site_key)
+    return {"pressure": levels_json(updated, call.now)}
 
 
 def normalise_origin(text: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Chalice, Request, Response
 
-from chalicelib import config, observe
+from chalicelib import config, observe, sources
 from chalicelib.dashboard import session as sessions
 from chalicelib.dashboard.session import DashboardError, Session, SignedOut
 from chalicelib.dashboard.throttle import TooManyAttempts
@@ -61,10 +61,9 @@ class Call:
         return self.now_ms // 1000
 
     @property
-    def address(self) -> str:
-        """The client's address as API Gateway saw it (never a spoofable header)."""
-        identity = (self.request.context or {}).get("identity") or {}
-        return str(identity.get("sourceIp") or "unknown")
+    def source(self) -> str:
+        """The client's source, as the rest of the app identifies it (never a spoofable header)."""
+        return sources.source_of(self.request.context)
 
     @property
     def cookie_path(self) -> str:

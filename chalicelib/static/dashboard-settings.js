@@ -1,6 +1,7 @@
 /*
- * Workproof dashboard, settings: allowed origins, secret rotation (the new
- * secret shown once, then sign in again) and the snippets to paste.
+ * Workproof dashboard, settings: allowed origins, the work levels under pressure
+ * (shown with where the site stands now, and set), secret rotation (asks for
+ * the current secret; the new one is shown once, then sign in again) and the snippets to paste.
  */
 (function () {
   'use strict';
@@ -8,9 +9,58 @@
   var WD = window.workproofDashboard;
   var $ = WD.$;
 
+  var percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+  var rates = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+
+  function showPressure(p) {
+    $('pressure-level').textContent = WD.ints.format(p.level);
+    $('pressure-work').textContent = WD.ints.format(p.minWorkNow);
+    $('pressure-admitted').textContent = percent.format(p.admitted);
+    $('pressure-rate').textContent = rates.format(p.sharesPerMinute);
+    $('pressure-heavy').textContent = WD.ints.format(p.heavySources);
+    $('pressure-custom').textContent = p.custom ? 'This site has levels of its own.'
+      : 'This site follows the deployment\'s defaults.';
+    var body = $('levels-table').querySelector('tbody');
+    body.textContent = '';
+    p.levels.forEach(function (work, i) {
+      var row = document.createElement('tr');
+      if (i === p.level) row.className = 'current';
+      WD.cell(row, WD.ints.format(i));
+      WD.cell(row, WD.ints.format(work), 'num');
+      WD.cell(row, i === p.level ? 'now' : '');
+      body.appendChild(row);
+    });
+    WD.labelCells($('levels-table'));
+    $('levels-works').value = p.levels.join(',');
+    $('levels-step-up').value = p.stepUp;
+    $('levels-ceiling').value = p.ceiling;
+  }
+
+  function saveLevels(body) {
+    WD.call('POST', 'settings/levels', body).then(function (answer) {
+      if (!answer.success && answer.error === 'invalid_levels') {
+        WD.say('Levels must rise, each from 1 to 4,294,967,296 hashes (at most 8 levels); '
+          + 'step-up and ceiling from 1 to 10,000,000 shares a minute.', true);
+        return;
+      }
+      if (!WD.ok(answer)) return;
+      showPressure(answer.pressure);
+      WD.say(answer.pressure.custom ? 'Levels saved.' : 'Back to the default levels.');
+    });
+  }
+
+  $('levels-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    saveLevels({ works: $('levels-works').value, step_up: Number($('levels-step-up').value),
+                 ceiling: Number($('levels-ceiling').value) });
+  });
+
+  $('levels-reset').addEventListener('click', function () { saveLevels({ reset: true }); });
+
   function load() {
     WD.call('GET', 'settings').then(function (answer) {
       if (!WD.ok(answer)) return;
+      showPressure(answer.pressure);
       $('origins').value = answer.origins.join('\n');
       $('snippet-captcha').textContent = answer.snippets.captcha;
       $('snippet-miner').textContent = answer.snippets.miner;
@@ -33,11 +83,19 @@
     });
   });
 
-  $('rotate').addEventListener('click', function () {
+  $('rotate-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    var secretField = $('rotate-secret');
     WD.confirmAction('Rotate the secret? The current one stops working at once, for your backends too.', 'Rotate')
       .then(function (ok) {
         if (!ok) return;
-        WD.call('POST', 'settings/rotate').then(function (answer) {
+        var secret = secretField.value;
+        secretField.value = '';  // the secret leaves the page as soon as it is sent
+        WD.call('POST', 'settings/rotate', { secret: secret }).then(function (answer) {
+          if (!answer.success && answer.error === 'invalid_secret') {
+            WD.say('That is not the current secret of this site: nothing was changed.', true);
+            return;
+          }
           if (!WD.ok(answer)) return;
           var dialog = $('secret-dialog');
           $('new-secret').value = answer.secret;

@@ -10,6 +10,21 @@
   var ints = WD.ints;
   var view = { order: 'total', user: null };
 
+  /*
+   * Names are opaque (as Coinhive's): "Ångström" precomposed and decomposed are two
+   * users that look alike. A name not in Unicode NFC gets a visible mark, so an
+   * operator never takes one for the other.
+   */
+  function nfcMark(name) {
+    if (name.normalize('NFC') === name) return null;
+    var mark = document.createElement('span');
+    mark.className = 'not-nfc';
+    mark.textContent = 'not NFC — looks like another name';
+    mark.title = 'This name is not in Unicode normal form C: another user may have a name '
+      + 'that looks the same but is written with other code points.';
+    return mark;
+  }
+
   function load() {
     WD.call('GET', 'users' + WD.query({ order: view.order })).then(function (answer) {
       if (!WD.ok(answer)) return;
@@ -23,7 +38,10 @@
         pick.className = 'linkish';
         pick.textContent = u.name;
         pick.addEventListener('click', function () { $('user-name').value = u.name; find(u.name); });
-        WD.cell(row, '', 'name').appendChild(pick);
+        var nameCell = WD.cell(row, '', 'name');
+        nameCell.appendChild(pick);
+        var mark = nfcMark(u.name);
+        if (mark) nameCell.appendChild(mark);
         WD.cell(row, ints.format(u.total), 'num');
         WD.cell(row, ints.format(u.withdrawn), 'num');
         WD.cell(row, ints.format(u.balance), 'num');
@@ -39,6 +57,8 @@
     $('user-card').hidden = !user;
     if (!user) return;
     $('user-card-name').textContent = user.name;
+    var mark = nfcMark(user.name);
+    if (mark) $('user-card-name').appendChild(mark);
     $('user-total').textContent = ints.format(user.total);
     $('user-withdrawn').textContent = ints.format(user.withdrawn);
     $('user-balance').textContent = ints.format(user.balance);

@@ -20,6 +20,8 @@
     too_many_attempts: 'Too many failed sign-ins from your address: wait a minute, then try again.',
     signed_out: 'Your session has ended: sign in again.',
     invalid_csrf: 'This page is out of date: reload it.',
+    secret_required: 'Enter the current secret: this action needs it.',
+    invalid_levels: 'Those levels do not make sense: nothing was changed.',
     unknown_user: 'No user of that name (users exist from their first accepted hashes).',
     insufficent_funds: 'Not enough balance for that withdrawal.',
     invalid_amount: 'The amount must be a whole number of hashes, at least 1.',
@@ -31,7 +33,9 @@
   };
   var state = { csrf: '', site: null, view: null };
   var WD = window.workproofDashboard = {
-    $: $, state: state, views: {}, charts: {},
+    // Views by name, from the URL's fragment: no prototype, so `#constructor` or
+    // `#__proto__` names no view.
+    $: $, state: state, views: Object.create(null), charts: {},
     ints: new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 }),
     dateTime: new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
   };
@@ -166,7 +170,7 @@
 
   function route() {
     var name = location.hash.replace('#', '');
-    showView(WD.views[name] ? name : 'overview');
+    showView(Object.prototype.hasOwnProperty.call(WD.views, name) ? name : 'overview');
   }
 
   function signedIn(answer) {

@@ -9,6 +9,7 @@ console error fails the test. Screenshots of every view at desktop
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,6 +193,98 @@ def test_every_view_shows_the_mined_work(browser, world, tmp_path, viewport, lab
     print(f"screenshots in {tmp_path}")
 
 
+@pytest.mark.parametrize("fragment", ["constructor", "__proto__", "toString", "hasOwnProperty",
+                                      "no-such-view"])
+def test_a_fragment_naming_no_view_shows_the_overview(browser, live, fragment):
+    """Route names are looked up among the views only, never in an object's prototype."""
+    w = new_world(live, "dashboard-fragments")
+    ctx, page, console = open_page(browser, w, DESKTOP)
+    sign_in(page, w)
+    page.click("nav a[data-view='users']")
+    page.wait_for_selector("#view-users:not([hidden])")
+    # Followed while signed in (hashchange)...
+    page.goto(f"{w.base}/dashboard#{fragment}")
+    page.wait_for_selector("#view-overview:not([hidden])")
+    # ...and on a fresh load with the session cookie.
+    page.reload()
+    page.wait_for_selector("#view-overview:not([hidden])")
+    assert page.get_attribute("nav a[data-view='overview']", "aria-current") == "page"
+    assert page.is_hidden("#view-users") and page.is_hidden("#view-signin")
+    ctx.close()
+    assert console.errors == []
+
+
+def test_names_not_in_nfc_are_marked(browser, live, tmp_path):
+    """Two users that look alike: only the one not in NFC carries the mark, in the list and
+    on its card."""
+    precomposed, decomposed = "\u00c5ngstr\u00f6m", "A\u030angstro\u0308m"
+    w = new_world(live, "dashboard-nfc")
+    w.mine(1, user=precomposed)
+    w.mine(1, user=decomposed)
+    ctx, page, console = open_page(browser, w, DESKTOP)
+    sign_in(page, w)
+    page.click("nav a[data-view='users']")
+    wait_js(page, "document.querySelectorAll('#users-table tbody tr').length === 2")
+    rows = page.eval_on_selector_all(
+        "#users-table tbody td.name",
+        "cells => cells.map(c => [c.querySelector('button').textContent, "
+        "c.querySelector('.not-nfc') ? c.querySelector('.not-nfc').textContent : null])")
+    assert sorted(rows, key=lambda r: r[0]) == sorted(
+        [[precomposed, None], [decomposed, "not NFC — looks like another name"]],
+        key=lambda r: r[0])
+    page.screenshot(path=str(tmp_path / "desktop-users-nfc.png"), full_page=True)
+    for name, marked in ((decomposed, True), (precomposed, False)):
+        page.fill("#user-name", name)
+        page.click("#user-search button[type=submit]")
+        wait_js(page, "!document.getElementById('user-card').hidden && "
+                      "document.getElementById('user-card-name').firstChild.textContent === "
+                      f"{json.dumps(name)}")
+        assert page.is_visible("#user-card-name .not-nfc") is marked
+    ctx.close()
+    assert console.errors == []
+
+
+def test_settings_show_and_set_the_levels_under_pressure(browser, live, tmp_path):
+    w = new_world(live, "dashboard-levels")
+    defaults = live.admin("show-levels", w.site_key)
+    ctx, page, console = open_page(browser, w, DESKTOP, locale="en-US")
+    sign_in(page, w)
+    page.click("nav a[data-view='settings']")
+    rows = "#levels-table tbody tr"
+    wait_js(page, f"document.querySelectorAll('{rows}').length === {len(defaults['levels'])}")
+    cells = page.eval_on_selector_all(f"{rows} td:nth-child(2)", "cells => cells.map(c => c.textContent)")
+    assert cells == [grouped(work, ",") for work in defaults["levels"]]
+    assert page.inner_text("#pressure-level") == "0"
+    assert page.inner_text("#pressure-work") == grouped(defaults["minWorkNow"], ",")
+    assert page.inner_text("#pressure-admitted") == "100%"
+    assert page.input_value("#levels-works") == ",".join(map(str, defaults["levels"]))
+    assert page.is_visible(f"{rows}.current") and page.inner_text(f"{rows}.current td:first-child") == "0"
+    page.screenshot(path=str(tmp_path / "desktop-settings-levels.png"), full_page=True)
+
+    page.fill("#levels-works", "1024,4096,16384")
+    page.fill("#levels-step-up", "60")
+    page.fill("#levels-ceiling", "120")
+    page.click("#levels-form button[type=submit]")
+    wait_js(page, "document.getElementById('status').textContent === 'Levels saved.'")
+    assert page.eval_on_selector_all(f"{rows} td:nth-child(2)", "cells => cells.map(c => c.textContent)") \
+        == ["1,024", "4,096", "16,384"]
+    shown = live.admin("show-levels", w.site_key)
+    assert (shown["levels"], shown["stepUp"], shown["ceiling"], shown["custom"]) == \
+        ([1024, 4096, 16384], 60, 120, True)
+
+    page.fill("#levels-works", "4096,1024")  # not rising: refused, nothing changes
+    page.click("#levels-form button[type=submit]")
+    wait_js(page, "document.getElementById('status').classList.contains('error')")
+    assert live.admin("show-levels", w.site_key)["levels"] == [1024, 4096, 16384]
+
+    page.click("#levels-reset")
+    wait_js(page, "document.getElementById('status').textContent === 'Back to the default levels.'")
+    assert live.admin("show-levels", w.site_key)["custom"] is False
+    assert page.input_value("#levels-works") == ",".join(map(str, defaults["levels"]))
+    ctx.close()
+    assert console.errors == []
+
+
 def test_overview_is_live_while_visible_and_stops_while_hidden(browser, world):
     ctx, page, console = open_page(browser, world, DESKTOP)
     polls: list[float] = []
@@ -296,9 +389,14 @@ def test_rotate_shows_the_new_secret_once_and_signs_out(browser, live, tmp_path)
     ctx, page, console = open_page(browser, w, DESKTOP)
     sign_in(page, w)
     page.click("nav a[data-view='settings']")
+    page.click("#rotate")  # without the current secret, the form asks for it
+    assert page.evaluate("document.getElementById('rotate-secret').validity.valueMissing") is True
+    assert not page.is_visible("#confirm[open]")
+    page.fill("#rotate-secret", w.secret)
     page.click("#rotate")
     page.click("#confirm-ok")
     page.wait_for_selector("#secret-dialog[open]")
+    assert page.input_value("#rotate-secret") == ""
     new_secret = page.input_value("#new-secret")
     assert len(new_secret) == 32 and new_secret != w.secret
     page.screenshot(path=str(tmp_path / "desktop-rotated.png"))

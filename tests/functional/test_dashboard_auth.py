@@ -33,7 +33,7 @@ from tests.functional.store import aws  # noqa: F401 - the shared store
 GETS = ["session", "overview", "users", "user?name=alice", "links", "settings"]
 POSTS = {"signout": {}, "user/withdraw": {"name": "alice", "amount": 1},
          "user/reset": {"name": "alice"}, "settings/origins": {"origins": []},
-         "settings/rotate": {}}
+         "settings/levels": {"reset": True}, "settings/rotate": {"secret": "x"}}
 NOW = 1_764_000_030  # 30 s into a minute
 
 
@@ -207,6 +207,48 @@ def test_tampered_cookie_is_signed_out_and_cleared(signed_in, how):
     assert signed_in.cookie is None
 
 
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+@pytest.mark.parametrize("how", ["padded", "padding bits"])
+def test_a_cookie_mac_in_another_base64_spelling_is_signed_out(signed_in, how):
+    version, payload, mac = signed_in.cookie.split(".")
+    assert len(mac) % 4 == 3  # 32 bytes: the last character carries 2 unused bits
+    mac = mac + "=" if how == "padded" else mac[:-1] + B64URL[B64URL.index(mac[-1]) ^ 1]
+    signed_in.cookie = f"{version}.{payload}.{mac}"
+    assert signed_in.get("session") == fail("signed_out")
+
+
+def _signed_cookie(fields: object) -> str:
+    """A cookie whose MAC holds over any payload (as if the signing key had signed it)."""
+    kid, key = dashboard_session._mac_keys()[0]
+    if isinstance(fields, dict):
+        fields = {"k": kid, **fields}
+    payload = base64.urlsafe_b64encode(json.dumps(fields).encode()).decode().rstrip("=")
+    signed = f"s1.{payload}"
+    mac = base64.urlsafe_b64encode(dashboard_session._mac(key, signed)).decode().rstrip("=")
+    return f"{signed}.{mac}"
+
+
+@pytest.mark.parametrize("change", [{"e": "9999999999"}, {"e": None}, {"e": 1.5e10}, {"t": "1"},
+                                    {"t": True}, {"s": 5}, {"i": ["x"]}, {"b": None}, "list"])
+def test_a_signed_cookie_with_ill_typed_fields_is_signed_out(signed_in, change):
+    version, payload, _mac = signed_in.cookie.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    signed_in.cookie = _signed_cookie(list(fields.values()) if change == "list"
+                                      else {**fields, **change})
+    assert signed_in.get("session") == fail("signed_out")
+    assert signed_in.last.headers["Set-Cookie"]  # cleared
+
+
+def test_the_forger_above_makes_sessions_that_hold(signed_in):
+    """So the two tests above fail on the types, not on the MAC."""
+    version, payload, _mac = signed_in.cookie.split(".")
+    fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    signed_in.cookie = _signed_cookie(fields)
+    assert signed_in.get("session")["success"] is True
+
+
 @pytest.mark.parametrize("junk", ["", "garbage", "s1.e30.AAAA", "s1..", "é" * 10, "x" * 5000])
 def test_junk_cookie_is_signed_out(dash, junk):
     dash.cookie = junk
@@ -317,7 +359,7 @@ def test_a_rotated_secret_ends_sessions(client, signed_in, site):
 def test_rotate_from_the_dashboard_shows_the_new_secret_once_and_signs_out(client, signed_in, site):
     laptop = Dashboard(client)
     laptop.sign_in(site.site_key, site.secret)
-    answer = signed_in.post("settings/rotate")
+    answer = signed_in.post("settings/rotate", secret=site.secret)
     assert answer == {"success": True, "siteKey": site.site_key, "secret": answer["secret"]}
     new = answer["secret"]
     assert len(new) == 32 and new.isalnum() and new != site.secret
@@ -329,6 +371,30 @@ def test_rotate_from_the_dashboard_shows_the_new_secret_once_and_signs_out(clien
     assert new not in again.last.body.decode() and new not in again.get("settings").__repr__()
     # The API takes the new secret and refuses the old one.
     assert sites.authenticate(new).site_key == site.site_key
+
+
+@pytest.mark.parametrize("secret,code", [
+    (None, "secret_required"), ("wrong" * 6, "invalid_secret"), (12345, "invalid_secret"),
+    ("other site's", "invalid_secret")])
+def test_rotate_without_the_current_secret_is_refused_and_changes_nothing(
+        client, signed_in, site, secret, code):
+    """A stolen session alone cannot take the site over."""
+    if secret == "other site's":
+        secret = create_site("other").secret
+    body = {} if secret is None else {"secret": secret}
+    assert signed_in.post("settings/rotate", **body) == fail(code)
+    assert "Set-Cookie" not in signed_in.last.headers
+    assert sites.authenticate(site.secret).site_key == site.site_key
+    assert signed_in.get("session")["success"] is True
+
+
+def test_wrong_secrets_at_rotation_count_against_the_sign_in_throttle(
+        client, signed_in, site, monkeypatch):
+    freeze_dashboard_clock(monkeypatch, NOW)
+    for _ in range(5):
+        assert signed_in.post("settings/rotate", secret="wrong" * 6) == fail("invalid_secret")
+    assert signed_in.post("settings/rotate", secret=site.secret) == fail("too_many_attempts")
+    assert sites.authenticate(site.secret).site_key == site.site_key
 
 
 # --- throttling -------------------------------------------------------------------------------
@@ -347,6 +413,10 @@ def test_five_failures_in_a_minute_refuse_that_address_until_the_minute_ends(
     # Another address is not slowed.
     at_address(monkeypatch, "198.51.100.9")
     assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
+    # Nor is another site from the same address (a shared office or NAT address).
+    at_address(monkeypatch, "203.0.113.7")
+    other = create_site("other")
+    assert Dashboard(client).sign_in(other.site_key, other.secret)["success"] is True
     # The next minute, this address may try again.
     at_address(monkeypatch, "203.0.113.7")
     freeze_dashboard_clock(monkeypatch, NOW + 30)
@@ -361,13 +431,33 @@ def test_four_failures_do_not_throttle(client, site, monkeypatch):
     assert dash.sign_in(site.site_key, site.secret)["success"] is True
 
 
-def test_successful_sign_ins_write_nothing(client, site, monkeypatch):
-    from chalicelib.store.models import SignInFailures
-
+def test_successful_sign_ins_use_up_none_of_the_minute(client, site, monkeypatch):
     freeze_dashboard_clock(monkeypatch, NOW)
     for _ in range(8):
         assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
-    assert [item.pk for item in SignInFailures.scan()] == []
+    dash = Dashboard(client)
+    for _ in range(5):
+        assert dash.sign_in(site.site_key, "wrong" * 6) == fail("invalid_secret")
+    assert dash.sign_in(site.site_key, "wrong" * 6) == fail("too_many_attempts")
+
+
+def test_an_ipv6_source_is_its_64(client, site, monkeypatch):
+    freeze_dashboard_clock(monkeypatch, NOW)
+    at_address(monkeypatch, "2001:db8:0:1::1")
+    for _ in range(5):
+        assert Dashboard(client).sign_in(site.site_key, "wrong" * 6) == fail("invalid_secret")
+    at_address(monkeypatch, "2001:db8:0:1:ffff::2")  # same /64: same source
+    assert Dashboard(client).sign_in(site.site_key, site.secret) == fail("too_many_attempts")
+    at_address(monkeypatch, "2001:db8:0:2::1")  # the next /64: another source
+    assert Dashboard(client).sign_in(site.site_key, site.secret)["success"] is True
+
+
+def test_sign_ins_with_a_malformed_site_key_reserve_nothing(client, site, monkeypatch):
+    from chalicelib.store.models import SignInFailures
+
+    for key in ("short", "é" * 32, "k" * 64):
+        assert Dashboard(client).sign_in(key, "wrong" * 6) == fail("invalid_secret")
+    assert list(SignInFailures.scan()) == []
 
 
 def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch):
@@ -380,6 +470,7 @@ def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch
     items = list(SignInFailures.scan())
     assert len(items) == 1
     assert items[0].pk.startswith("SIGNIN#") and "203.0.113.7" not in items[0].pk
+    assert site.site_key not in items[0].pk
     assert (items[0].n, items[0].x) == (2, NOW - NOW % 60 + 120)
 
 

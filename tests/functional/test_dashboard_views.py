@@ -64,6 +64,23 @@ def test_overview_is_the_stats_site_figures_hour_by_hour(client, api, dash, site
     assert overview["now"] == now
 
 
+def test_hashes_per_second_now_is_the_last_minutes_rate_and_idle_reads_0(client, api, dash, site,
+                                                                         monkeypatch):
+    import time
+
+    mine(client, site, submits=3, user="alice")
+    now = int(time.time())
+    mined = api.get("/user/balance", name="alice")["total"]
+    freeze_dashboard_clock(monkeypatch, now)
+    # The last minute's accepted hashes over its 60 s (not this hour's ÷ its seconds so far).
+    assert dash.get("overview")["hashesPerSecond"] == round(mined / 60, 2)
+    # Idle for a while: 0, though this hour's history still holds the hashes.
+    freeze_dashboard_clock(monkeypatch, now + 80)
+    idle = dash.get("overview")
+    assert idle["hashesPerSecond"] == 0
+    assert idle["hashesTotal"] == mined
+
+
 def test_overview_has_168_zero_filled_hours_of_every_metric(dash, monkeypatch):
     now = same_clock(monkeypatch)
     overview = dash.get("overview")
@@ -152,7 +169,9 @@ def test_withdraw_answers_the_new_balance(dash, site):
 
 
 @pytest.mark.parametrize("body,code", [({"amount": 5}, "missing_input"),
-                                       ({"name": "nobody", "amount": 5}, "unknown_user")])
+                                       ({"name": "nobody", "amount": 5}, "unknown_user"),
+                                       ({"name": "alice", "amount": "5"}, "invalid_amount"),
+                                       ({"name": "alice", "amount": 5.0}, "invalid_amount")])
 def test_withdraw_refusals_are_the_apis(api, dash, body, code):
     assert dash.post("user/withdraw", **body) == fail(code)
     assert api_json(api, "/user/withdraw", **body) == fail(code)
@@ -287,3 +306,74 @@ def test_origins_take_effect_on_the_miners(client, dash, site):
 
     assert job("https://elsewhere.example") == fail("invalid_site")
     assert job("https://shop.example")["success"] is True
+
+
+# --- pressure levels ------------------------------------------------------------------------
+
+def test_settings_show_the_default_levels_as_the_admin_command_does(dash, site):
+    from chalicelib import config, sites
+    from ops import admin
+
+    base = config.settings().min_work
+    shown = dash.get("settings")["pressure"]
+    assert shown == {"levels": [base, 2 * base, 4 * base, 8 * base], "stepUp": 1200,
+                     "ceiling": 3000, "custom": False, "level": 0, "minWorkNow": base,
+                     "admitted": 1.0, "sharesPerMinute": 0.0, "heavySources": 0}
+    by_admin = admin._levels_json(sites.get_site(site.site_key))
+    assert shown == {k: v for k, v in by_admin.items() if k != "site_key"}
+
+
+def test_settings_show_where_the_site_stands_now(dash, site, monkeypatch):
+    from chalicelib import sites
+    from chalicelib.pressure import Pressure
+
+    now = 1_764_000_000
+    freeze_dashboard_clock(monkeypatch, now)
+    dash.post("settings/levels", works="1024,4096,16384", step_up=60, ceiling=120)
+    sites.publish_pressure(site.site_key, Pressure(level=2, hot_at=now, admit=0.5, admit_at=now,
+                                                   rate=130.0), {"tag-a": (9.0, now), "tag-b": (8.0, now)})
+    assert dash.get("settings")["pressure"] == {
+        "levels": [1024, 4096, 16384], "stepUp": 60, "ceiling": 120, "custom": True, "level": 2,
+        "minWorkNow": 16384, "admitted": 0.5, "sharesPerMinute": 130.0, "heavySources": 2}
+
+
+def test_levels_are_set_in_part_and_reset_to_the_defaults(dash, site):
+    from chalicelib import sites
+    from chalicelib.pressure import Levels
+
+    answer = dash.post("settings/levels", works="1024, 4096,16384", step_up=60, ceiling=120)
+    assert answer["success"] is True
+    assert (answer["pressure"]["levels"], answer["pressure"]["stepUp"],
+            answer["pressure"]["ceiling"], answer["pressure"]["custom"]) == ([1024, 4096, 16384], 60, 120, True)
+    assert sites.get_site(site.site_key).levels == Levels((1024, 4096, 16384), 60, 120)
+    # What is not sent stays.
+    dash.post("settings/levels", ceiling=90)
+    assert sites.get_site(site.site_key).levels == Levels((1024, 4096, 16384), 60, 90)
+    dash.post("settings/levels", works=[2048, 8192])  # a JSON list does too
+    assert sites.get_site(site.site_key).levels == Levels((2048, 8192), 60, 90)
+    default = dash.get("settings")["pressure"]
+    assert default["custom"] is True
+    back = dash.post("settings/levels", reset=True)
+    assert back["pressure"]["custom"] is False and back["pressure"]["stepUp"] == 1200
+    assert sites.get_site(site.site_key).levels is None
+
+
+@pytest.mark.parametrize("body", [
+    {"works": "4096,1024"}, {"works": "1024,1024"}, {"works": "x"}, {"works": "1024,,4096"},
+    {"works": "1.5"}, {"works": "-5"}, {"works": "0"}, {"works": str(2**32 + 1)},
+    {"works": ",".join(str(2**i) for i in range(10, 19))}, {"works": 5}, {"works": ["1", 2]},
+    {"step_up": 0}, {"step_up": "60"}, {"step_up": 10**8}, {"ceiling": 1.5}, {"ceiling": True},
+    {"works": "1024", "ceiling": -1},
+])
+def test_invalid_levels_are_refused_and_change_nothing(dash, site, body):
+    from chalicelib import sites
+    from chalicelib.pressure import Levels
+
+    dash.post("settings/levels", works="1024,4096", step_up=60, ceiling=120)
+    assert dash.post("settings/levels", **body) == fail("invalid_levels")
+    assert sites.get_site(site.site_key).levels == Levels((1024, 4096), 60, 120)
+
+
+def test_levels_need_something_to_set(dash):
+    assert dash.post("settings/levels") == fail("missing_input")
+    assert dash.post("settings/levels", reset=False) == fail("missing_input")

@@ -54,6 +54,9 @@ def test_the_serialized_url_is_stored_and_its_host_shown(api, url, stored, shown
     "https://paypal.com@evil.example/", "https://a\\@b/", "https://:@example.com/",
     "http://2130706433/", "http://0x7f.1/", "http://127.1/", "http://0177.0.0.1/",
     "http://exa\u00admple.com/", "http://example.com/\u202e", "http://example.com/\x00",
+    # Hosts DNS cannot hold, though the URL standard parses them.
+    'https://ex"ample.com/', "https://exa'mple.com/", "https://{{api}}.example/",
+    "https://a_b.example/", "https://a*b.example/", "https://a!b.example/",
 ])
 def test_refused_targets_are_invalid_url(api, url):
     assert api.post("/link/create", url=url, hashes=256) == fail("invalid_url")

@@ -149,6 +149,42 @@ def test_a_forged_difficulty_is_refused(miner):
         "success": False, "error": "invalid_job"}
 
 
+B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def other_padding_bits(text: str) -> str:
+    """The same bytes in another base64url spelling: the last character's lowest bit is
+    padding (unused) when the text's length is 2 or 3 modulo 4."""
+    assert len(text) % 4 in (2, 3)
+    return text[:-1] + B64URL[B64URL.index(text[-1]) ^ 1]
+
+
+@pytest.mark.parametrize("how", ["mac padded", "mac padding bits", "payload padded",
+                                 "payload padding bits", "mac with a stray character"])
+def test_a_job_in_another_base64_spelling_is_refused(miner, api, how):
+    """Only the spelling the server signed verifies (the replay guard keys on the job id, so
+    no double credit either way, but a MAC holds for one string only)."""
+    job = miner.job(user="spelling")
+    version, part, mac = job["job"].split(".")
+    if how == "mac padded":
+        mac += "="
+    elif how == "mac padding bits":
+        mac = other_padding_bits(mac)
+    elif how == "mac with a stray character":
+        mac = mac[:10] + "!" + mac[10:]
+    elif len(part) % 4 == 0:
+        pytest.skip("this payload's length has no padding")
+    elif how == "payload padded":
+        part += "=" * (-len(part) % 4)
+    else:
+        part = other_padding_bits(part)
+    text = f"{version}.{part}.{mac}"
+    assert text != job["job"]
+    assert miner.call("/pow/submit", job=text, nonce=solve(text, job["difficulty"], job["count"])) \
+        == {"success": False, "error": "invalid_job"}
+    assert miner.submit(job)["success"] is True  # the job as signed still holds
+
+
 def test_another_sites_job_cannot_credit_this_site(miner, api):
     other = create_site("other")
     job = miner.job(site=other.site_key, user="alice")

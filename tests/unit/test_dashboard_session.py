@@ -92,5 +92,11 @@ def test_deployed_cookie_is_scoped_to_the_stage_and_secure():
     call = Call(_request("/api/dashboard/signin", "/dashboard/signin"), Params({}), NOW_MS)
     assert call.cookie_path == "/api/dashboard"
     assert call.https is True
-    assert call.address == "192.0.2.1"
+    assert call.source == "192.0.2.1"
     assert call.now == NOW_MS // 1000
+
+
+def test_the_dashboard_source_is_the_apps_ipv6_64():
+    request = _request("/api/dashboard/signin", "/dashboard/signin")
+    request.context["identity"]["sourceIp"] = "2001:db8:1:2:aaaa::1"
+    assert Call(request, Params({}), NOW_MS).source == "2001:db8:1:2::/64"

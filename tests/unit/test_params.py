@@ -144,6 +144,29 @@ def test_positive_amount():
         positive_amount(Params({}), "a", InvalidAmount)
 
 
+def test_a_json_string_is_no_amount_but_a_form_string_is():
+    def amount(body: bytes, content_type: str) -> int:
+        return positive_amount(merge([], parse_body(body, content_type)), "amount", InvalidAmount)
+
+    assert amount(b'{"amount": 5}', "application/json") == 5
+    assert amount(b"amount=5", FORM) == 5
+    for body in (b'{"amount": "5"}', b'{"amount": "0"}', b'{"amount": "x"}'):
+        with pytest.raises(InvalidAmount):
+            amount(body, "application/json")
+    # Untyped bodies that are JSON follow JSON's rule too.
+    with pytest.raises(InvalidAmount):
+        amount(b'{"amount": "5"}', "text/plain")
+    # The query's digits stand when the body does not send the amount; the body's
+    # JSON string wins over them (and is refused).
+    assert positive_amount(merge([("amount", "7")], parse_body(b'{"a": "x"}', "application/json")),
+                           "amount", InvalidAmount) == 7
+    with pytest.raises(InvalidAmount):
+        positive_amount(merge([("amount", "7")], parse_body(b'{"amount": "7"}', "application/json")),
+                        "amount", InvalidAmount)
+    # A JSON string is still a string everywhere else.
+    assert merge([], parse_body(b'{"name": "5"}', "application/json")).name() == "5"
+
+
 def test_clamped_count():
     def count(value):
         return clamped_count(Params({} if value is None else {"c": value}), "c", 32, 8192, 4096)
@@ -151,8 +174,10 @@ def test_clamped_count():
     # JSON integers out of range (negative ones too) and long digit strings are clamped...
     assert [count(v) for v in (0, -1, -10**50, 31, 32, 100, 8192, 8193, "0", "9" * 41)] == \
         [32, 32, 32, 32, 32, 100, 8192, 8192, 32, 8192]
-    # ...a form or query count is digits only, like every integer parameter.
-    for bad in ("1.5", "x", True, "-1", "+5", " 5", "05", "5\n", "\uff15"):
+    # ...and so are negative form or query integers (`count=-5`: an integer, out of range)...
+    assert [count(v) for v in ("-1", "-5", "-0", "-" + "9" * 50)] == [32, 32, 32, 32]
+    # ...but a count that is no integer at all is refused.
+    for bad in ("1.5", "x", True, "+5", " 5", "05", "5\n", "\uff15", "-05", "--5", "-", "- 5"):
         with pytest.raises(BadRequest):
             count(bad)
 

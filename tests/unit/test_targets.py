@@ -107,6 +107,9 @@ def test_wpt_data_is_the_full_file_with_its_licence():
     "mailto:someone@example.com", "http:example.com", "http:/example.com", "https:///example.com", "http://1.2.3.4.5/", "http://foo.0x10/", "http://[::1/",
     # names DNS cannot hold
     "http://" + "a" * 64 + ".com/", "http://" + ("a" * 60 + ".") * 5 + "com/", "http://a..b/",
+    'https://ex"ample.com/', "https://exa'mple.com/", "https://{{api}}.example/",
+    "https://a_b.example/", "https://a*b.example/", "https://a$b.example/", "https://a~b.example/",
+    "https://a(b).example/", "https://a=b.example/", "https://a,b.example/",
 ])
 def test_refused(url):
     assert outcome(url) is None
