@@ -325,13 +325,14 @@ def test_settings_show_the_default_levels_as_the_admin_command_does(dash, site):
 
 def test_settings_show_where_the_site_stands_now(dash, site, monkeypatch):
     from chalicelib import sites
-    from chalicelib.pressure import Pressure
+    from chalicelib.pressure import Pressure, SourceRate
 
     now = 1_764_000_000
     freeze_dashboard_clock(monkeypatch, now)
     dash.post("settings/levels", works="1024,4096,16384", step_up=60, ceiling=120)
     sites.publish_pressure(site.site_key, Pressure(level=2, hot_at=now, admit=0.5, admit_at=now,
-                                                   rate=130.0), {"tag-a": (9.0, now), "tag-b": (8.0, now)})
+                                                   rate=130.0), {"tag-a": SourceRate(9.0, 0.1, now),
+                                                               "tag-b": SourceRate(8.0, 0.1, now)})
     assert dash.get("settings")["pressure"] == {
         "levels": [1024, 4096, 16384], "stepUp": 60, "ceiling": 120, "custom": True, "level": 2,
         "minWorkNow": 16384, "admitted": 0.5, "sharesPerMinute": 130.0, "heavySources": 2}
