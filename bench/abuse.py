@@ -96,6 +96,27 @@ class Waf:
         return len(times) > (self.pow_limit if is_pow else self.other_limit)
 
 
+class StageThrottle:
+    """API Gateway's stage throttles: a token bucket per method (the template's
+    PowRateLimit/PowBurstLimit on /pow/*, ApiRateLimit/ApiBurstLimit on the others),
+    shared by every client. A throttled request answers 429 with Retry-After: 1."""
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.pow = (float(params["PowRateLimit"]), float(params["PowBurstLimit"]))
+        self.other = (float(params["ApiRateLimit"]), float(params["ApiBurstLimit"]))
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def throttles(self, path: str, now: float) -> bool:
+        rate, burst = self.pow if path.startswith("/pow/") else self.other
+        tokens, since = self.buckets.get(path, (burst, now))
+        tokens = min(burst, tokens + (now - since) * rate)
+        if tokens < 1.0:
+            self.buckets[path] = (tokens, now)
+            return True
+        self.buckets[path] = (tokens - 1.0, now)
+        return False
+
+
 @dataclass
 class Book:
     """What one party's requests cost and got."""
@@ -105,6 +126,7 @@ class Book:
     invocations: int = 0
     lambda_ms: float = 0.0
     refused: int = 0
+    throttled: int = 0
     refused_with_calls: int = 0
     accepted_shares: int = 0
     accepted_hashes: int = 0
@@ -137,7 +159,9 @@ class Simulation:
         self.site, _secret = sites.create_site("sim")
         self.recorder = Recorder(_clients(), self.backend, second=lambda: self.clock.now)
         self.calls = 0
-        self.waf = Waf(bill.parameters(bill.load_template()), waf_on)
+        params = bill.parameters(bill.load_template())
+        self.waf = Waf(params, waf_on)
+        self.throttle = StageThrottle(params)
         self.books: dict[str, Book] = defaultdict(Book)
         self.consumer_invocations = 0
         self.events: list[tuple[float, int, Callable[[], None]]] = []
@@ -209,6 +233,9 @@ class Simulation:
                 book.refused += 1
                 return None, int(self.waf.window)
         book.gateway += 1
+        if self.throttle.throttles(path, now):
+            book.throttled += 1
+            return None, 1
         book.invocations += 1
         container = self.rng.choice(self.containers)
         front_door.LIMITS, front_door.RATES = container.limits, container.rates

@@ -87,8 +87,12 @@
       if (res.status >= 500) throw new Error('HTTP ' + res.status);
       return res.json().then(function (json) {
         if (!json || typeof json.success !== 'boolean') throw new Error('malformed answer');
+        // The deployed gateway's throttle and WAF answer `internal_error` with a Retry-After:
+        // that is the stack being over a limit, retried like `busy`, not a failure.
+        var retryAfter = res.headers.get('Retry-After');
+        if (!json.success && json.error === 'internal_error' && retryAfter) json = { success: false, error: 'busy' };
         if (!json.success && json.error === 'internal_error') throw new Error('internal_error');
-        if (!json.success && json.error === 'busy') json.retryAfter = res.headers.get('Retry-After');
+        if (!json.success && json.error === 'busy') json.retryAfter = retryAfter;
         return json;
       });
     });
