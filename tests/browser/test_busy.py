@@ -44,12 +44,16 @@ def server() -> Iterator[FakeApiServer]:
         yield srv
 
 
+# The deployed gateway's throttle and WAF answer the seed's `internal_error`, with Retry-After.
+THROTTLED_BODY = json.dumps({"success": False, "error": "internal_error"})
+
+
 class BusyOnce:
     """Answers the first request to `path` with `busy` (Retry-After: 1); lets the rest through.
     `requests` lists (answer, form body) in the order the page sent them."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str, body: str = BUSY_BODY) -> None:
+        self.path, self.body = path, body
         self.requests: list[tuple[str, str]] = []
 
     def __call__(self, route: Any) -> None:
@@ -57,19 +61,20 @@ class BusyOnce:
         if not self.requests:
             self.requests.append(("busy", body))
             route.fulfill(status=200, headers=BUSY_HEADERS, content_type="application/json",
-                          body=BUSY_BODY)
+                          body=self.body)
         else:
             self.requests.append(("served", body))
             route.continue_()
 
 
-def watched_page(browser: Any, server: FakeApiServer, path: str, locale: str) -> tuple[Any, Any, BusyOnce, list[str]]:
+def watched_page(browser: Any, server: FakeApiServer, path: str, locale: str,
+                 body: str = BUSY_BODY) -> tuple[Any, Any, BusyOnce, list[str]]:
     """A page in `locale` whose status texts are collected and whose first `path` call is busy."""
     context = browser.new_context(locale=locale)
     seen: list[str] = []
     context.expose_function("reportStatus", lambda text: seen.append(text))
     context.add_init_script(STATUS_REPORTER)
-    busy = BusyOnce(path)
+    busy = BusyOnce(path, body)
     page = context.new_page()
     page.route(server.url + path, busy)
     return context, page, busy, seen
@@ -87,13 +92,15 @@ def assert_retried_after_busy(busy: BusyOnce) -> None:
         assert busy.requests[1][1] == busy.requests[0][1], "the refused submit is resent unchanged"
 
 
-@pytest.mark.parametrize("path", ["/pow/job", "/pow/submit"])
-def test_the_captcha_says_busy_then_retries_and_puts_the_token_in_the_form(browser, server, path):
+@pytest.mark.parametrize("path, body", [("/pow/job", BUSY_BODY), ("/pow/submit", BUSY_BODY),
+                                        ("/pow/job", THROTTLED_BODY)])
+def test_the_captcha_says_busy_then_retries_and_puts_the_token_in_the_form(browser, server, path,
+                                                                         body):
     server.api.pages["busy.html"] = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>busy</title></head><body>'
         '<form><div class="workproof-captcha" data-key="SITEKEY" data-hashes="65536" data-lang="de"></div>'
         '</form><script src="/lib/captcha.js"></script></body></html>')
-    context, page, busy, seen = watched_page(browser, server, path, "en-US")
+    context, page, busy, seen = watched_page(browser, server, path, "en-US", body)
     try:
         page.goto(server.url + "/page/busy.html")
         page.locator(".workproof-captcha").click()
