@@ -118,3 +118,43 @@ def test_django_turnstile_switched_by_its_two_urls(visitor, django_site):
     solve(visitor, url, ".cf-turnstile")
     tamper(visitor, "cf-turnstile-response")
     assert send(visitor).startswith("refused")
+
+
+def test_turnstile_explicit_render_execute_and_remove(visitor, site, live):
+    """A hand-written page: ?onload=...&render=explicit, render() into a selector, the
+    page's execute() starts the work, the callback gets the token, remove() takes it out."""
+    site.api.pages["turnstile-explicit.html"] = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>'
+        '<form><div id="box"></div><div class="cf-turnstile" data-sitekey="ignored"></div></form><script>'
+        'window.got = []; function onTurnstile() { window.id = turnstile.render("#box", {sitekey: "'
+        + live.site_key + '", hashes: 65536, callback: function (t) { window.got.push(t); }}); }'
+        f'</script><script src="{live.base_url}/turnstile/v0/api.js?onload=onTurnstile&render=explicit">'
+        '</script></body></html>')
+    visitor.goto(f"{site.url}/page/turnstile-explicit.html")
+    visitor.wait_for_function("window.id !== undefined")
+    assert visitor.evaluate("document.querySelectorAll('[data-workproof-state]').length") == 1
+    assert visitor.evaluate("turnstile.getResponse(window.id)") == ""
+    visitor.evaluate("turnstile.execute('#box')")
+    visitor.wait_for_function("window.got.length === 1", timeout=SOLVE_MS)
+    token = visitor.evaluate("window.got[0]")
+    assert visitor.evaluate("turnstile.getResponse()") == token
+    assert visitor.evaluate("new FormData(document.forms[0]).get('cf-turnstile-response')") == token
+    visitor.evaluate("turnstile.remove(window.id)")
+    assert visitor.evaluate("document.querySelectorAll('[data-workproof-state]').length") == 0
+
+
+def test_grecaptcha_ready_render_and_reset(visitor, site, live):
+    site.api.pages["recaptcha-explicit.html"] = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>r</title></head><body>'
+        '<form><div id="box"></div></form>'
+        f'<script src="{live.base_url}/recaptcha/api.js?render=explicit"></script><script>'
+        'grecaptcha.ready(function () { window.id = grecaptcha.render("box", {sitekey: "'
+        + live.site_key + '", hashes: 65536}); });</script></body></html>')
+    visitor.goto(f"{site.url}/page/recaptcha-explicit.html")
+    visitor.wait_for_function("window.id === 0")
+    visitor.locator("#box [data-workproof-state]").click()  # the visitor's consent
+    visitor.wait_for_function("grecaptcha.getResponse(0).length === 32", timeout=SOLVE_MS)
+    visitor.evaluate("grecaptcha.reset(0)")
+    assert visitor.evaluate("grecaptcha.getResponse()") == ""
+    assert visitor.evaluate("document.querySelector('#box [data-workproof-state]')"
+                            ".dataset.workproofState") == "idle"
