@@ -28,7 +28,7 @@ from chalicelib.http import (
     error_response,
     serve,
 )
-from chalicelib.pages import link_page, openapi_file, static_file
+from chalicelib.pages import COMPAT_SCRIPTS, compat_script, link_page, openapi_file, static_file
 from chalicelib.params import Params
 from chalicelib.store import models
 
@@ -171,6 +171,17 @@ app.register_blueprint(dashboard_routes.blueprint, url_prefix="/dashboard")
 @app.route("/lib/{name}", methods=["GET"])
 def library_file(name: str) -> Response:
     return static_file(name)
+
+
+def _compat_view(path: str) -> Callable[[], Response]:
+    def serve_script() -> Response:
+        return compat_script(path)
+    return serve_script
+
+
+# reCAPTCHA's and Turnstile's script paths: their browser APIs over the widget.
+for number, path in enumerate(COMPAT_SCRIPTS):
+    app.route(path, methods=["GET"], name=f"compat_script_{number}")(_compat_view(path))
 
 
 @app.route("/openapi.json", methods=["GET"])

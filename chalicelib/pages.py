@@ -34,6 +34,12 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     "coinhive.min.js": (*_MINER, "_coinhive.js"),
     "authedmine.min.js": (*_MINER, "_coinhive.js"),
 }
+# reCAPTCHA's and Turnstile's script URLs, at the same paths under the API's base: the
+# widget behind their browser APIs (_compat.js), so a site switches by changing the host.
+COMPAT_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "/recaptcha/api.js": (*_MINER, "_widget.js", "_compat.js"),
+    "/turnstile/v0/api.js": (*_MINER, "_widget.js", "_compat.js"),
+}
 # The link page's own text, filled in the visitor's language (keys of i18n.js).
 _LINK_TEXT = ("linkTitle", "linkTo", "linkWork", "hashesLabel", "linkNote", "noscript")
 # Everything /lib/{name} serves is a bundle above or one of these files, as
@@ -58,12 +64,16 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def _bundle(parts: tuple[str, ...]) -> str:
+    # ";" between parts: each is a complete statement, whatever its last line.
+    return "\n;\n".join(_read(STATIC_DIR / part) for part in parts)
+
+
 @lru_cache(maxsize=32)
 def library_source(name: str) -> str | None:
     """The text served as /lib/<name>: a bundle, a listed file, or None (not served)."""
     if name in BUNDLES:
-        # ";" between parts: each is a complete statement, whatever its last line.
-        return "\n;\n".join(_read(STATIC_DIR / part) for part in BUNDLES[name])
+        return _bundle(BUNDLES[name])
     if name in LIBRARY_FILES:
         return _read(STATIC_DIR / name)
     return None
@@ -84,6 +94,11 @@ def static_file(name: str) -> Response:
     if body is None:
         return error_response(NotFound())
     return _text_response(name, body)
+
+
+def compat_script(path: str) -> Response:
+    """/recaptcha/api.js or /turnstile/v0/api.js (COMPAT_SCRIPTS), served like /lib/."""
+    return _text_response(path, _bundle(COMPAT_SCRIPTS[path]))
 
 
 def openapi_file() -> Response:

@@ -55,6 +55,11 @@
   // Errors the miner recovers from by itself (it retries them; `busy` after its Retry-After).
   var TRANSIENT = { connection_error: true, invalid_share: true, busy: true };
   var widgets = [];
+  // Published test site keys (Turnstile's always-pass and always-fail, reCAPTCHA's): no
+  // work and no call to the API; the token is a dummy that only the test secrets accept.
+  var TEST_SITE_KEYS = { '1x00000000000000000000AA': true, '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI': true,
+                         '2x00000000000000000000AB': false };
+  var TEST_TOKEN = 'XXXX.DUMMY.TOKEN.XXXX';
 
   var CSS =
     ':host{all:initial;display:inline-block}' +
@@ -271,6 +276,14 @@
     this.bar.removeAttribute('aria-valuenow');
     this._setState('working', '', loc.text('verifying'));
     this._progress(0);
+    if (TEST_SITE_KEYS.hasOwnProperty(this.siteKey)) {
+      setTimeout(function () {
+        if (self.state !== 'working') return;
+        if (TEST_SITE_KEYS[self.siteKey]) self._solved(TEST_TOKEN);
+        else self._fail('test_site_key');
+      }, 0);
+      return;
+    }
     var opts = { api: this.api, indicator: this.el, language: loc.code };
     if (this.threads) opts.threads = Number(this.threads);
     if (this.engine) opts.engine = this.engine;
@@ -372,6 +385,8 @@
     render: render,
     reset: function (id) { widget(id).reset(); },
     getResponse: function (id) { return widget(id).input.value; },
+    // The page's explicit request to start (reCAPTCHA's and Turnstile's execute()).
+    execute: function (id) { widget(id).begin(); },
     renderAll: renderAll,
     FIELD: FIELDS[0],
     FIELDS: FIELDS.slice()
@@ -381,6 +396,9 @@
     if (SCRIPT_PARAMS.get('render') !== 'explicit') renderAll();
     call(callbackOf(SCRIPT_PARAMS.get('onload')));
   }
+  // Bundled behind /recaptcha/api.js or /turnstile/v0/api.js, _compat.js boots instead
+  // (their markup, their onload): only /lib/ scripts render .workproof-captcha by themselves.
+  if (scriptUrl && !/\/lib\/[^/]*$/.test(scriptUrl.pathname)) return;
   if (doc.readyState === 'loading') doc.addEventListener('DOMContentLoaded', ready);
   else ready();
 })(window);

@@ -3,9 +3,16 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.pages import BUNDLES, INTERNAL_FILES, LIBRARY_FILES, STATIC_DIR, library_source
+from chalicelib.pages import (
+    BUNDLES,
+    COMPAT_SCRIPTS,
+    INTERNAL_FILES,
+    LIBRARY_FILES,
+    STATIC_DIR,
+    library_source,
+)
 
-PARTS = {part for parts in BUNDLES.values() for part in parts}
+PARTS = {part for parts in (*BUNDLES.values(), *COMPAT_SCRIPTS.values()) for part in parts}
 
 
 def test_every_static_file_is_served_a_bundle_part_or_explicitly_internal():
