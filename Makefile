@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test lint fuzz browser-deps deploy-deps bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
+.PHONY: run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,14 @@ bench-bill: $(STAMP)
 # per-worker-rate model) for candidate minimum works: p50/p95 and the largest that keeps ×4 p95 <= 3 s.
 bench-captcha: $(STAMP) browser-deps
 	$(PY) bench/captcha_speed.py
+
+# On a connected machine: every wheel an air-gapped `make package` needs, into $(WHEELS)
+# (the Lambda's C extensions for x86_64 and arm64, and this machine's .venv with its tools).
+# Then, offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels make package WHEELS=wheels
+WHEELS ?= wheels
+wheels: $(STAMP)
+	$(PY) deploy/vendor_wheels.py --download $(WHEELS)
+	$(PY) -m pip download --quiet --disable-pip-version-check --dest $(WHEELS) -r requirements-dev.txt
 
 package: $(STAMP) deploy-deps
 	bash deploy/package.sh

@@ -41,7 +41,7 @@ COMPAT_SCRIPTS: dict[str, tuple[str, ...]] = {
     "/turnstile/v0/api.js": (*_MINER, "_widget.js", "_compat.js"),
 }
 # The link page's own text, filled in the visitor's language (keys of i18n.js).
-_LINK_TEXT = ("linkTitle", "linkTo", "linkWork", "hashesLabel", "linkNote", "noscript")
+_LINK_TEXT = ("linkTitle", "linkTo", "linkWork", "hashesLabel", "estimateLabel", "linkNote", "noscript")
 # Everything /lib/{name} serves is a bundle above or one of these files, as
 # they are; nothing else. A file added to static/ is served only once it is
 # listed here (tests/functional/test_library_files.py fails until it is listed

@@ -118,7 +118,7 @@ def _parse_multipart(body: bytes, content_type: str) -> list[tuple[str, Any]]:
 def parse_body(body: bytes, content_type: str | None) -> list[tuple[str, Any]]:
     """Decode a request body into (name, value) pairs, in order."""
     if len(body) > MAX_BODY_BYTES:
-        raise BadRequest("body over 64 kB")
+        raise BadRequest("body over 64 KiB")
     if not body.strip():
         return []
     media = (content_type or "").split(";", 1)[0].strip().lower()

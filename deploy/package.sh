@@ -21,6 +21,8 @@
 # whose requirements.txt is empty.
 #
 # Environment: PYTHON (default .venv/bin/python), LAMBDA_ARCH (x86_64|arm64),
+# WHEELS (a folder `make wheels` filled: pip then reads only it, no network;
+# PIP_NO_INDEX / PIP_FIND_LINKS set by hand work the same),
 # AWS_DEFAULT_REGION (default us-east-1; chalice needs one, it calls no AWS),
 # SKIP_LINT=1 to skip cfn-lint, REQUIRE_SAM_TRANSFORM=1 to fail when
 # aws-sam-translator is missing (otherwise only sam.json is linted).
@@ -41,6 +43,15 @@ MERGE="$ROOT/deploy/merge-template.json"
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+# An air-gapped build: every pip call (the Lambda's wheels, pynamodb and the
+# layer when their pinned versions are not installed) reads the wheel cache alone.
+if [ -n "${WHEELS:-}" ]; then
+    [ -d "$WHEELS" ] || { echo "package.sh: WHEELS=$WHEELS is not a folder (make wheels fills it)" >&2; exit 2; }
+    PIP_FIND_LINKS="$(cd "$WHEELS" && pwd)"
+    export PIP_NO_INDEX=1 PIP_FIND_LINKS
+    echo "package.sh: wheels from $PIP_FIND_LINKS only (no index)"
+fi
 
 BUILD="$(mktemp -d "${TMPDIR:-/tmp}/workproof-package.XXXXXX")"
 trap 'rm -rf "$BUILD"' EXIT

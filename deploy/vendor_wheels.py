@@ -1,6 +1,8 @@
 """Vendor the Lambda's own builds of the app's C extensions into a staged bundle.
 
     python deploy/vendor_wheels.py --arch x86_64|arm64 VENDOR_DIR
+    python deploy/vendor_wheels.py --download WHEELS_DIR    (both architectures' wheels, for
+                                                             an air-gapped `make package`)
 
 ada-url (WHATWG URL parsing of shortlink targets) is a C extension built
 with cffi, whose `_cffi_backend` it loads at run time. This machine's
@@ -11,6 +13,10 @@ runs is kept: ada_url's Python files and extension (not its C++ sources),
 `_cffi_backend` (not cffi's build-time package, nor pycparser), and both
 licences. Debug information is stripped from the extensions (5.7 MB -> 0.6 MB
 for ada); their code is untouched.
+
+pip reads PIP_NO_INDEX and PIP_FIND_LINKS from the environment: with a folder
+that `--download` (or `make wheels`) filled on a connected machine, nothing is
+fetched from the network (deploy/package.sh sets both when WHEELS is given).
 """
 from __future__ import annotations
 
@@ -104,12 +110,29 @@ def vendor(arch: str, requirements: Path, vendor_dir: Path) -> list[Path]:
     return written
 
 
+def download_all(requirements: Path, wheels_dir: Path) -> list[Path]:
+    """The pinned wheels of every architecture, kept as they are: a cache for --no-index."""
+    specs = [f"{name}=={pinned(requirements, name)}" for name in KEEP]
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    for arch in sorted(MACHINES):
+        download(specs, arch, wheels_dir)
+    return sorted(wheels_dir.glob("*.whl"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=sorted(MACHINES), default="x86_64")
     parser.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
-    parser.add_argument("vendor_dir", type=Path)
+    parser.add_argument("--download", type=Path, metavar="WHEELS_DIR",
+                        help="only download both architectures' wheels into WHEELS_DIR")
+    parser.add_argument("vendor_dir", type=Path, nargs="?")
     args = parser.parse_args()
+    if args.download:
+        wheels = download_all(args.requirements, args.download)
+        print(f"vendor_wheels: {len(wheels)} wheels in {args.download}")
+        return 0
+    if args.vendor_dir is None:
+        parser.error("VENDOR_DIR is required (or --download WHEELS_DIR)")
     written = vendor(args.arch, args.requirements, args.vendor_dir)
     extensions = sorted(p.name for p in written if p.suffix == ".so")
     print(f"vendor_wheels: {args.arch}: {', '.join(extensions)}")

@@ -67,10 +67,11 @@
     return loc.text('busy', { s: loc.number(Math.max(1, Math.ceil(ms / 1000))) });
   }
 
+  /** "12.7 MH/s", its number and unit held together by a no-break space (never "12.7 / MH/s"). */
   function formatRate(hps) {
-    if (hps >= 1e6) return (hps / 1e6).toFixed(1) + ' MH/s';
-    if (hps >= 1e3) return (hps / 1e3).toFixed(1) + ' kH/s';
-    return Math.round(hps) + ' H/s';
+    if (hps >= 1e6) return (hps / 1e6).toFixed(1) + '\u00a0MH/s';
+    if (hps >= 1e3) return (hps / 1e3).toFixed(1) + '\u00a0kH/s';
+    return Math.round(hps) + '\u00a0H/s';
   }
 
   // ------------------------------------------------------------------ network
@@ -167,7 +168,9 @@
     'background:#f3f3f3;color:#111;padding:2px 8px;cursor:pointer}' +
     'button.main{background:#0b57d0;border-color:#0b57d0;color:#fff}' +
     'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
-    '.r{font-variant-numeric:tabular-nums;color:#444}' +
+    // The text wraps; the rate and the buttons keep their width (a label never runs over its button).
+    '.r{font-variant-numeric:tabular-nums;color:#444;flex:none;white-space:nowrap}' +
+    'button{flex:none;white-space:nowrap}.ask button{flex:0 0 auto}' +
     '[hidden]{display:none}' +
     '@media (prefers-color-scheme:dark){.b{background:#1f1f1f;color:#eee;border-color:#8f8f8f}' +
     'button{background:#333;color:#eee;border-color:#8f8f8f}button.main{background:#8ab4f8;border-color:#8ab4f8;color:#111}' +

@@ -38,7 +38,9 @@
  * (id defaults to the first widget). Load with ?render=explicit to render only through
  * render(), and ?onload=fnName to have fnName() called once the API is ready; ?hl=xx sets
  * every widget's default language. The host element carries data-workproof-state
- * (idle | working | paused | solved | failed) for the page's own styling.
+ * (idle | working | paused | solved | failed) for the page's own styling, and after a failure
+ * data-workproof-error with the error code (the visitor reads words; the code is for developers,
+ * also written to the console). While it works, a Pause / Resume button lets the visitor stop it.
  */
 (function (root) {
   'use strict';
@@ -54,6 +56,9 @@
   var TOKEN_LIFETIME_MS = 55 * 60 * 1000;  // the server keeps tokens for one hour
   // Errors the miner recovers from by itself (it retries them; `busy` after its Retry-After).
   var TRANSIENT = { connection_error: true, invalid_share: true, busy: true };
+  // Errors only the site's owner can fix: the visitor is told so, not to try again.
+  var SITE_ERRORS = { invalid_site: true, not_configured: true, bad_request: true, missing_input: true,
+                      not_found: true, wrong_method: true };
   var widgets = [];
   // Published test site keys (Turnstile's always-pass and always-fail, reCAPTCHA's): no
   // work and no call to the API; the token is a dummy that only the test secrets accept.
@@ -70,8 +75,12 @@
     '.dark{--bg:#222;--fg:#eee;--mut:#bbb;--bd:#8f8f8f;--acc:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--bar:#444}' +
     '@media (prefers-color-scheme:dark){.auto{--bg:#222;--fg:#eee;--mut:#bbb;--bd:#8f8f8f;--acc:#8ab4f8;--ok:#6dd58c;--bad:#f2b8b5;--bar:#444}}' +
     '.idle,.failed{cursor:pointer}' +
-    'button{all:unset;box-sizing:border-box;display:flex;width:100%;min-height:28px;align-items:center;gap:10px;' +
+    '.top{display:flex;align-items:center;gap:8px}' +
+    'button{all:unset;box-sizing:border-box;display:flex;min-height:28px;align-items:center;gap:10px;' +
     'border-radius:4px;padding:2px 4px;color:var(--fg);font-weight:600}' +
+    '.verify{flex:1 1 auto;min-width:0}' +
+    '.pause{flex:none;white-space:nowrap;padding:2px 10px;border:1px solid var(--bd);font-size:12px;font-weight:400;cursor:pointer}' +
+    '.pause[hidden]{display:none}' +
     'button:focus-visible{outline:2px solid var(--acc);outline-offset:2px}' +
     '.chk{width:22px;height:22px;flex:none;box-sizing:border-box;border:2px solid var(--mut);border-radius:4px;position:relative}' +
     '.working .chk{border-color:var(--acc);border-inline-end-color:transparent;border-radius:50%;animation:spin 1s linear infinite}' +
@@ -84,10 +93,14 @@
     '.bar{height:6px;border-radius:3px;background:var(--bar);overflow:hidden}' +
     '.fill{height:100%;width:0;background:var(--acc);transition:width .2s}' +
     '@media (prefers-reduced-motion:reduce){.fill{transition:none}}' +
-    '.solved .fill{background:var(--ok)}' +
-    '.row{display:flex;flex-wrap:wrap;justify-content:space-between;align-items:baseline;gap:2px 8px;font-size:12px;color:var(--mut)}' +
+    '.solved .fill{background:var(--ok);transition:none}' +
+    // Two lines kept for the status in every state, so the box never changes height (nor moves
+    // what follows it); a longer status is cut at two lines, whole in its title and announced.
+    '.row{display:flex;justify-content:space-between;align-items:flex-start;gap:8px;font-size:12px;color:var(--mut);' +
+    'min-height:2.7em}' +
+    '.status{flex:1 1 auto;min-width:0;overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2}' +
     '.failed .status{color:var(--bad)}' +
-    '.brand{font-size:11px;white-space:nowrap}' +
+    '.brand{flex:none;font-size:11px;white-space:nowrap}' +
     '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
 
   function camel(name) {
@@ -169,7 +182,8 @@
     this.quarter = 0;
     this.expiry = null;
     this.busyTimer = null;
-    this.box.addEventListener('click', function () { self.begin(); });
+    this.box.addEventListener('click', function (e) { if (e.target !== self.pauseBtn) self.begin(); });
+    this.pauseBtn.addEventListener('click', function () { self.togglePause(); });
     this._setState('idle', this.loc.text('idleHint'));
     this._disableTargets(true);
   }
@@ -189,6 +203,14 @@
     chk.setAttribute('aria-hidden', 'true');
     this.label = make('span', 'label');
     btn.appendChild(chk); btn.appendChild(this.label);
+    var top = make('div', 'top');
+    top.appendChild(btn);
+    // The visitor's own pause while the work runs (keyboard: Tab to it, Enter or Space).
+    var pause = this.pauseBtn = make('button', 'pause');
+    pause.type = 'button';
+    pause.hidden = true;
+    pause.textContent = loc.text('pause');
+    top.appendChild(pause);
     // The bar's value moves by quarters only, like the announcements; the fill every step.
     var bar = this.bar = make('div', 'bar');
     bar.setAttribute('role', 'progressbar');
@@ -210,7 +232,7 @@
     // What screen readers hear: state changes and each quarter of the progress, no more.
     this.live = make('span', 'sr');
     this.live.setAttribute('role', 'status');
-    box.appendChild(btn); box.appendChild(bar); box.appendChild(row); box.appendChild(this.live);
+    box.appendChild(top); box.appendChild(bar); box.appendChild(row); box.appendChild(this.live);
     shadow.appendChild(box);
   };
 
@@ -223,6 +245,10 @@
     this.label.textContent = loc.text({ idle: 'verify', working: 'verifying', paused: 'paused',
                                         solved: 'verified', failed: 'retry' }[state]);
     this.status.textContent = status || '';
+    this.status.title = status || '';
+    var running = state === 'working' || state === 'paused';
+    this.pauseBtn.hidden = !running;
+    this.pauseBtn.textContent = loc.text(running && this.miner && this.miner.isPaused() ? 'resume' : 'pause');
     // Only idle and failed start work; the button stays focusable meanwhile.
     this.btn.setAttribute('aria-disabled', state === 'idle' || state === 'failed' ? 'false' : 'true');
     if (announce) this.live.textContent = announce;
@@ -274,6 +300,7 @@
     var self = this, loc = this.loc;
     this.quarter = 0;
     this.bar.removeAttribute('aria-valuenow');
+    this.el.removeAttribute('data-workproof-error');
     this._setState('working', '', loc.text('verifying'));
     this._progress(0);
     if (TEST_SITE_KEYS.hasOwnProperty(this.siteKey)) {
@@ -291,7 +318,7 @@
     miner.on('progress', function (e) { if (miner === self.miner) self._progress(e.progress); });
     miner.on('pause', function (e) {
       if (miner !== self.miner || self.state !== 'working') return;
-      var why = loc.text(e.reason === 'hidden' ? 'pausedHidden' : 'pausedOffscreen');
+      var why = loc.text(e.reason === 'user' ? 'paused' : e.reason === 'hidden' ? 'pausedHidden' : 'pausedOffscreen');
       self._setState('paused', why, why);
     });
     miner.on('resume', function () {
@@ -309,10 +336,23 @@
     miner.start();
   };
 
+  /** The visitor's Pause / Resume while the work runs. */
+  Widget.prototype.togglePause = function () {
+    var miner = this.miner;
+    if (!miner || (this.state !== 'working' && this.state !== 'paused')) return;
+    if (miner.isPaused()) miner.resume(); else miner.pause();
+    this.pauseBtn.textContent = this.loc.text(miner.isPaused() ? 'resume' : 'pause');
+  };
+
   Widget.prototype._fail = function (code) {
     var loc = this.loc;
     this._stopMiner();
-    this._setState('failed', loc.text('failed') + (code ? ' (' + code + ')' : ''), loc.text('failed'));
+    if (code) {
+      this.el.setAttribute('data-workproof-error', code);
+      if (root.console) root.console.warn('Workproof captcha: ' + code);
+    }
+    var text = loc.text(SITE_ERRORS[code] ? 'failedSite' : 'failed');
+    this._setState('failed', text, text);
     call(this.onError, code);
   };
 
@@ -347,6 +387,7 @@
     this._stopMiner();
     this.input.value = '';
     this.quarter = 0;
+    this.el.removeAttribute('data-workproof-error');
     this.fill.style.width = '0%';
     this.bar.setAttribute('aria-valuenow', '0');
     this.bar.setAttribute('aria-valuetext', this.loc.percent(0));

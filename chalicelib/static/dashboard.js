@@ -152,6 +152,8 @@
 
   function showView(name) {
     var signedIn = !!state.site;
+    // A message belongs to the view it was said in: leaving that view clears it.
+    if (name !== state.view) WD.say('');
     $('view-signin').hidden = signedIn;
     $('nav').hidden = !signedIn;
     $('site-line').hidden = !signedIn;

@@ -17,6 +17,15 @@
   var hashes = Math.floor(Number(d.hashes)) || 0;
   var shownHashes = doc.getElementById('wp-hashes');
   if (shownHashes && hashes) shownHashes.textContent = loc.number(hashes);
+  // The size said honestly: the time this work takes a typical phone (Chromium's WASM solver,
+  // 16.7 MH/s per desktop worker in bench/miner/RESULTS.md, on two workers of a phone's CPU
+  // about 4x slower: about 4 MH/s together).
+  var TYPICAL_PHONE_RATE = 4e6;
+  var estimate = doc.getElementById('wp-estimate');
+  if (estimate && hashes) {
+    estimate.textContent = '≈ ' + loc.duration(hashes / TYPICAL_PHONE_RATE);
+    doc.getElementById('wp-estimate-row').hidden = false;
+  }
 
   // the progress panel, in a closed shadow root: it is the miner's indicator
   var host = doc.getElementById('wp-panel');
@@ -26,7 +35,7 @@
     '.p{font:15px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;display:flex;flex-direction:column;gap:10px}' +
     '.bar{height:10px;border-radius:5px;background:#ddd;overflow:hidden}' +
     '.fill{height:100%;width:0;background:#0b57d0;transition:width .2s}' +
-    '.row{display:flex;justify-content:space-between;align-items:center;gap:10px}' +
+    '.row{display:flex;justify-content:space-between;align-items:center;gap:10px}button{flex:none;white-space:nowrap}' +
     'button{font:inherit;min-height:32px;padding:4px 14px;border-radius:6px;border:1px solid #767676;background:#f3f3f3;color:#111;cursor:pointer}' +
     'button:focus-visible{outline:2px solid #0b57d0;outline-offset:2px}' +
     '.s{color:#555;font-variant-numeric:tabular-nums}.err .s{color:#b3261e}' +
@@ -102,7 +111,10 @@
     if (e.error === 'connection_error' || e.error === 'invalid_share') return;
     finished = true;
     panel.className = 'p err';
-    status.textContent = loc.text('linkError') + ' (' + e.error + ')';
+    // The visitor reads words; the code is for the site's developer (attribute and console).
+    status.textContent = loc.text('linkError');
+    host.setAttribute('data-workproof-error', e.error);
+    if (root.console) root.console.warn('Workproof link: ' + e.error);
     announce(loc.text('linkError'));
     btn.hidden = true;
   });

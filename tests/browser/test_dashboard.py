@@ -440,3 +440,23 @@ def test_captchas_and_link_visits_reach_the_dashboard(browser, world):
     assert cells[3:5] == ["1", "1"] and cells[5] != "never"
     ctx.close()
     assert console.errors == []
+
+
+def test_the_links_table_fits_its_card_and_messages_stay_with_their_view(browser, world, tmp_path):
+    ctx, page, console = open_page(browser, world, DESKTOP, locale="en-US")
+    sign_in(page, world)
+    page.click("nav a[data-view='users']")
+    page.fill("#user-name", "nobody-by-this-name")
+    page.click("#user-search button[type=submit]")
+    wait_js(page, "document.getElementById('status').textContent.indexOf('No user') === 0")
+    assert page.is_visible("#status")
+    page.click("nav a[data-view='links']")
+    page.wait_for_selector(f"#links-table tbody tr[data-code='{world.link_code}']")
+    assert page.is_hidden("#status"), "the users view's message left with it"
+    drawn, shown = page.evaluate("(card => [card.scrollWidth, card.clientWidth])"
+                                 "(document.getElementById('links-table').parentElement)")
+    assert drawn <= shown, f"the table overflows its card ({drawn} px in {shown} px)"
+    page.screenshot(path=str(tmp_path / "desktop-links-fit.png"), full_page=True)
+    ctx.close()
+    assert console.errors == []
+    print(f"screenshots in {tmp_path}")

@@ -30,12 +30,25 @@ class Packaged:
         return self.cfn_or_none
 
 
-def package(tmp_path_factory: pytest.TempPathFactory, arch: str, lint: bool) -> Packaged:
+# Where an air-gapped build's pip would go if it tried the network: nowhere. The
+# metadata addresses go direct and fail as they do off EC2 (botocore, looking for
+# credentials chalice package never uses, takes that failure as "none").
+NO_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9",
+              "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY": "http://127.0.0.1:9",
+              "no_proxy": "169.254.169.254,169.254.170.2", "NO_PROXY": "169.254.169.254,169.254.170.2"}
+
+
+def package(tmp_path_factory: pytest.TempPathFactory, arch: str, lint: bool,
+            wheels: Path | None = None) -> Packaged:
+    """package.sh into a temporary folder; with `wheels`, as on an air-gapped machine
+    (WHEELS=that folder, and any network call would fail)."""
     out = tmp_path_factory.mktemp(f"package-{arch}") / "out"
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in ("WORKPROOF_SIGNING_KEYS",)}
+           if not k.startswith(("AWS_", "PIP_")) and k not in ("WORKPROOF_SIGNING_KEYS",)}
     env.update({"AWS_DEFAULT_REGION": "us-east-1", "LAMBDA_ARCH": arch,
                 "SKIP_LINT": "0" if lint else "1"})
+    if wheels is not None:
+        env.update(NO_NETWORK, WHEELS=str(wheels))
     env["PYTHON"] = sys.executable
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.run(["bash", str(ROOT / "deploy" / "package.sh"), str(out)],
@@ -54,6 +67,16 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
 
 
 @pytest.fixture(scope="session")
-def packaged_arm64(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
-    """The same stack for an arm64 (Graviton) function; the template is linted above."""
-    return package(tmp_path_factory, "arm64", lint=False)
+def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make wheels` puts in wheels/ for the Lambda (both architectures), from PyPI."""
+    wheels = tmp_path_factory.mktemp("wheels")
+    subprocess.run([sys.executable, str(ROOT / "deploy" / "vendor_wheels.py"), "--download", str(wheels)],
+                   check=True, capture_output=True, timeout=300)
+    return wheels
+
+
+@pytest.fixture(scope="session")
+def packaged_arm64(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Packaged:
+    """The same stack for an arm64 (Graviton) function, built air-gapped from the wheel
+    cache alone; the template is linted above."""
+    return package(tmp_path_factory, "arm64", lint=False, wheels=wheel_cache)

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -271,3 +272,22 @@ def test_stdlib_paths_exist() -> None:
     # Guards the child's notion of "the standard library".
     assert Path(sysconfig.get_paths()["stdlib"]).is_dir()
     assert shutil.which("bash")
+
+
+def test_an_air_gapped_build_reads_the_wheel_cache_alone(packaged_arm64: Packaged, wheel_cache: Path) -> None:
+    """`make wheels` on a connected machine, then `make package WHEELS=wheels` offline."""
+    assert f"wheels from {wheel_cache} only (no index)" in packaged_arm64.log
+    names = sorted(p.name for p in wheel_cache.glob("*.whl"))
+    assert any("x86_64" in n for n in names) and any("aarch64" in n for n in names), names
+    assert (packaged_arm64.out / "deployment.zip").is_file()
+
+
+def test_the_deploy_guide_states_the_bundle_sizes_the_build_makes(packaged: Packaged) -> None:
+    """deploy/README.md's "bundle ≈ N MB" and "layer ... ≈ N MB", within 10 %."""
+    guide = (ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    for label, built in (("bundle", "deployment.zip"), ("layer", "powertools-layer.zip")):
+        stated = re.search(rf"{label} ≈ ?([\d.]+) MB", guide)
+        assert stated, f"deploy/README.md states no {label} size"
+        size = (packaged.out / built).stat().st_size / 1e6
+        assert abs(size - float(stated.group(1))) <= 0.1 * size, \
+            f"{built} is {size:.2f} MB; deploy/README.md says {stated.group(0)}"
