@@ -134,7 +134,8 @@ class Book:
 
 
 class Simulation:
-    def __init__(self, seconds: float, seed: int, waf_on: bool, min_work: int) -> None:
+    def __init__(self, seconds: float, seed: int, waf_on: bool, min_work: int,
+                 overrides: dict[str, Any]) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.dynamodb.models import dynamodb_backends
 
@@ -160,7 +161,7 @@ class Simulation:
         self.site, _secret = sites.create_site("sim")
         self.recorder = Recorder(_clients(), self.backend, second=lambda: self.clock.now)
         self.calls = 0
-        params = bill.parameters(bill.load_template())
+        params = bill.parameters(bill.load_template(), overrides)
         self.waf = Waf(params, waf_on)
         self.throttle = StageThrottle(params)
         self.books: dict[str, Book] = defaultdict(Book)
@@ -233,10 +234,10 @@ class Simulation:
             if self.waf.blocks(source, path, now):
                 book.refused += 1
                 return None, int(self.waf.window)
-        book.gateway += 1
         if self.throttle.throttles(path, now):
-            book.throttled += 1
+            book.throttled += 1  # REST APIs do not bill a throttled request
             return None, 1
+        book.gateway += 1
         book.invocations += 1
         container = self.rng.choice(self.containers)
         front_door.LIMITS, front_door.RATES = container.limits, container.rates
@@ -480,7 +481,7 @@ def run_scenario(name: str, args: argparse.Namespace, waf_on: bool) -> dict[str,
         models.bind()
         tables.create_tables("local")
         seconds = args.many_seconds if name == "many" else args.seconds
-        sim = Simulation(seconds, args.seed, waf_on, args.min_work)
+        sim = Simulation(seconds, args.seed, waf_on, args.min_work, args.overrides)
         sim.many_sources = args.many_sources  # type: ignore[attr-defined]
         honest_traffic(sim, 200, 50)
         if name != "none":
@@ -532,7 +533,10 @@ def main() -> int:
     parser.add_argument("--min-work", type=int, default=0, help="0: the app's default")
     parser.add_argument("--waf", choices=("on", "off", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter other than its default (e.g. PowRateLimit=1000)")
     args = parser.parse_args()
+    args.overrides = dict(item.split("=", 1) for item in args.param)
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "sim", "AWS_SECRET_ACCESS_KEY": "sim",
         "AWS_DEFAULT_REGION": "us-east-1", "WORKPROOF_SOURCE_LIMITS": "on",
@@ -562,7 +566,9 @@ def _money(value: float) -> str:
 
 
 def report(results: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"\nbench-abuse: minimum work {args.min_work:,} hashes; desktop {DESKTOP_RATE / 1e6:g} "
+    changed = ", ".join(args.param) or "none"
+    print(f"\nbench-abuse: template parameters changed: {changed}; minimum work "
+          f"{args.min_work:,} hashes; desktop {DESKTOP_RATE / 1e6:g} "
           f"MH/s, phone {PHONE_RATE / 1e6:g} MH/s; {CONTAINERS} containers; honest traffic "
           f"200 captchas + 50 miners a minute; prices of {bill.PRICES_DATE} (bench/bill.py)\n")
     baseline = {r["waf"]: r for r in results if r["name"] == "none"}

@@ -80,9 +80,11 @@ class Levels:
 
 
 def default_levels(base_work: int) -> Levels:
-    """The base work and three doublings; 1,200 shares a minute step up, 3,000 is the ceiling."""
+    """The base work and three doublings; 3,000 shares a minute step up (honest
+    traffic of 200 captchas and 50 new miners a minute makes about 1,700), and
+    6,000 a minute is the ceiling (the /pow/submit stage throttle's 100 a second)."""
     works = tuple(min(MAX_WORK, base_work * 2**i) for i in range(4))
-    return Levels(works=tuple(sorted(set(works))), step_up=1200, ceiling=3000)
+    return Levels(works=tuple(sorted(set(works))), step_up=3000, ceiling=6000)
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def test_set_and_show_levels(run, api):
     code, shown, _ = run("show-levels", api.site.site_key)
     assert code == 0 and shown["custom"] is False and shown["level"] == 0
     assert shown["levels"] == [65536, 131072, 262144, 524288]
-    assert (shown["stepUp"], shown["ceiling"], shown["admitted"]) == (1200, 3000, 1.0)
+    assert (shown["stepUp"], shown["ceiling"], shown["admitted"]) == (3000, 6000, 1.0)
     code, set_, _ = run("set-levels", api.site.site_key, "--works", "1024,4096,16384",
                         "--step-up", "60", "--ceiling", "120")
     assert code == 0 and set_["custom"] is True
