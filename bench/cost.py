@@ -40,6 +40,9 @@ def _environment() -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1", "WORKPROOF_MIN_WORK": str(MIN_WORK),
+        # One test client is one source: its buckets are sized for the bench's
+        # hundreds of jobs (they hold no units; the controls stay on).
+        "WORKPROOF_SOURCE_LIMITS": "1000",
         "WORKPROOF_SIGNING_KEYS": "bench:" + base64.urlsafe_b64encode(
             secrets.token_bytes(32)).decode(),
     })
