@@ -33,13 +33,13 @@ class TooManyAttempts(DashboardError):
 
 
 def _key(address: str, now: int) -> str:
-    return f"SIGNIN#{address_tag(address)}#{now - now % WINDOW_SECONDS}"
+    return SignInFailures.pk_for(address_tag(address), now - now % WINDOW_SECONDS)
 
 
 def check(address: str, now: int) -> None:
     """Raise TooManyAttempts if this address already failed five times this minute."""
     try:
-        failures = int(SignInFailures.get(_key(address, now), consistent_read=True).n or 0)
+        failures = int(SignInFailures.get(_key(address, now), consistent_read=True).failures or 0)
     except DoesNotExist:
         return
     if failures >= MAX_FAILURES:
@@ -49,4 +49,5 @@ def check(address: str, now: int) -> None:
 def record_failure(address: str, now: int) -> None:
     minute = now - now % WINDOW_SECONDS
     SignInFailures(_key(address, now)).update(
-        actions=[SignInFailures.n.add(1), SignInFailures.x.set(minute + _KEEP_SECONDS)])
+        actions=[SignInFailures.failures.add(1),
+                 SignInFailures.expires.set(minute + _KEEP_SECONDS)])

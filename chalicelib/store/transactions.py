@@ -14,10 +14,11 @@ import contextvars
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import TransactWriteError
+from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import observe
@@ -52,6 +53,9 @@ _KIND_ORDER = ("condition_check", "delete", "save", "update")
 _seen = threading.local()
 
 
+_M = TypeVar("_M", bound=Model)
+
+
 def new_request_id() -> str:
     """A request's id: written with its writes, so a retry knows its own."""
     return secrets.token_hex(8)
@@ -68,6 +72,15 @@ class ConditionFailed(Exception):
         super().__init__(", ".join(sorted(labels)))
         self.labels = labels
         self.old = old or {}
+
+    def item(self, label: str, model_cls: type[_M]) -> _M | None:
+        """The failed item of `label` as it was, decoded by its model (None = absent)."""
+        return decode(model_cls, self.old.get(label))
+
+
+def decode(model_cls: type[_M], raw: dict[str, Any] | None) -> _M | None:
+    """A raw DynamoDB item (a returned old item, a stream image) as its model; None if empty."""
+    return model_cls.from_raw_data(raw) if raw else None
 
 
 def _error_code(exc: BaseException) -> str:

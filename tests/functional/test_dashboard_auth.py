@@ -380,7 +380,7 @@ def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch
     items = list(SignInFailures.scan())
     assert len(items) == 1
     assert items[0].pk.startswith("SIGNIN#") and "203.0.113.7" not in items[0].pk
-    assert (items[0].n, items[0].x) == (2, NOW - NOW % 60 + 120)
+    assert (items[0].failures, items[0].expires) == (2, NOW - NOW % 60 + 120)
 
 
 # --- the secret stays where it was sent ---------------------------------------------------------
