@@ -4,7 +4,7 @@ and a small stand-in of the proof-of-work API that checks every nonce with hashl
 The stand-in lets the client be tested without the server stack: it serves
 the library at `/lib/` exactly as the API does (chalicelib.pages: bundles
 included), test pages at `/page/<name>` (with the headers the test sets in
-`page_headers`), the shortlink page at `/l/<code>`, and implements DESIGN.md section 2's `/pow/job` and
+`page_headers`), the shortlink page at `/l/<code>`, and implements docs/contract.md §2's `/pow/job` and
 `/pow/submit` (exact target formula, one submit per job, tokens, links).
 Tests that need the real server use the `live_server` fixture instead.
 """
@@ -39,7 +39,7 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=u
 
 
 def puzzle_holds(job: str, index: int, nonce: str, difficulty: int) -> bool:
-    """DESIGN.md section 2's formula, verbatim."""
+    """docs/contract.md §2's formula, verbatim."""
     digest = hashlib.sha256(f"{job}:{index}:{nonce}".encode("ascii")).digest()
     return int.from_bytes(digest, "big") < 2**256 // difficulty
 

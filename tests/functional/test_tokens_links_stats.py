@@ -1,4 +1,4 @@
-"""DESIGN.md section 1: /token/verify, /link/create (+ its page), /stats/*."""
+"""docs/contract.md §1: /token/verify, /link/create (+ its page), /stats/*."""
 from __future__ import annotations
 
 import json
