@@ -4,7 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
+.PHONY: help check run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
+
+help: ## this list: every target, one line each
+	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,17 +15,17 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) ## the embedded store, the tables, a demo site and the API on http://127.0.0.1:8000
 	$(PY) -m ops.local
 
 # Only the embedded store (same ports, state and signing key as `make run`):
 # then `.venv/bin/chalice local` serves the API through the dev stage.
-store: $(STAMP)
+store: $(STAMP) ## only the embedded store (then .venv/bin/chalice local)
 	$(PY) -m ops.local --store-only
 
 # Debian's Chromium for the real-browser tests (no browser downloads), and npm for
 # the accessibility audit's axe-core (pinned in tests/browser/vendor).
-browser-deps:
+browser-deps: ## Debian's Chromium and npm for the browser tests
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: sudo apt-get install -y chromium" >&2; exit 1; fi; }
@@ -32,79 +35,87 @@ browser-deps:
 	@bash tests/browser/vendor/install.sh
 
 # ruff over the repository (complexity budget in ruff.toml), mypy --strict over app.py, chalicelib/ and ops/ (mypy.ini).
-lint: $(STAMP)
+lint: $(STAMP) ## ruff (complexity budget included) and mypy --strict
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# The fast gate: ruff, mypy and the unit tests, from the virtualenv as it is
+# (nothing installed, no browsers, no store; well under a minute).
+check: ## ruff, mypy and the unit tests: no installs, no browsers (under a minute)
+	@test -x $(PY) || { echo "no $(VENV): run make lint (or make test) once to create it" >&2; exit 1; }
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest tests/unit -q -p no:cacheprovider
+
 # Strip for the Lambda's x86_64 and arm64 builds of the C extensions
 # (deploy/vendor_wheels.py; LLVM's llvm-strip does both too).
-deploy-deps:
+deploy-deps: ## strip for the Lambda bundles (x86_64 and arm64)
 	@{ command -v aarch64-linux-gnu-strip || command -v llvm-strip; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils binutils-aarch64-linux-gnu >/dev/null; \
 	  else echo "strip for arm64 missing: sudo apt-get install -y binutils-aarch64-linux-gnu" >&2; exit 1; fi; }
 
-test: lint browser-deps deploy-deps
+test: lint browser-deps deploy-deps ## everything: lint, then every suite (installs browsers)
 	$(PY) -m pytest
 
 # Schemathesis against /openapi.json of a real `make run` stack (>= 10,000
 # requests, a few minutes; not part of `make test`).
-fuzz: $(STAMP)
+fuzz: $(STAMP) ## Schemathesis against a real make run stack (minutes)
 	$(PY) -m tests.fuzz.schema_fuzz
 
-bench-miner: $(STAMP) browser-deps
+bench-miner: $(STAMP) browser-deps ## the solvers' hash rates in headless Chromium, vs other proof-of-work libraries
 	bash bench/miner/run.sh
 
-bench-local: $(STAMP)
+bench-local: $(STAMP) ## make run's API server vs stock chalice local, same app and store
 	$(PY) bench/local_server.py
 
 # Write and read units, calls and $ per million of every request (billing rules applied to the recorded calls).
-bench-cost: $(STAMP)
+bench-cost: $(STAMP) ## write/read units, calls and $ per million of every request
 	$(PY) bench/cost.py
 
 # One busy account against many, through make run: wall-time ratio for N = 16, 32, 64.
-bench-contention: $(STAMP)
+bench-contention: $(STAMP) ## one busy account against many, through make run
 	$(PY) bench/contention.py
 
 # 5,000 shares/s through the real submit and consumer code: units per partition key per second.
-bench-hotkeys: $(STAMP)
+bench-hotkeys: $(STAMP) ## units per partition key per second at 5,000 shares/s
 	$(PY) bench/hotkeys.py
 
 # The embedded store: ms per share-shaped transaction and RSS at 1k/10k/100k items, vs moto as shipped.
-bench-store: $(STAMP)
+bench-store: $(STAMP) ## the embedded store: ms per transaction and RSS, vs moto
 	$(PY) bench/store.py
 
 # make run over 100,000 real shares: RSS and ms per share as it goes, then the SIGTERM snapshot.
-bench-memory: $(STAMP)
+bench-memory: $(STAMP) ## make run over 100,000 shares: RSS and ms per share
 	$(PY) bench/make_run_memory.py
 
 # The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
 # Each attack on one site beside honest traffic, simulated through the real code:
 # $ per hour by layer (the template's limits and prices), honest success and solve times.
-bench-abuse: $(STAMP)
+bench-abuse: $(STAMP) ## each attack beside honest traffic, simulated through the real code: $ per hour, honest solve times
 	$(PY) bench/abuse.py
 
-bench-cold: $(STAMP)
+bench-cold: $(STAMP) ## the bundle's cold start vs a bare import boto3
 	$(PY) bench/cold_start.py
 
 # The deployed stack's fixed monthly cost and worst-case cost per hour, from deploy/merge-template.json's defaults.
-bench-bill: $(STAMP)
+bench-bill: $(STAMP) ## the deployed stack's fixed monthly and worst-case hourly cost
 	$(PY) bench/bill.py
 
 # The captcha's solve time in headless Chromium at CPU ×1/×4/×8 (DevTools throttling and a
 # per-worker-rate model) for candidate minimum works: p50/p95 and the largest that keeps ×4 p95 <= 3 s.
-bench-captcha: $(STAMP) browser-deps
+bench-captcha: $(STAMP) browser-deps ## the captcha's solve time in Chromium at CPU ×1/×4/×8 per minimum work
 	$(PY) bench/captcha_speed.py
 
 # On a connected machine: every wheel an air-gapped `make package` needs, into $(WHEELS)
 # (the Lambda's C extensions for x86_64 and arm64, and this machine's .venv with its tools).
 # Then, offline: PIP_NO_INDEX=1 PIP_FIND_LINKS=$$PWD/wheels make package WHEELS=wheels
 WHEELS ?= wheels
-wheels: $(STAMP)
+wheels: $(STAMP) ## on a connected machine: every wheel an air-gapped make package needs
 	$(PY) deploy/vendor_wheels.py --download $(WHEELS)
 	$(PY) -m pip download --quiet --disable-pip-version-check --dest $(WHEELS) -r requirements-dev.txt
 
-package: $(STAMP) deploy-deps
+package: $(STAMP) deploy-deps ## the Lambda bundle and templates (deploy/package.sh)
 	bash deploy/package.sh
 
-clean:
+clean: ## remove the virtualenv and build output
 	rm -rf $(VENV) .pytest_cache out

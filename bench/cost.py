@@ -17,6 +17,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -114,107 +115,124 @@ def _clients() -> list[Any]:
     return list(seen.values())
 
 
+# Each request in its steady state: a setup (run unrecorded) returns the request to measure.
+def _user_share_steady(bench: Bench) -> Any:
+    job = bench.submit(bench.job(user="alice"))
+    return lambda: bench.submit(job)
+
+
+def _first_share(bench: Bench) -> Any:
+    job = bench.job(user="newcomer-" + secrets.token_hex(4))
+    return lambda: bench.submit(job)
+
+
+def _long_name_share(bench: Bench) -> Any:
+    name = "\U0001F600" * 256
+    job = bench.submit(bench.job(user=name))
+    return lambda: bench.submit(job)
+
+
+def _token_share(bench: Bench) -> Any:
+    job = bench.job(token="", hashes=MIN_WORK)
+    return lambda: bench.submit(job)
+
+
+def _anonymous_share(bench: Bench) -> Any:
+    job = bench.job(anonymous=1)
+    return lambda: bench.submit(job)
+
+
+def _link_visit(bench: Bench) -> Any:
+    url = bench.api("/link/create", url="https://example.com/x", hashes=MIN_WORK)["url"]
+    job = bench.job(link=url.rsplit("/", 1)[1])
+    return lambda: bench.submit(job)
+
+
+def _job_user(bench: Bench) -> Any:
+    return lambda: bench.job(user="alice")
+
+
+def _withdraw(bench: Bench) -> Any:
+    return lambda: bench.api("/user/withdraw", name="alice", amount=1)
+
+
+def _withdraw_key(bench: Bench) -> Any:
+    return lambda: bench.api("/user/withdraw", name="alice", amount=1,
+                             idempotency_key=secrets.token_hex(8))
+
+
+def _verify(bench: Bench) -> Any:
+    # (The submit's answer carries no token name: the job's does.)
+    job = bench.job(token="", hashes=MIN_WORK)
+    bench.submit(job)
+    return lambda: bench.api("/token/verify", token=job["token"], hashes=MIN_WORK)
+
+
+def _captcha(bench: Bench) -> Any:
+    def solve_and_verify() -> Any:
+        job = bench.job(token="", hashes=MIN_WORK)
+        bench.submit(job)
+        return bench.api("/token/verify", token=job["token"], hashes=MIN_WORK)
+    return solve_and_verify
+
+
+def _siteverify(bench: Bench) -> Any:
+    job = bench.job(token="", hashes=MIN_WORK)
+    bench.submit(job)
+    return lambda: bench.api("/siteverify", response=job["token"])
+
+
+def _siteverify_key(bench: Bench) -> Any:
+    job = bench.job(token="", hashes=MIN_WORK)
+    bench.submit(job)
+    return lambda: bench.api("/siteverify", response=job["token"],
+                             idempotency_key=secrets.token_hex(8))
+
+
+def _siteverify_duplicate(bench: Bench) -> Any:
+    job = bench.job(token="", hashes=MIN_WORK)
+    bench.submit(job)
+    bench.api("/siteverify", response=job["token"])
+    return lambda: bench.api("/siteverify", response=job["token"])
+
+
+def _reset(bench: Bench) -> Any:
+    bench.submit(bench.job(user="bob"))
+    return lambda: bench.api("/user/reset", name="bob")
+
+
+def _reads(path: str, **params: Any) -> Callable[[Bench], Any]:
+    return lambda bench: (lambda: bench.api(path, **params))
+
+
+_SCENARIOS: list[tuple[str, Callable[[Bench], Any]]] = [
+    ("/pow/submit user share (steady)", _user_share_steady),
+    ("/pow/submit user share (first of a user)", _first_share),
+    ("/pow/submit user share (256 × U+1F600 name)", _long_name_share),
+    ("/pow/submit token share (new token)", _token_share),
+    ("/pow/submit anonymous share", _anonymous_share),
+    ("/pow/submit link visit (final, redirect)", _link_visit),
+    ("/pow/job user", _job_user),
+    ("/user/withdraw", _withdraw),
+    ("/user/withdraw with idempotency_key", _withdraw_key),
+    ("/token/verify", _verify),
+    ("captcha solve (job + submit + verify)", _captcha),
+    ("/siteverify", _siteverify),
+    ("/siteverify with idempotency_key", _siteverify_key),
+    ("/siteverify refused (timeout-or-duplicate)", _siteverify_duplicate),
+    ("/user/reset", _reset),
+    ("/user/reset-all", _reads("/user/reset-all")),
+    ("/user/balance", _reads("/user/balance", name="alice")),
+    ("/user/top", _reads("/user/top")),
+    ("/user/list", _reads("/user/list")),
+    ("/link/create", _reads("/link/create", url="https://example.com/", hashes=5)),
+    ("/stats/site", _reads("/stats/site")),
+]
+
+
 def scenarios(bench: Bench) -> list[tuple[str, Callable[[], Any]]]:
     """Each request in its steady state (the setup it needs runs unrecorded)."""
-    state: dict[str, Any] = {}
-
-    def user_share_steady() -> Any:
-        job = bench.submit(bench.job(user="alice"))
-        state["next"] = job
-        return lambda: bench.submit(job)
-
-    def first_share() -> Any:
-        job = bench.job(user="newcomer-" + secrets.token_hex(4))
-        return lambda: bench.submit(job)
-
-    def long_name_share() -> Any:
-        name = "\U0001F600" * 256
-        job = bench.submit(bench.job(user=name))
-        return lambda: bench.submit(job)
-
-    def token_share() -> Any:
-        job = bench.job(token="", hashes=MIN_WORK)
-        return lambda: bench.submit(job)
-
-    def anonymous_share() -> Any:
-        job = bench.job(anonymous=1)
-        return lambda: bench.submit(job)
-
-    def link_visit() -> Any:
-        url = bench.api("/link/create", url="https://example.com/x", hashes=MIN_WORK)["url"]
-        job = bench.job(link=url.rsplit("/", 1)[1])
-        return lambda: bench.submit(job)
-
-    def job_user() -> Any:
-        return lambda: bench.job(user="alice")
-
-    def withdraw() -> Any:
-        return lambda: bench.api("/user/withdraw", name="alice", amount=1)
-
-    def withdraw_key() -> Any:
-        return lambda: bench.api("/user/withdraw", name="alice", amount=1,
-                                 idempotency_key=secrets.token_hex(8))
-
-    def verify() -> Any:
-        # (The submit's answer carries no token name: the job's does.)
-        job = bench.job(token="", hashes=MIN_WORK)
-        bench.submit(job)
-        return lambda: bench.api("/token/verify", token=job["token"], hashes=MIN_WORK)
-
-    def captcha() -> Any:
-        def solve_and_verify() -> Any:
-            job = bench.job(token="", hashes=MIN_WORK)
-            bench.submit(job)
-            return bench.api("/token/verify", token=job["token"], hashes=MIN_WORK)
-        return solve_and_verify
-
-    def siteverify() -> Any:
-        job = bench.job(token="", hashes=MIN_WORK)
-        bench.submit(job)
-        return lambda: bench.api("/siteverify", response=job["token"])
-
-    def siteverify_key() -> Any:
-        job = bench.job(token="", hashes=MIN_WORK)
-        bench.submit(job)
-        return lambda: bench.api("/siteverify", response=job["token"],
-                                 idempotency_key=secrets.token_hex(8))
-
-    def siteverify_duplicate() -> Any:
-        job = bench.job(token="", hashes=MIN_WORK)
-        bench.submit(job)
-        bench.api("/siteverify", response=job["token"])
-        return lambda: bench.api("/siteverify", response=job["token"])
-
-    def reset() -> Any:
-        bench.submit(bench.job(user="bob"))
-        return lambda: bench.api("/user/reset", name="bob")
-
-    def reads(path: str, **params: Any) -> Callable[[], Any]:
-        return lambda: (lambda: bench.api(path, **params))
-
-    return [
-        ("/pow/submit user share (steady)", user_share_steady),
-        ("/pow/submit user share (first of a user)", first_share),
-        ("/pow/submit user share (256 × U+1F600 name)", long_name_share),
-        ("/pow/submit token share (new token)", token_share),
-        ("/pow/submit anonymous share", anonymous_share),
-        ("/pow/submit link visit (final, redirect)", link_visit),
-        ("/pow/job user", job_user),
-        ("/user/withdraw", withdraw),
-        ("/user/withdraw with idempotency_key", withdraw_key),
-        ("/token/verify", verify),
-        ("captcha solve (job + submit + verify)", captcha),
-        ("/siteverify", siteverify),
-        ("/siteverify with idempotency_key", siteverify_key),
-        ("/siteverify refused (timeout-or-duplicate)", siteverify_duplicate),
-        ("/user/reset", reset),
-        ("/user/reset-all", reads("/user/reset-all")),
-        ("/user/balance", reads("/user/balance", name="alice")),
-        ("/user/top", reads("/user/top")),
-        ("/user/list", reads("/user/list")),
-        ("/link/create", reads("/link/create", url="https://example.com/", hashes=5)),
-        ("/stats/site", reads("/stats/site")),
-    ]
+    return [(label, partial(setup, bench)) for label, setup in _SCENARIOS]
 
 
 def dollars(cost: Any) -> float:

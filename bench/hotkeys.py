@@ -282,14 +282,13 @@ def key_class(where: str, key: str) -> str:
 
 
 def populate_users(count: int, site_key: str) -> list[str]:
-    from chalicelib import ledger
     from chalicelib.store.models import User
 
     names = [f"user{i:05d}" for i in range(count)]
     with User.batch_write() as batch:
         for name in names:
-            batch.save(User(ledger.user_pk(site_key, name), n=name, e=0, t=MIN_WORK * 10,
-                            w=0, b=MIN_WORK * 10))
+            batch.save(User(User.user_pk(site_key, name), name=name, epoch=0,
+                            total=MIN_WORK * 10, withdrawn=0, balance=MIN_WORK * 10))
     return names
 
 

@@ -30,7 +30,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.solver import solve  # noqa: E402 - an independent solver, from DESIGN.md
+from tests.solver import solve  # noqa: E402 - an independent solver, from docs/contract.md
 
 CLIENTS, USERS = 4, 1000
 

@@ -1,4 +1,4 @@
-"""One exception per contract error code (DESIGN.md sections 1 and 2).
+"""One exception per contract error code (docs/contract.md §3).
 
 Raising one anywhere under a view yields `{"success": false, "error": code}`.
 """

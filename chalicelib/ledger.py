@@ -1,18 +1,16 @@
 """Users' ledgers: credit, withdraw, reset, reset-all (epochs).
 
-A user item holds its epoch `e`, total `t`, withdrawn `w` and balance `b`
-(= t - w, kept by the same writes); an item of an older epoch than the
+A user item holds its epoch, total, withdrawn and balance (= total -
+withdrawn, kept by the same writes); an item of an older epoch than the
 site's reads as zero (that is how reset-all finishes in bounded time).
 Every write lets DynamoDB do the arithmetic (`ADD`) under a condition
-(`b >= :amount`, `e = :epoch`); a failed condition returns the item as it
+(`balance >= :amount`, `epoch = :epoch`); a failed condition returns the item as it
 was, which picks the next variant or the contract error — no read first,
 no version to compare. Top and list read the rank entries that
 ranks.py maintains off the request path.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
 import random
 import time
 from dataclasses import dataclass
@@ -21,7 +19,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import InsufficientFunds, InternalError, UnknownUser
-from chalicelib.sites import SiteInfo, site_pk
+from chalicelib.sites import SiteInfo
 from chalicelib.store import deadline
 from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Site, User
@@ -66,48 +64,26 @@ class UserState:
                 "balance": self.balance}
 
 
-def name_hash(name: str) -> str:
-    """128 bits of the name's SHA-256: keys stay short, the name is stored once."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()[:16]
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
-
-
-def user_pk(site_key: str, name: str) -> str:
-    return f"U#{site_key}#{name_hash(name)}"
-
-
-def counter_pk(site_key: str, epoch: int, shard: int) -> str:
-    return f"C#{site_key}#{epoch}#{shard}"
-
-
-def epoch_shard_pk(site_key: str, shard: int) -> str:
-    return f"EPOCH#{site_key}#{shard}"
-
-
-def _int(raw: dict[str, Any], name: str) -> int:
-    value = raw.get(name)
-    return int(value["N"]) if value else 0
-
-
-def state_from_raw(name: str, raw: dict[str, Any]) -> UserState:
-    """A user from a raw DynamoDB item ({} = no item)."""
-    if not raw:
+def state_of(name: str, item: User | None) -> UserState:
+    """A user from its item (None = no item)."""
+    if item is None:
         return UserState(name, False, 0, 0, 0)
-    return UserState(name, True, _int(raw, "e"), _int(raw, "t"), _int(raw, "w"))
+    return UserState(name, True, int(item.epoch or 0), int(item.total or 0),
+                     int(item.withdrawn or 0))
 
 
 def read_user(site_key: str, name: str) -> UserState:
     try:
-        item = User.get(user_pk(site_key, name), consistent_read=True)
+        item = User.get(User.user_pk(site_key, name), consistent_read=True)
     except DoesNotExist:
-        return UserState(name, False, 0, 0, 0)
-    return UserState(name, True, int(item.e or 0), int(item.t or 0), int(item.w or 0))
+        return state_of(name, None)
+    return state_of(name, item)
 
 
 def current_epoch(site_key: str) -> int:
     """The site's epoch, read consistently from one of its shards (none yet = 0)."""
     try:
-        item = Site.get(epoch_shard_pk(site_key, random.randrange(EPOCH_SHARDS)),
+        item = Site.get(Site.epoch_pk(site_key, random.randrange(EPOCH_SHARDS)),
                         consistent_read=True)
     except DoesNotExist:
         return 0
@@ -115,8 +91,8 @@ def current_epoch(site_key: str) -> int:
 
 
 def _counter(tx: Transaction, site_key: str, epoch: int, delta: int) -> None:
-    shard = User(counter_pk(site_key, epoch, random.randrange(COUNTER_SHARDS)))
-    tx.update("counter", shard, [User.c.add(delta)])
+    shard = User(User.counter_pk(site_key, epoch, random.randrange(COUNTER_SHARDS)))
+    tx.update("counter", shard, [User.users.add(delta)])
 
 
 def stage_credit(tx: Transaction, site_key: str, epoch: int, name: str, hashes: int,
@@ -124,25 +100,26 @@ def stage_credit(tx: Transaction, site_key: str, epoch: int, name: str, hashes: 
     """Add to `tx` a credit of `hashes` to a user in `epoch` (label "user").
 
     Steady (`first=False`): the user already has a non-zero total in this
-    epoch: `ADD t, b`. First: the user is new, of an older epoch, or reset
+    epoch: `ADD total, balance`. First: the user is new, of an older epoch, or reset
     to zero: its figures start at `hashes` and the epoch's count of
     non-zero users goes up by one.
     """
-    item = User(user_pk(site_key, name))
+    item = User(User.user_pk(site_key, name))
     if not first:
-        tx.update("user", item, [User.t.add(hashes), User.b.add(hashes)],
-                  (User.e == epoch) & (User.t > 0))
+        tx.update("user", item, [User.total.add(hashes), User.balance.add(hashes)],
+                  (User.epoch == epoch) & (User.total > 0))
         return
     tx.update("user", item,
-              [User.n.set(name), User.e.set(epoch), User.t.set(hashes), User.w.set(0),
-               User.b.set(hashes)],
-              User.pk.does_not_exist() | (User.e < epoch) | ((User.e == epoch) & (User.t == 0)))
+              [User.name.set(name), User.epoch.set(epoch), User.total.set(hashes),
+               User.withdrawn.set(0), User.balance.set(hashes)],
+              User.pk.does_not_exist() | (User.epoch < epoch)
+              | ((User.epoch == epoch) & (User.total == 0)))
     _counter(tx, site_key, epoch, +1)
 
 
-def credit_variant(old: dict[str, Any], epoch: int) -> bool | None:
+def credit_variant(old: User | None, epoch: int) -> bool | None:
     """After a failed credit, from the item as it was: first variant? None = stale epoch."""
-    state = state_from_raw("", old)
+    state = state_of("", old)
     if state.exists and state.epoch > epoch:
         return None
     return not state.exists or state.epoch < epoch or state.total == 0
@@ -158,7 +135,7 @@ def credit(site: SiteInfo, name: str, hashes: int) -> None:
             tx.commit()
             return
         except ConditionFailed as failed:
-            variant = credit_variant(failed.old.get("user", {}), epoch)
+            variant = credit_variant(failed.item("user", User), epoch)
             if variant is None:
                 epoch, first = current_epoch(site.site_key), False
             else:
@@ -176,7 +153,7 @@ def balance(site: SiteInfo, name: str) -> UserState:
 
 def withdraw(site: SiteInfo, name: str, amount: int, request_id: str,
              idem: IdempotencyKey | None = None) -> None:
-    """Withdraw atomically: `ADD w, b` under `b >= amount` in the site's epoch.
+    """Withdraw atomically: `ADD withdrawn, -balance` under `balance >= amount` in the site's epoch.
 
     A one-item transaction whose ClientRequestToken is the request's id:
     a retry after a lost answer replays as success, never withdraws twice.
@@ -185,9 +162,9 @@ def withdraw(site: SiteInfo, name: str, amount: int, request_id: str,
     epoch = site.epoch
     for attempt in range(1, 4):
         tx = Transaction(client_request_token=request_id + f"-{epoch}")
-        tx.update("user", User(user_pk(site.site_key, name)),
-                  [User.w.add(amount), User.b.add(-amount)],
-                  (User.e == epoch) & (User.b >= amount))
+        tx.update("user", User(User.user_pk(site.site_key, name)),
+                  [User.withdrawn.add(amount), User.balance.add(-amount)],
+                  (User.epoch == epoch) & (User.balance >= amount))
         if idem:
             idem.stage(tx)
         try:
@@ -196,7 +173,7 @@ def withdraw(site: SiteInfo, name: str, amount: int, request_id: str,
         except ConditionFailed as failed:
             if idem and idem.replay(failed):
                 return
-            state = state_from_raw(name, failed.old.get("user", {}))
+            state = state_of(name, failed.item("user", User))
             if state.exists and state.epoch > epoch:  # a reset-all since authenticate()
                 epoch = current_epoch(site.site_key)
                 deadline.pause(attempt, "epoch kept moving")
@@ -211,21 +188,27 @@ def reset(site: SiteInfo, name: str, request_id: str) -> None:
     epoch = site.epoch
     for attempt in range(1, 4):
         tx = Transaction(client_request_token=request_id + f"-{epoch}")
-        tx.update("user", User(user_pk(site.site_key, name)),
-                  [User.t.set(0), User.w.set(0), User.b.set(0)],
-                  (User.e == epoch) & (User.t > 0))
+        tx.update("user", User(User.user_pk(site.site_key, name)),
+                  [User.total.set(0), User.withdrawn.set(0), User.balance.set(0)],
+                  (User.epoch == epoch) & (User.total > 0))
         _counter(tx, site.site_key, epoch, -1)
         try:
             tx.commit()
             return
         except ConditionFailed as failed:
-            state = state_from_raw(name, failed.old.get("user", {}))
+            state = state_of(name, failed.item("user", User))
             if state.exists and state.epoch > epoch:
                 epoch = current_epoch(site.site_key)
                 deadline.pause(attempt, "epoch kept moving")
                 continue
             return  # nothing to reset: absent, older epoch, or already zero
     raise InternalError("reset: epoch kept moving")
+
+
+def _figures_are(seen: UserState) -> Any:
+    """The user's item still holds the figures read."""
+    return ((User.epoch == seen.epoch) & (User.total == seen.total)
+            & (User.withdrawn == seen.withdrawn))
 
 
 def set_figures(site: SiteInfo, name: str, total: int, withdrawn: int) -> UserState:
@@ -240,12 +223,12 @@ def set_figures(site: SiteInfo, name: str, total: int, withdrawn: int) -> UserSt
         now = seen.in_epoch(epoch)
         tx = Transaction()
         if seen.exists:
-            condition = (User.e == seen.epoch) & (User.t == seen.total) & (User.w == seen.withdrawn)
+            condition = _figures_are(seen)
         else:
             condition = User.pk.does_not_exist()
-        tx.update("user", User(user_pk(site.site_key, name)),
-                  [User.n.set(name), User.e.set(epoch), User.t.set(total), User.w.set(withdrawn),
-                   User.b.set(total - withdrawn)], condition)
+        tx.update("user", User(User.user_pk(site.site_key, name)),
+                  [User.name.set(name), User.epoch.set(epoch), User.total.set(total),
+                   User.withdrawn.set(withdrawn), User.balance.set(total - withdrawn)], condition)
         delta = int(total > 0) - int(now.total > 0)
         if delta:
             _counter(tx, site.site_key, epoch, delta)
@@ -265,8 +248,7 @@ def delete_user(site: SiteInfo, name: str) -> bool:
         if not seen.exists:
             return False
         tx = Transaction()
-        tx.delete("user", User(user_pk(site.site_key, name)),
-                  (User.e == seen.epoch) & (User.t == seen.total) & (User.w == seen.withdrawn))
+        tx.delete("user", User(User.user_pk(site.site_key, name)), _figures_are(seen))
         if seen.in_epoch(epoch).total > 0:
             _counter(tx, site.site_key, epoch, -1)
         try:
@@ -278,8 +260,8 @@ def delete_user(site: SiteInfo, name: str) -> bool:
 
 
 def count_nonzero(site_key: str, epoch: int) -> int:
-    keys = [counter_pk(site_key, epoch, k) for k in range(COUNTER_SHARDS)]
-    return sum(int(item.c or 0) for item in User.batch_get(keys, consistent_read=True))
+    keys = [User.counter_pk(site_key, epoch, k) for k in range(COUNTER_SHARDS)]
+    return sum(int(item.users or 0) for item in User.batch_get(keys, consistent_read=True))
 
 
 def _epoch_shard_is(epoch: int) -> Any:
@@ -294,18 +276,18 @@ def reset_all(site: SiteInfo, grace: float | None = None) -> int:
     epoch = site.epoch  # read by authenticate() for this request
     for attempt in range(1, 20):
         tx = Transaction()
-        tx.update("site", Site(site_pk(site.site_key)),
+        tx.update("site", Site(Site.pk_for(site.site_key)),
                   [Site.epoch.set(epoch + 1), Site.updated.set(int(time.time()))],
                   Site.epoch == epoch)
         for k in range(EPOCH_SHARDS):
-            tx.update(f"shard{k}", Site(epoch_shard_pk(site.site_key, k)),
+            tx.update(f"shard{k}", Site(Site.epoch_pk(site.site_key, k)),
                       [Site.epoch.set(epoch + 1)], _epoch_shard_is(epoch))
         try:
             tx.commit()
         except ConditionFailed as failed:
             # A concurrent reset-all won: start from the epoch it made.
-            old = failed.old.get("site", {})
-            epoch = _int(old, "epoch") if old else current_epoch(site.site_key)
+            old = failed.item("site", Site)
+            epoch = int(old.epoch or 0) if old else current_epoch(site.site_key)
             deadline.pause(attempt, "reset-all kept conflicting")
             continue
         # Shares read an epoch shard, then commit: wait until any that read

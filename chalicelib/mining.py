@@ -44,8 +44,15 @@ from chalicelib.pow import (
     verify,
 )
 from chalicelib.sites import SiteInfo, public_site
-from chalicelib.store.models import Guard
-from chalicelib.store.transactions import ConditionFailed, Transaction, last_retries, serialize, write_one
+from chalicelib.store.models import Guard, User
+from chalicelib.store.transactions import (
+    ConditionFailed,
+    Transaction,
+    decode,
+    last_retries,
+    serialize,
+    write_one,
+)
 
 # A share whose commit took longer than this after it read the epoch checks
 # the epoch again (reset-all waits twice as long before answering).
@@ -173,9 +180,11 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
 def _guard(job: Job, now: int, request_id: str, tag: str) -> Guard:
     """The replay guard, and the share's record for the stats consumer."""
     reached = job.kind in ("token", "link") and job.total + job.work >= job.target
-    return Guard(job.id, x=job.exp + 60, s=job.site, h=job.work, ts=now, k=job.kind,
-                 a=job.account if job.kind == "link" else None,
-                 f=1 if job.total == 0 else 0, d=1 if reached else 0, rq=request_id, sr=tag)
+    return Guard(job.id, expires=job.exp + 60, site_key=job.site, hashes=job.work,
+                 credited_at=now, kind=job.kind,
+                 link_code=job.account if job.kind == "link" else None,
+                 first=1 if job.total == 0 else 0, reached=1 if reached else 0,
+                 request_id=request_id, source_tag=tag)
 
 
 def _host(origin: str | None) -> str:
@@ -191,7 +200,8 @@ def _credit_guard_only(job: Job, now: int, request_id: str, tag: str) -> None:
     item = guard.serialize()
     held, old = write_one("PutItem", Guard,
                           {"Item": item, **serialize(Guard, Guard.pk.does_not_exist())})
-    if not held and old.get("rq", {}).get("S") != request_id:
+    existing = decode(Guard, old)
+    if not held and (existing is None or existing.request_id != request_id):
         raise DuplicateShare(job.id)
 
 
@@ -212,7 +222,7 @@ def _credit_user(job: Job, now: int, request_id: str, tag: str) -> None:
         except ConditionFailed as failed:
             if "guard" in failed.labels:
                 raise DuplicateShare(job.id) from None
-            variant = ledger.credit_variant(failed.old.get("user", {}), job.epoch)
+            variant = ledger.credit_variant(failed.item("user", User), job.epoch)
             if variant is None:
                 raise InvalidJob("issued before a reset-all") from None
             first = variant

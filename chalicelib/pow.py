@@ -31,7 +31,6 @@ MIN_PUZZLES, MAX_PUZZLES = 16, 64
 MAX_JOB_WORK = 2**32  # one job must be solvable well within its lifetime
 MAX_DIFFICULTY = 2**40
 MAX_JOB_CHARS = 4096
-ACCOUNT_KINDS = ("user", "token", "link", "anonymous")
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,13 @@ def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, tuple[
     """Site -> source tag -> (hashes, shares) credited in these guard inserts."""
     found: dict[str, dict[str, tuple[int, int]]] = {}
     for record in records:
-        if record.get("eventName") != "INSERT":
+        share = stats.share_of(record)
+        if share is None or not share.site_key:
             continue
-        image = record.get("dynamodb", {}).get("NewImage", {})
-        site = image.get("s", {}).get("S")
-        if not site:
-            continue
-        per_source = found.setdefault(site, {})
-        tag = image.get("sr", {}).get("S")
-        if tag:
-            hashes, shares = per_source.get(tag, (0, 0))
-            per_source[tag] = (hashes + int(image.get("h", {}).get("N", "0")), shares + 1)
+        per_source = found.setdefault(share.site_key, {})
+        if share.source_tag:
+            hashes, shares = per_source.get(share.source_tag, (0, 0))
+            per_source[share.source_tag] = (hashes + int(share.hashes or 0), shares + 1)
     return found
 
 

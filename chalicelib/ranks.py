@@ -1,11 +1,10 @@
 """Top and list: rank entries kept off the request path, read merged.
 
 The ledger's stream feeds `apply()`: for every user whose figures changed
-in a batch it writes (or deletes) one rank entry
-`R#<site_key>#<epoch>#<name hash>` carrying the sparse index keys — the
-partition `rx = SITE#<site_key>#E#<epoch>#<shard>` and the order keys
-`ot`/`ob`/`ow` (fixed-width descending hex, then the name, so ties sort by
-UTF-8 name) — so that a credit on the request path rewrites no index entry.
+in a batch it writes (or deletes) one rank entry (`User.rank_pk`)
+carrying the sparse index keys — the partition (`User.rank_partition_for`)
+and the order keys (fixed-width descending hex, then the name, so ties sort
+by UTF-8 name) — so that a credit on the request path rewrites no index entry.
 A user changed many times within one batch costs one rank write. Rank
 entries trail the ledger by the stream's delay and are exact once quiet.
 """
@@ -23,13 +22,13 @@ from chalicelib.errors import InvalidPage
 from chalicelib.params import MAX_SAFE_INTEGER
 from chalicelib.sites import SiteInfo
 from chalicelib.store.models import User
-from chalicelib.store.transactions import serialize, write_each
+from chalicelib.store.transactions import decode, serialize, write_each
 
 # Index partitions per site-epoch: the stream consumer writes every active
 # user's entry; one partition key takes ~1,000 write units/s.
 RANK_SHARDS = 16
-ORDER_FIELDS = ("total", "balance", "withdrawn")
-_ORDER_ATTR = {"total": "ot", "balance": "ob", "withdrawn": "ow"}
+_ORDER_ATTR = {"total": "total_order", "balance": "balance_order",
+               "withdrawn": "withdrawn_order"}
 # The orders `top` takes (the `order` of /user/top and of the dashboard's users).
 TOP_ORDERS = ("total", "balance", "withdrawn")
 # Sort keys are at most 1024 bytes: 14 hex digits, then the name's UTF-8
@@ -43,14 +42,6 @@ def rank_shard(name_digest: str) -> int:
     return int.from_bytes(base64.urlsafe_b64decode(name_digest + "==")[:4], "big") % RANK_SHARDS
 
 
-def index_pk(site_key: str, epoch: int, shard: int) -> str:
-    return f"SITE#{site_key}#E#{epoch}#{shard}"
-
-
-def rank_pk(site_key: str, epoch: int, digest: str) -> str:
-    return f"R#{site_key}#{epoch}#{digest}"
-
-
 def order_key(value: int, name: str) -> str:
     """Sorts descending by value, then ascending by the name's UTF-8 bytes."""
     raw = name.encode("utf-8")[:_ORDER_NAME_BYTES].decode("utf-8", "ignore")
@@ -60,8 +51,8 @@ def order_key(value: int, name: str) -> str:
 # --- reading ---------------------------------------------------------------
 
 def _public(item: User) -> dict[str, object]:
-    total, withdrawn = int(item.t or 0), int(item.w or 0)
-    return {"name": item.n, "total": total, "withdrawn": withdrawn,
+    total, withdrawn = int(item.total or 0), int(item.withdrawn or 0)
+    return {"name": item.name, "total": total, "withdrawn": withdrawn,
             "balance": total - withdrawn}
 
 
@@ -72,7 +63,7 @@ def top(site: SiteInfo, count: int, order: str) -> list[dict[str, object]]:
     # Each shard is sorted; the first `count` overall are among each one's
     # first `count`. Pages are lazy: a shard is read only as far as merged.
     page = min(count, count // RANK_SHARDS + 16)
-    shards = [index.query(index_pk(site.site_key, site.epoch, shard), limit=count,
+    shards = [index.query(User.rank_partition_for(site.site_key, site.epoch, shard), limit=count,
                           page_size=page) for shard in range(RANK_SHARDS)]
     merged = heapq.merge(*shards, key=lambda item: getattr(item, attr))
     return [_public(item) for item in itertools.islice(merged, count)]
@@ -102,16 +93,16 @@ def list_users(site: SiteInfo, count: int, page: str | None,
         cursor_epoch, after = decode_page(page)
         if cursor_epoch != epoch:
             raise InvalidPage("a reset-all made this page stale")
-    condition = User.n > after if after is not None else None
+    condition = User.name > after if after is not None else None
     page_size = min(count + 1, (count + 1) // RANK_SHARDS + 16)
-    shards = [User.by_name.query(index_pk(site.site_key, epoch, shard), condition,
+    shards = [User.by_name.query(User.rank_partition_for(site.site_key, epoch, shard), condition,
                                  limit=count + 1, page_size=page_size)
               for shard in range(RANK_SHARDS)]
     users: list[dict[str, object]] = []
     size = 0
     more = False
     # Names sort the same as Python strings and as DynamoDB's UTF-8 bytes.
-    for item in heapq.merge(*shards, key=lambda item: item.n):
+    for item in heapq.merge(*shards, key=lambda item: item.name):
         if len(users) == count or size > _MAX_PAGE_BYTES:
             more = True
             break
@@ -126,13 +117,10 @@ def list_users(site: SiteInfo, count: int, page: str | None,
 
 def _figures(image: dict[str, Any] | None) -> tuple[int, int, int, str] | None:
     """(epoch, total, withdrawn, name) of a user image with a non-zero total."""
-    if not image or "t" not in image or "n" not in image:
+    user = decode(User, image)
+    if user is None or user.total is None or user.name is None or user.total <= 0:
         return None
-    total = int(image["t"]["N"])
-    if total <= 0:
-        return None
-    return (int(image["e"]["N"]), total, int(image.get("w", {"N": "0"})["N"]),
-            image["n"]["S"])
+    return int(user.epoch or 0), int(user.total), int(user.withdrawn or 0), user.name
 
 
 def _position(sequence_number: str) -> str:
@@ -140,28 +128,26 @@ def _position(sequence_number: str) -> str:
 
 
 def _newer_than_entry(position: str) -> Any:
-    return User.sq.does_not_exist() | (User.sq < position)
+    return User.stream_position.does_not_exist() | (User.stream_position < position)
 
 
 def _put_entry(site_key: str, digest: str, figures: tuple[int, int, int, str],
                position: str) -> tuple[str, dict[str, Any]]:
     epoch, total, withdrawn, name = figures
-    item = {
-        "pk": {"S": rank_pk(site_key, epoch, digest)},
-        "rx": {"S": index_pk(site_key, epoch, rank_shard(digest))},
-        "n": {"S": name}, "t": {"N": str(total)}, "w": {"N": str(withdrawn)},
-        "ot": {"S": order_key(total, name)},
-        "ob": {"S": order_key(total - withdrawn, name)},
-        "ow": {"S": order_key(withdrawn, name)},
-        "sq": {"S": position},
-    }
+    item = User(User.rank_pk(site_key, epoch, digest),
+                rank_partition=User.rank_partition_for(site_key, epoch, rank_shard(digest)),
+                name=name, total=total, withdrawn=withdrawn,
+                total_order=order_key(total, name),
+                balance_order=order_key(total - withdrawn, name),
+                withdrawn_order=order_key(withdrawn, name),
+                stream_position=position).serialize()
     # Older than what the entry reflects (a redelivered batch): skipped.
     return "PutItem", {"Item": item, **serialize(User, _newer_than_entry(position))}
 
 
 def _delete_entry(site_key: str, epoch: int, digest: str,
                   position: str) -> tuple[str, dict[str, Any]]:
-    return "DeleteItem", {"Key": {"pk": {"S": rank_pk(site_key, epoch, digest)}},
+    return "DeleteItem", {"Key": {"pk": {"S": User.rank_pk(site_key, epoch, digest)}},
                           **serialize(User, _newer_than_entry(position))}
 
 
@@ -177,13 +163,13 @@ def apply(records: Iterable[dict[str, Any]]) -> int:
     for record in records:
         change = record.get("dynamodb", {})
         pk = change.get("Keys", {}).get("pk", {}).get("S", "")
-        if not pk.startswith("U#"):
+        if User.user_of(pk) is None:
             continue  # counters and rank entries themselves
         first_old.setdefault(pk, change.get("OldImage"))
         last[pk] = (change.get("NewImage"), _position(str(change.get("SequenceNumber", "0"))))
     writes: list[tuple[str, dict[str, Any]]] = []
     for pk, (new_image, position) in last.items():
-        _prefix, site_key, digest = pk.split("#", 2)
+        site_key, digest = User.user_of(pk) or ("", "")
         before, after = _figures(first_old[pk]), _figures(new_image)
         if before == after:
             continue

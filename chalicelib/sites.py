@@ -129,10 +129,6 @@ def _info(item: Site) -> SiteInfo:
     )
 
 
-def site_pk(site_key: str) -> str:
-    return f"SITE#{site_key}"
-
-
 def is_site_key(text: str) -> bool:
     """Shaped like a site key: 32 characters of [A-Za-z0-9]."""
     return len(text) == KEY_LENGTH and all(c in KEY_ALPHABET for c in text)
@@ -142,7 +138,7 @@ def get_site(site_key: str, *, consistent: bool = True) -> SiteInfo | None:
     if not is_site_key(site_key):
         return None
     try:
-        return _info(Site.get(site_pk(site_key), consistent_read=consistent))
+        return _info(Site.get(Site.pk_for(site_key), consistent_read=consistent))
     except DoesNotExist:
         return None
 
@@ -156,8 +152,8 @@ def authenticate(secret: str | None) -> SiteInfo:
     except UnicodeEncodeError:  # a lone surrogate (JSON "\ud800") is no one's secret
         raise InvalidSecret("secret is not valid Unicode") from None
     try:
-        pointer = Site.get(f"SECRET#{digest}", consistent_read=True)
-        item = Site.get(site_pk(pointer.site_key or ""), consistent_read=True)
+        pointer = Site.get(Site.secret_pk(digest), consistent_read=True)
+        item = Site.get(Site.pk_for(pointer.site_key or ""), consistent_read=True)
     except DoesNotExist:
         raise InvalidSecret("unknown secret") from None
     # Constant-time comparison against the site's current secret hash: a
@@ -182,7 +178,7 @@ def session_anchor(site_key: str) -> SessionAnchor | None:
     if not is_site_key(site_key):
         return None
     try:
-        item = Site.get(site_pk(site_key), consistent_read=True)
+        item = Site.get(Site.pk_for(site_key), consistent_read=True)
     except DoesNotExist:
         return None
     return SessionAnchor(_info(item), item.secret_hash or "", int(item.sessions_after or 0))
@@ -191,7 +187,7 @@ def session_anchor(site_key: str) -> SessionAnchor | None:
 def end_sessions(site_key: str, before_ms: int) -> None:
     """Every dashboard session of the site issued at or before `before_ms` is over."""
     try:
-        Site(site_pk(site_key)).update(
+        Site(Site.pk_for(site_key)).update(
             actions=[Site.sessions_after.set(before_ms)],
             # Only ever forwards: a slow sign-out cannot revive older sessions.
             condition=Site.pk.exists() & (Site.sessions_after.does_not_exist()
@@ -235,10 +231,10 @@ def create_site(name: str) -> tuple[SiteInfo, str]:
     digest = hash_secret(secret)
     now = int(time.time())
     tx = Transaction()
-    tx.save("site", Site(site_pk(site_key), site_key=site_key, name=name, secret_hash=digest,
+    tx.save("site", Site(Site.pk_for(site_key), site_key=site_key, name=name, secret_hash=digest,
                          epoch=0, disabled=False, created=now, updated=now),
             Site.pk.does_not_exist())
-    tx.save("secret", Site(f"SECRET#{digest}", site_key=site_key, created=now),
+    tx.save("secret", Site(Site.secret_pk(digest), site_key=site_key, created=now),
             Site.pk.does_not_exist())
     tx.commit()
     info = get_site(site_key)
@@ -249,18 +245,18 @@ def create_site(name: str) -> tuple[SiteInfo, str]:
 def rotate_secret(site_key: str) -> str:
     """Replace a site's secret; the old one stops working at once."""
     try:
-        item = Site.get(site_pk(site_key), consistent_read=True)
+        item = Site.get(Site.pk_for(site_key), consistent_read=True)
     except DoesNotExist:
         raise InvalidSite(f"unknown site {site_key}") from None
     old_digest = item.secret_hash or ""
     secret = random_key()
     digest = hash_secret(secret)
     tx = Transaction()
-    tx.update("site", Site(site_pk(site_key)),
+    tx.update("site", Site(Site.pk_for(site_key)),
               [Site.secret_hash.set(digest), Site.updated.set(int(time.time()))],
               Site.secret_hash == old_digest)
-    tx.delete("old", Site(f"SECRET#{old_digest}"))
-    tx.save("new", Site(f"SECRET#{digest}", site_key=site_key, created=int(time.time())),
+    tx.delete("old", Site(Site.secret_pk(old_digest)))
+    tx.save("new", Site(Site.secret_pk(digest), site_key=site_key, created=int(time.time())),
             Site.pk.does_not_exist())
     try:
         tx.commit()
@@ -276,7 +272,7 @@ def update_site(site_key: str, **values: object) -> SiteInfo:
                for name, value in values.items()]
     actions.append(Site.updated.set(int(time.time())))
     try:
-        Site(site_pk(site_key)).update(actions=actions, condition=Site.pk.exists())
+        Site(Site.pk_for(site_key)).update(actions=actions, condition=Site.pk.exists())
     except UpdateError as exc:
         if dynamo_error_code(exc) == "ConditionalCheckFailedException":
             raise InvalidSite(f"unknown site {site_key}") from None
@@ -296,7 +292,7 @@ def set_levels(site_key: str, levels: Levels | None) -> SiteInfo:
 def publish_pressure(site_key: str, pressure: Pressure, heavy: dict[str, SourceRate]) -> None:
     """The stream consumer's figures onto the site record, where /pow/job reads them."""
     try:
-        Site(site_pk(site_key)).update(
+        Site(Site.pk_for(site_key)).update(
             actions=[Site.pressure.set(dump_pressure(pressure)),
                      Site.heavy.set(dump_heavy(heavy)) if heavy else Site.heavy.remove()],
             condition=Site.pk.exists())
@@ -308,7 +304,7 @@ def publish_pressure(site_key: str, pressure: Pressure, heavy: dict[str, SourceR
 def list_sites() -> list[SiteInfo]:
     """Every site (admin only: a scan, never in a request path)."""
     return sorted(
-        (_info(item) for item in Site.scan(Site.pk.startswith("SITE#"))),
+        (_info(item) for item in Site.scan(Site.pk.startswith(Site.pk_for("")))),
         key=lambda s: (s.name, s.site_key),
     )
 

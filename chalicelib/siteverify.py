@@ -81,10 +81,10 @@ def _why_not(site_key: str, name: str, now: int) -> str:
     Read only after a refusal, so a success costs one write and nothing more.
     """
     try:
-        item = Token.get(tokens.token_pk(site_key, name), consistent_read=True)
+        item = Token.get(Token.token_pk(site_key, name), consistent_read=True)
     except DoesNotExist:
         return "invalid-input-response"
-    if item.v or int(item.x) <= now:
+    if item.verified_by or int(item.expires) <= now:
         return "timeout-or-duplicate"
     return "invalid-input-response"  # not solved yet: fewer hashes than asked
 

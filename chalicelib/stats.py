@@ -18,15 +18,13 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib.store.models import Idempotency, Site, StatsShard
-from chalicelib.store.transactions import ConditionFailed, Transaction
+from chalicelib.store.models import Guard, Idempotency, Site, StatsShard, Token
+from chalicelib.store.transactions import ConditionFailed, Transaction, decode
 
 HOUR = 3600
-ALL_SITES = "*"
+ALL_SITES = StatsShard.ALL_SITES
 SITE_HISTORY_HOURS = 168
 MAX_HISTORY_SECONDS = 366 * 24 * HOUR
-GLOBAL_CACHE_SECONDS = 60.0
-PAYOUT_KEY = "CONFIG#payout"
 PAYOUT_FIELDS = ("blockReward", "payoutPercentage", "payoutPer1MHashes", "xmrToUsd")
 # The current rate: hashes and shares per 10-second bucket, kept a while.
 RATE_BUCKET_SECONDS = 10
@@ -98,10 +96,6 @@ def history_hours(now: int) -> tuple[int, int]:
     return current - (SITE_HISTORY_HOURS - 1) * HOUR, current
 
 
-def rate_pk(site_key: str) -> str:
-    return f"R#{site_key}"
-
-
 def _bucket_of(timestamp: int) -> int:
     return timestamp - timestamp % RATE_BUCKET_SECONDS
 
@@ -120,7 +114,7 @@ def current_rate(site_key: str, now: int) -> CurrentRate:
     current = _bucket_of(now)
     oldest = current - RATE_WINDOW_SECONDS
     hashes = shares = 0.0
-    for item in StatsShard.query(rate_pk(site_key), StatsShard.sk.between(oldest, current)):
+    for item in StatsShard.query(StatsShard.rate_pk(site_key), StatsShard.sk.between(oldest, current)):
         weight = 1.0
         if int(item.sk) == oldest:
             weight = 1.0 - (now - current) / RATE_BUCKET_SECONDS
@@ -159,16 +153,16 @@ def global_hashrate(now: int) -> float:
 def link_visits(codes: list[str]) -> dict[str, LinkVisits]:
     """Visits started (first share of a visit), completed and the last one, per link."""
     found = {code: LinkVisits(0, 0, 0) for code in codes}
-    keys = [(f"L#{code}", 0) for code in dict.fromkeys(codes)]
+    keys = [(StatsShard.link_pk(code), 0) for code in dict.fromkeys(codes)]
     for item in StatsShard.batch_get(keys):
-        found[item.pk[2:]] = LinkVisits(int(item.started or 0), int(item.completed or 0),
+        found[StatsShard.link_of(item.pk)] = LinkVisits(int(item.started or 0), int(item.completed or 0),
                                         int(item.last or 0))
     return found
 
 
 def read_payout() -> tuple[dict[str, float], int]:
     try:
-        item = Site.get(PAYOUT_KEY, consistent_read=False)
+        item = Site.get(Site.payout_pk(), consistent_read=False)
     except DoesNotExist:
         return {name: 0 for name in PAYOUT_FIELDS}, 0
     figures = json.loads(item.payout or "{}")
@@ -178,7 +172,7 @@ def read_payout() -> tuple[dict[str, float], int]:
 def set_payout(figures: dict[str, float], now: int) -> None:
     current, _ = read_payout()
     current.update({k: v for k, v in figures.items() if k in PAYOUT_FIELDS})
-    Site(PAYOUT_KEY, payout=json.dumps(current), updated=now).save()
+    Site(Site.payout_pk(), payout=json.dumps(current), updated=now).save()
 
 
 # --- the stream consumers ------------------------------------------------------
@@ -186,45 +180,52 @@ def set_payout(figures: dict[str, float], now: int) -> None:
 Counters = dict[tuple[str, int], dict[str, int]]
 
 
-def _number(image: dict[str, Any], name: str) -> int:
-    return int(image[name]["N"]) if name in image else 0
+def share_of(record: dict[str, Any]) -> Guard | None:
+    """The credited share a guards' stream record inserts (None: another
+    change, or a sign-in counter of the same table, which has no site)."""
+    if record.get("eventName") != "INSERT":
+        return None
+    share = decode(Guard, record.get("dynamodb", {}).get("NewImage"))
+    return share if share is not None and share.site_key else None
 
 
 def _share_counters(image: dict[str, Any], counters: Counters) -> None:
-    site, hashes = image.get("s", {}).get("S"), _number(image, "h")
-    if not site or not hashes:
+    share = decode(Guard, image)
+    if share is None or not share.site_key or not share.hashes:
         return
-    hour, kind, reached = hour_of(_number(image, "ts")), image.get("k", {}).get("S"), \
-        _number(image, "d")
+    site, hashes = share.site_key, int(share.hashes)
+    when, reached = int(share.credited_at or 0), int(share.reached or 0)
+    hour = hour_of(when)
     for owner in (site, ALL_SITES):
         counters.setdefault((owner, hour), {})
         counters[(owner, hour)]["hashes"] = counters[(owner, hour)].get("hashes", 0) + hashes
-    when = _number(image, "ts")
-    rate = counters.setdefault((rate_pk(site), _bucket_of(when)), {})
+    rate = counters.setdefault((StatsShard.rate_pk(site), _bucket_of(when)), {})
     rate["hashes"] = rate.get("hashes", 0) + hashes
     rate["shares"] = rate.get("shares", 0) + 1
-    rate["x"] = _bucket_of(when) + RATE_KEEP_SECONDS
+    rate["expires"] = _bucket_of(when) + RATE_KEEP_SECONDS
     bucket = counters[(site, hour)]
-    if kind == "token" and reached:
+    if share.kind == "token" and reached:
         bucket["solved"] = bucket.get("solved", 0) + 1
-    if kind == "link":
+    if share.kind == "link":
         if reached:
             bucket["visits"] = bucket.get("visits", 0) + 1
-        link = counters.setdefault((f"L#{image['a']['S']}", 0), {})
-        link["started"] = link.get("started", 0) + _number(image, "f")
+        link = counters.setdefault((StatsShard.link_pk(share.link_code or ""), 0), {})
+        link["started"] = link.get("started", 0) + int(share.first or 0)
         link["completed"] = link.get("completed", 0) + reached
-        link["last"] = max(link.get("last", 0), _number(image, "ts"))
+        link["last"] = max(link.get("last", 0), when)
 
 
 def _verify_counters(record: dict[str, Any], counters: Counters) -> None:
     change = record.get("dynamodb", {})
-    old, new = change.get("OldImage") or {}, change.get("NewImage") or {}
-    pk = new.get("pk", {}).get("S", "")
-    if "v" not in new or "v" in old or pk.startswith("I#") or "#" not in pk:
+    old, new = decode(Token, change.get("OldImage")), decode(Token, change.get("NewImage"))
+    if new is None or not new.verified_by or (old is not None and old.verified_by):
+        return
+    site_key = Token.site_of(new.pk or "")
+    if site_key is None:
         return
     stamp = change.get("ApproximateCreationDateTime")
     when = int(stamp) if isinstance(stamp, (int, float)) else int(time.time())
-    bucket = counters.setdefault((pk.split("#", 1)[0], hour_of(when)), {})
+    bucket = counters.setdefault((site_key, hour_of(when)), {})
     bucket["verified"] = bucket.get("verified", 0) + 1
 
 
@@ -234,12 +235,12 @@ def _position(record: dict[str, Any]) -> str:
 
 def _stage_counter(tx: Transaction, key: tuple[str, int], values: dict[str, int]) -> None:
     actions = [getattr(StatsShard, name).add(value) for name, value in values.items()
-               if name not in ("last", "x")]
+               if name not in ("last", "expires")]
     if "last" in values:
         # Batches of one stream shard arrive in order: the newest wins.
         actions.append(StatsShard.last.set(values["last"]))
-    if "x" in values:
-        actions.append(StatsShard.x.set(values["x"]))
+    if "expires" in values:
+        actions.append(StatsShard.expires.set(values["expires"]))
     tx.update(f"c{len(tx)}", StatsShard(key[0], key[1]), actions)
 
 
@@ -248,7 +249,8 @@ def _apply(records: list[dict[str, Any]], count: Any) -> int:
     written = 0
     start = 0
     while start < len(records):
-        marker_pk = f"S#{records[start].get('eventID', _position(records[start]))}"
+        marker_pk = Idempotency.marker_pk(str(records[start].get("eventID",
+                                                                 _position(records[start]))))
         counters: Counters = {}
         end = start
         while end < len(records) and len(counters) <= _MAX_COUNTERS - _COUNTERS_PER_RECORD:
@@ -256,7 +258,8 @@ def _apply(records: list[dict[str, Any]], count: Any) -> int:
             end += 1
         last = _position(records[end - 1])
         tx = Transaction()
-        tx.save("marker", Idempotency(marker_pk, r=last, x=int(time.time()) + MARKER_SECONDS),
+        tx.save("marker", Idempotency(marker_pk, answer=last,
+                                      expires=int(time.time()) + MARKER_SECONDS),
                 Idempotency.pk.does_not_exist())
         for key, values in counters.items():
             if values:
@@ -268,7 +271,8 @@ def _apply(records: list[dict[str, Any]], count: Any) -> int:
         except ConditionFailed as failed:
             # This batch (or a shorter one starting at the same record) was
             # counted: skip what that marker covers, count the rest.
-            covered = failed.old.get("marker", {}).get("r", {}).get("S", last)
+            marker = failed.item("marker", Idempotency)
+            covered = (marker.answer if marker else None) or last
             while start < len(records) and _position(records[start]) <= covered:
                 start += 1
     return written
@@ -276,8 +280,7 @@ def _apply(records: list[dict[str, Any]], count: Any) -> int:
 
 def apply_shares(records: Iterable[dict[str, Any]]) -> int:
     """Guards' stream: hashes per site-hour (and all sites), captchas, link visits."""
-    inserts = [r for r in records if r.get("eventName") == "INSERT"
-               and r.get("dynamodb", {}).get("NewImage", {}).get("s")]
+    inserts = [r for r in records if share_of(r) is not None]
     return _apply(inserts, lambda record, counters: _share_counters(
         record["dynamodb"]["NewImage"], counters))
 

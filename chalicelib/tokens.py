@@ -11,7 +11,13 @@ from chalicelib.errors import InvalidToken
 from chalicelib.sites import random_key
 from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Token
-from chalicelib.store.transactions import ConditionFailed, Transaction, serialize, write_one
+from chalicelib.store.transactions import (
+    ConditionFailed,
+    Transaction,
+    decode,
+    serialize,
+    write_one,
+)
 
 TOKEN_LIFETIME = 3600
 TOKEN_NAME_LENGTH = 32
@@ -31,26 +37,20 @@ def new_token_name() -> str:
     return random_key(TOKEN_NAME_LENGTH)
 
 
-def token_pk(site_key: str, name: str) -> str:
-    return f"{site_key}#{name}"
-
-
-def _state(raw: dict[str, Any]) -> TokenState:
-    def number(name: str) -> int:
-        return int(raw[name]["N"]) if name in raw else 0
-
-    return TokenState(number("h"), number("c"), number("tg"), raw.get("host", {}).get("S", ""))
+def state_of(item: Token) -> TokenState:
+    return TokenState(int(item.hashes or 0), int(item.created or 0), int(item.target or 0),
+                      item.host or "")
 
 
 def usable(site_key: str, name: str, now: int) -> TokenState:
     """A token that can still be mined and verified, else InvalidToken."""
     try:
-        item = Token.get(token_pk(site_key, name), consistent_read=True)
+        item = Token.get(Token.token_pk(site_key, name), consistent_read=True)
     except DoesNotExist:
         raise InvalidToken("unknown token") from None
-    if item.v or int(item.x) <= now:
+    if item.verified_by or int(item.expires) <= now:
         raise InvalidToken("expired or verified token")
-    return TokenState(int(item.h), int(item.c), int(item.tg or 0), item.host or "")
+    return state_of(item)
 
 
 def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: int,
@@ -61,15 +61,16 @@ def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: in
     recording when, the target its widget asked for and the page's host; a
     continued one must exist, unverified and unexpired.
     """
-    item = Token(token_pk(site_key, name))
-    actions: list[Action] = [Token.h.add(hashes)]
+    item = Token(Token.token_pk(site_key, name))
+    actions: list[Action] = [Token.hashes.add(hashes)]
     if new:
-        actions += [Token.c.set(now), Token.x.set(now + TOKEN_LIFETIME), Token.tg.set(target)]
+        actions += [Token.created.set(now), Token.expires.set(now + TOKEN_LIFETIME),
+                    Token.target.set(target)]
         if host:
             actions.append(Token.host.set(host[:253]))
         condition = Token.pk.does_not_exist()
     else:
-        condition = Token.pk.exists() & Token.v.does_not_exist() & (Token.x > now)
+        condition = Token.pk.exists() & Token.verified_by.does_not_exist() & (Token.expires > now)
     tx.update("token", item, actions, condition)
 
 
@@ -77,32 +78,34 @@ def verify(site_key: str, name: str, min_hashes: int, now: int, *, request_id: s
            reach_target: bool = False, idem: IdempotencyKey | None = None) -> TokenState:
     """Consume the token if it has at least `min_hashes`; exactly once.
 
-    One conditional UpdateItem that writes the request's id into `v`: a
+    One conditional UpdateItem that writes the request's id into `verified_by`: a
     retry whose first attempt landed (answer lost) finds its own id and
     answers success. Unknown, expired, already verified or short tokens:
     InvalidToken (a short token is not consumed). `reach_target` also
     demands the hashes the widget asked for. With an idempotency key, the
     key's record and the verify are one transaction.
     """
-    condition = (Token.pk.exists() & Token.v.does_not_exist() & (Token.x > now)
-                 & (Token.h >= min_hashes))
+    condition = (Token.pk.exists() & Token.verified_by.does_not_exist() & (Token.expires > now)
+                 & (Token.hashes >= min_hashes))
     if reach_target:
-        condition &= Token.h >= Token.tg
+        condition &= Token.hashes >= Token.target
     if idem:
         return _verify_with_key(site_key, name, condition, request_id, idem)
-    kwargs = {"Key": {"pk": {"S": token_pk(site_key, name)}},
+    kwargs = {"Key": {"pk": {"S": Token.token_pk(site_key, name)}},
               "ReturnValues": "ALL_NEW",
-              **serialize(Token, condition, [Token.v.set(request_id)])}
-    held, item = write_one("UpdateItem", Token, kwargs)
-    if held or item.get("v", {}).get("S") == request_id:
-        return _state(item)
+              **serialize(Token, condition, [Token.verified_by.set(request_id)])}
+    held, raw = write_one("UpdateItem", Token, kwargs)
+    item = decode(Token, raw)
+    if item is not None and (held or item.verified_by == request_id):
+        return state_of(item)
     raise InvalidToken("token not verifiable")
 
 
 def _verify_with_key(site_key: str, name: str, condition: Any, request_id: str,
                      idem: IdempotencyKey) -> TokenState:
     tx = Transaction(client_request_token=request_id)
-    tx.update("token", Token(token_pk(site_key, name)), [Token.v.set(request_id)], condition)
+    tx.update("token", Token(Token.token_pk(site_key, name)), [Token.verified_by.set(request_id)],
+              condition)
     idem.stage(tx)
     try:
         tx.commit()
@@ -110,5 +113,4 @@ def _verify_with_key(site_key: str, name: str, condition: Any, request_id: str,
         if not idem.replay(failed):
             raise idem.remember(InvalidToken("token not verifiable")) from None
     # Verified (now or by the key's first request): its figures no longer change.
-    item = Token.get(token_pk(site_key, name), consistent_read=True)
-    return TokenState(int(item.h), int(item.c), int(item.tg or 0), item.host or "")
+    return state_of(Token.get(Token.token_pk(site_key, name), consistent_read=True))

@@ -50,7 +50,7 @@ def stream_table_names(stage: str | None = None) -> list[str]:
 def table_names(stage: str | None) -> dict[type[Model], str]:
     """Model -> table name for a stage (an env var `WORKPROOF_*_TABLE` wins)."""
     names = config.table_names(os.environ, stage)
-    return {model: names[suffix] for model, (_env_var, suffix, _ttl) in models.TABLES.items()}
+    return {table.model: names[table.suffix] for table in models.TABLES}
 
 
 def _attr_type(attr: Any) -> str:
@@ -112,7 +112,7 @@ def table_spec(model: type[Model]) -> dict[str, Any]:
         ],
         "KeySchema": key_schema,
         "BillingMode": "PAY_PER_REQUEST",
-        "TimeToLiveAttribute": models.TABLES[model][2],
+        "TimeToLiveAttribute": models.table_for(model).ttl_attribute,
     }
     if gsis:
         spec["GlobalSecondaryIndexes"] = gsis

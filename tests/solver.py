@@ -1,4 +1,4 @@
-"""An independent proof-of-work solver, written from DESIGN.md section 2 only."""
+"""An independent proof-of-work solver, written from docs/contract.md §2 only."""
 from __future__ import annotations
 
 import hashlib

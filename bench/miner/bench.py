@@ -1,7 +1,7 @@
 """Workproof solver benchmark: hashes per second per worker in headless Chromium.
 
 Every solver runs in its own dedicated Web Worker, one at a time, on the real
-job format of DESIGN.md section 2 (`job:i:nonce`, jobs shaped like the
+job format of docs/contract.md §2 (`job:i:nonce`, jobs shaped like the
 server's signed jobs), with exact hash counts. Solvers are interleaved over
 several rounds (the machine's speed drifts), OpenSSL's single-core
 `openssl speed -bytes 16 sha256` runs in every round too, and the report

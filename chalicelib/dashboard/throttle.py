@@ -53,7 +53,7 @@ class _Reservation:
 
 
 def _key(source: str, site_key: str, now: int) -> str:
-    return f"SIGNIN#{address_tag(source + '|' + site_key)}#{now - now % WINDOW_SECONDS}"
+    return SignInFailures.pk_for(address_tag(source + '|' + site_key), now - now % WINDOW_SECONDS)
 
 
 def _reserve(source: str, site_key: str, now: int) -> _Reservation:
@@ -62,8 +62,9 @@ def _reserve(source: str, site_key: str, now: int) -> _Reservation:
     minute = now - now % WINDOW_SECONDS
     try:
         SignInFailures(pk).update(
-            actions=[SignInFailures.n.add(1), SignInFailures.x.set(minute + _KEEP_SECONDS)],
-            condition=SignInFailures.n.does_not_exist() | (SignInFailures.n < MAX_CHECKS))
+            actions=[SignInFailures.checks.add(1),
+                     SignInFailures.expires.set(minute + _KEEP_SECONDS)],
+            condition=SignInFailures.checks.does_not_exist() | (SignInFailures.checks < MAX_CHECKS))
     except UpdateError as exc:
         if dynamo_error_code(exc) == "ConditionalCheckFailedException":
             raise TooManyAttempts(WINDOW_SECONDS - now % WINDOW_SECONDS) from None
@@ -72,7 +73,7 @@ def _reserve(source: str, site_key: str, now: int) -> _Reservation:
 
 
 def _give_back(reservation: _Reservation) -> None:
-    SignInFailures(reservation.pk).update(actions=[SignInFailures.n.add(-1)])
+    SignInFailures(reservation.pk).update(actions=[SignInFailures.checks.add(-1)])
 
 
 def checked(source: str, site_key: str, now: int, check: Callable[[], Checked]) -> Checked:

@@ -17,7 +17,13 @@ from typing import Any
 
 from chalicelib.errors import ApiError, BadRequest, InternalError, contract_codes
 from chalicelib.store.models import Idempotency
-from chalicelib.store.transactions import ConditionFailed, Transaction, serialize, write_one
+from chalicelib.store.transactions import (
+    ConditionFailed,
+    Transaction,
+    decode,
+    serialize,
+    write_one,
+)
 
 MAX_KEY_CHARS = 64
 DAY = 24 * 3600
@@ -41,28 +47,28 @@ class IdempotencyKey:
 
     @property
     def pk(self) -> str:
-        return f"I#{self.site_key}#{self.scope}#{self.key}"
+        return Idempotency.pk_for(self.site_key, self.scope, self.key)
 
     def _free(self) -> Any:
-        return Idempotency.pk.does_not_exist() | (Idempotency.x <= self.now)
+        return Idempotency.pk.does_not_exist() | (Idempotency.expires <= self.now)
 
     def stage(self, tx: Transaction) -> None:
         """Add the key's record to the operation's transaction (label "idem")."""
-        tx.save("idem", Idempotency(self.pk, fp=self.print_, x=self.now + self.ttl_seconds),
-                self._free())
+        tx.save("idem", Idempotency(self.pk, fingerprint=self.print_,
+                                    expires=self.now + self.ttl_seconds), self._free())
 
     def replay(self, failed: ConditionFailed) -> bool:
         """True if the key was used before by the same request (a success to
         rebuild); raises its stored refusal, or BadRequest for other parameters."""
         if "idem" not in failed.labels:
             return False
-        self._check(failed.old.get("idem", {}))
+        self._check(failed.item("idem", Idempotency))
         return True
 
-    def _check(self, stored: dict[str, Any]) -> None:
-        if stored.get("fp", {}).get("S") != self.print_:
+    def _check(self, stored: Idempotency | None) -> None:
+        if stored is None or stored.fingerprint != self.print_:
             raise BadRequest("idempotency_key reused with other parameters")
-        code = json.loads(stored.get("r", {}).get("S", "{}")).get("error")
+        code = json.loads(stored.answer or "{}").get("error")
         if code:
             raise _error(code)
 
@@ -70,13 +76,13 @@ class IdempotencyKey:
         """Store a refusal as this key's answer (unless the key was taken meanwhile)."""
         if isinstance(error, InternalError):
             return error  # outcome unknown: nothing to remember
-        item = {"pk": {"S": self.pk}, "fp": {"S": self.print_},
-                "r": {"S": json.dumps({"error": error.code})},
-                "x": {"N": str(self.now + self.ttl_seconds)}}
+        item = Idempotency(self.pk, fingerprint=self.print_,
+                           answer=json.dumps({"error": error.code}),
+                           expires=self.now + self.ttl_seconds).serialize()
         held, stored = write_one("PutItem", Idempotency,
                                  {"Item": item, **serialize(Idempotency, self._free())})
         if not held:
-            self._check(stored)
+            self._check(decode(Idempotency, stored))
         return error
 
 

@@ -7,6 +7,11 @@ own write") without a read. Conflicts, throttles and lost answers are
 retried within the request's deadline: transactions with the same
 ClientRequestToken (DynamoDB answers a replay of a committed transaction
 with success), single writes with a request id written into the item.
+
+The TransactItems are built here, in the order they were staged, so each
+cancellation reason (DynamoDB answers them in the order sent) maps to its
+label by position; both kinds of write go through the SDK client's public
+methods.
 """
 from __future__ import annotations
 
@@ -14,11 +19,12 @@ import contextvars
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from pynamodb.exceptions import TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action, Update
+from pynamodb.models import Model
 
 from chalicelib import observe
 from chalicelib.errors import InternalError, dynamo_error_code
@@ -44,12 +50,15 @@ THROTTLES = frozenset({"ThrottlingError", "ThrottlingException", "RequestLimitEx
 # SDK's pool of 10 connections): one by one, ~5 ms each on DynamoDB, a
 # consumer keeps up with only ~200 changed users/s per shard.
 CONCURRENT_WRITES = 8
-# pynamodb sends the items grouped in this order.
-_KIND_ORDER = ("condition_check", "delete", "save", "update")
+# The SDK client's method for each single write.
+_WRITE_METHODS = {"PutItem": "put_item", "UpdateItem": "update_item", "DeleteItem": "delete_item"}
 
 # How many retries the last commit/write of this thread needed (vardiff
 # under contention reads it; so do the metrics).
 _seen = threading.local()
+
+
+_M = TypeVar("_M", bound=Model)
 
 
 def new_request_id() -> str:
@@ -69,62 +78,96 @@ class ConditionFailed(Exception):
         self.labels = labels
         self.old = old or {}
 
+    def item(self, label: str, model_cls: type[_M]) -> _M | None:
+        """The failed item of `label` as it was, decoded by its model (None = absent)."""
+        return decode(model_cls, self.old.get(label))
+
+
+def decode(model_cls: type[_M], raw: dict[str, Any] | None) -> _M | None:
+    """A raw DynamoDB item (a returned old item, a stream image) as its model; None if empty."""
+    return model_cls.from_raw_data(raw) if raw else None
+
 
 def _error_code(exc: BaseException) -> str:
     """The DynamoDB error code of an exception, or its class name (never raises)."""
     return dynamo_error_code(exc) or type(exc).__name__
 
 
+def _key(item: Model) -> dict[str, Any]:
+    """The item's primary key, as DynamoDB takes it."""
+    raw = item.serialize(null_check=False)
+    return {attr.attr_name: raw[attr.attr_name] for attr in item.get_attributes().values()
+            if attr.is_hash_key or attr.is_range_key}
+
+
 class Transaction:
+    """One TransactWriteItems: items staged under labels, committed once."""
+
     def __init__(self, client_request_token: str | None = None) -> None:
         self.token = client_request_token or secrets.token_hex(16)
-        self._ops: list[tuple[str, str, tuple[Any, ...], dict[str, Any]]] = []
+        # (label, TransactItem), in the order staged: the order sent.
+        self._items: list[tuple[str, dict[str, Any]]] = []
 
     def __len__(self) -> int:
-        return len(self._ops)
+        return len(self._items)
 
-    def condition_check(self, label: str, model_cls: Any, hash_key: Any, condition: Any,
-                        range_key: Any = None) -> None:
-        self._ops.append(("condition_check", label, (model_cls, hash_key),
-                          {"range_key": range_key, "condition": condition}))
+    def _stage(self, label: str, kind: str, model_cls: type[Model], body: dict[str, Any],
+               condition: Condition | None, actions: list[Action] | None = None,
+               old_on_failure: bool = False) -> None:
+        item = {"TableName": model_cls.Meta.table_name, **body,
+                **serialize(model_cls, condition, actions)}
+        if old_on_failure and condition is not None:
+            item["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        self._items.append((label, {kind: item}))
 
-    def delete(self, label: str, model: Any, condition: Any = None) -> None:
-        self._ops.append(("delete", label, (model,), {"condition": condition}))
+    def condition_check(self, label: str, model_cls: type[Model], hash_key: Any,
+                        condition: Condition, range_key: Any = None) -> None:
+        self._stage(label, "ConditionCheck", model_cls,
+                    {"Key": _key(model_cls(hash_key, range_key))}, condition)
 
-    def save(self, label: str, model: Any, condition: Any = None) -> None:
-        kwargs: dict[str, Any] = {"condition": condition}
-        if condition is not None:
-            kwargs["return_values"] = "ALL_OLD"
-        self._ops.append(("save", label, (model,), kwargs))
+    def delete(self, label: str, model: Model, condition: Condition | None = None) -> None:
+        self._stage(label, "Delete", type(model), {"Key": _key(model)}, condition)
 
-    def update(self, label: str, model: Any, actions: list[Any], condition: Any = None) -> None:
-        kwargs: dict[str, Any] = {"condition": condition}
-        if condition is not None:
-            kwargs["return_values"] = "ALL_OLD"
-        self._ops.append(("update", label, (model, actions), kwargs))
+    def save(self, label: str, model: Model, condition: Condition | None = None) -> None:
+        """Put the whole item; a failed condition returns the item as it was."""
+        self._stage(label, "Put", type(model), {"Item": model.serialize()}, condition,
+                    old_on_failure=True)
 
-    def labels_in_wire_order(self) -> list[str]:
-        return [label for kind in _KIND_ORDER for k, label, _a, _kw in self._ops if k == kind]
+    def update(self, label: str, model: Model, actions: list[Action],
+               condition: Condition | None = None) -> None:
+        """Update the item; a failed condition returns the item as it was."""
+        self._stage(label, "Update", type(model), {"Key": _key(model)}, condition, actions,
+                    old_on_failure=True)
+
+    def labels(self) -> list[str]:
+        """The labels in the order sent (the order of the cancellation reasons)."""
+        return [label for label, _item in self._items]
+
+    def _failed(self, exc: ClientError, codes: list[str]) -> dict[str, dict[str, Any]]:
+        """Label -> failed item as it was, from a cancellation; each reason's code into `codes`."""
+        labels = self.labels()
+        failed: dict[str, dict[str, Any]] = {}
+        for i, reason in enumerate(exc.response.get("CancellationReasons") or []):
+            code = str(reason.get("Code") or "None") if isinstance(reason, dict) else "None"
+            codes.append(code)
+            if code == "ConditionalCheckFailed" and i < len(labels):
+                failed[labels[i]] = dict(reason.get("Item") or {})
+        return failed
 
     def commit(self) -> None:
         """Commit once, retrying transient failures with the same token until the deadline."""
         _seen.retries = attempt = 0
+        request = {"TransactItems": [item for _label, item in self._items],
+                   "ClientRequestToken": self.token, "ReturnConsumedCapacity": "TOTAL"}
         while True:
             codes: list[str] = []  # each item's cancellation reason
+            # botocore's client, typed by pynamodb without its generated methods.
+            client: Any = connection().client
             try:
-                with TransactWrite(connection=connection(), client_request_token=self.token) as tx:
-                    for kind, _label, args, kwargs in self._ops:
-                        getattr(tx, kind)(*args, **kwargs)
+                client.transact_write_items(**request)
                 return
-            except TransactWriteError as exc:
-                reasons = exc.cancellation_reasons or []
-                labels = self.labels_in_wire_order()
-                failed: dict[str, dict[str, Any]] = {}
-                for i, reason in enumerate(reasons):
-                    code = reason.code if reason else "None"
-                    codes.append(code)
-                    if code == "ConditionalCheckFailed" and i < len(labels):
-                        failed[labels[i]] = (reason.raw_item or {}) if reason else {}
+            except ClientError as exc:
+                failed = self._failed(exc, codes)
                 if failed:
                     raise ConditionFailed(set(failed), failed) from None
                 code = _error_code(exc)
@@ -149,11 +192,12 @@ def write_one(operation: str, model_cls: Any, kwargs: dict[str, Any],
     """
     _seen.retries = attempt = 0
     client = model_cls._get_connection().connection.client
+    send = getattr(client, _WRITE_METHODS[operation])
     kwargs = {**kwargs, "TableName": model_cls.Meta.table_name,
               "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
     while True:
         try:
-            answer = client._make_api_call(operation, kwargs)
+            answer = send(**kwargs)
             return True, answer.get("Attributes") or {}
         except ClientError as exc:
             code = _error_code(exc)
@@ -173,8 +217,6 @@ def write_one(operation: str, model_cls: Any, kwargs: dict[str, Any],
 def serialize(model_cls: Any, condition: Any = None, actions: list[Any] | None = None,
               ) -> dict[str, Any]:
     """Condition and update expressions of a model's attributes, as botocore takes them."""
-    from pynamodb.expressions.update import Update
-
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     out: dict[str, Any] = {}

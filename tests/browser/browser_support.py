@@ -4,7 +4,7 @@ and a small stand-in of the proof-of-work API that checks every nonce with hashl
 The stand-in lets the client be tested without the server stack: it serves
 the library at `/lib/` exactly as the API does (chalicelib.pages: bundles
 included), test pages at `/page/<name>` (with the headers the test sets in
-`page_headers`), the shortlink page at `/l/<code>`, and implements DESIGN.md section 2's `/pow/job` and
+`page_headers`), the shortlink page at `/l/<code>`, and implements docs/contract.md §2's `/pow/job` and
 `/pow/submit` (exact target formula, one submit per job, tokens, links).
 Tests that need the real server use the `live_server` fixture instead.
 """
@@ -39,7 +39,7 @@ TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=u
 
 
 def puzzle_holds(job: str, index: int, nonce: str, difficulty: int) -> bool:
-    """DESIGN.md section 2's formula, verbatim."""
+    """docs/contract.md §2's formula, verbatim."""
     digest = hashlib.sha256(f"{job}:{index}:{nonce}".encode("ascii")).digest()
     return int.from_bytes(digest, "big") < 2**256 // difficulty
 
@@ -189,79 +189,83 @@ class FakeApi:
         return sum(1 for p, _ in self.log if p == path)
 
 
-def _handler(api: FakeApi):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Handler(BaseHTTPRequestHandler):
+    """The stand-in's requests; `api` is set per server by `_handler`."""
 
-        def log_message(self, *args):  # quiet
-            pass
+    api: FakeApi
+    protocol_version = "HTTP/1.1"
 
-        def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", "no-store")
-            for k, v in (extra or {}).items():
-                self.send_header(k, v)
-            if getattr(self, "csp", False):
-                self.send_header("Content-Security-Policy", NO_WASM_CSP)
-            self.end_headers()
-            self.wfile.write(body)
+    def log_message(self, *args):  # quiet
+        pass
 
-        def do_OPTIONS(self):
-            self._send(204, b"", "text/plain", {"Access-Control-Allow-Origin": "*",
-                                                "Access-Control-Allow-Methods": "POST",
-                                                "Access-Control-Allow-Headers": "Content-Type"})
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        if getattr(self, "csp", False):
+            self.send_header("Content-Security-Policy", NO_WASM_CSP)
+        self.end_headers()
+        self.wfile.write(body)
 
-        def do_GET(self):
-            path = urlsplit(self.path).path
-            self.csp = path.startswith("/csp/")
-            if self.csp:  # same content under a CSP that forbids WebAssembly
-                path = path[4:]
-            if path.startswith("/lib/"):
-                from chalicelib.pages import library_source
+    def do_OPTIONS(self):
+        self._send(204, b"", "text/plain", {"Access-Control-Allow-Origin": "*",
+                                            "Access-Control-Allow-Methods": "POST",
+                                            "Access-Control-Allow-Headers": "Content-Type"})
 
-                body = library_source(path[5:])
-                if body is not None:
-                    return self._send(200, body.encode(), TYPES.get(Path(path).suffix, "text/plain"),
-                                      {"Access-Control-Allow-Origin": "*"})
-            if path.startswith("/page/") and path[6:] in api.pages:
-                kind = TYPES.get(Path(path).suffix, TYPES[".html"])
-                return self._send(200, api.pages[path[6:]].encode(), kind,
-                                  api.page_headers.get(path[6:]))
-            if path.startswith("/l/") and path[3:] in api.links:
-                page = api.link_page(path[3:], self.headers.get("Accept-Language"))
-                return self._send(200, page.encode(), TYPES[".html"])
-            if path.startswith("/target"):
-                return self._send(200, b"<!doctype html><title>target</title><h1>landed</h1>",
-                                  TYPES[".html"])
-            self._send(404, b'{"success":false,"error":"not_found"}', "application/json")
+    def do_GET(self):
+        path = urlsplit(self.path).path
+        self.csp = path.startswith("/csp/")
+        if self.csp:  # same content under a CSP that forbids WebAssembly
+            path = path[4:]
+        if path.startswith("/lib/"):
+            from chalicelib.pages import library_source
 
-        def do_POST(self):
-            path = urlsplit(self.path).path
-            self.csp = path.startswith("/csp/")
-            if self.csp:
-                path = path[4:]
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length).decode("utf-8", "replace")
-            params = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
-            if path in ("/pow/job", "/pow/submit"):
-                with api.lock:
-                    api.log.append((path, params))
-                    if api.fail_next > 0:
-                        api.fail_next -= 1
-                        return self._send(503, b"busy", "text/plain",
-                                          {"Access-Control-Allow-Origin": "*"})
-                    answer = api.pow_job(params) if path == "/pow/job" else api.pow_submit(params)
-                return self._send(200, json.dumps(answer).encode(), "application/json",
+            body = library_source(path[5:])
+            if body is not None:
+                return self._send(200, body.encode(), TYPES.get(Path(path).suffix, "text/plain"),
                                   {"Access-Control-Allow-Origin": "*"})
-            if path == "/form":
-                api.posted_forms.append(params)
-                return self._send(200, b"<!doctype html><title>posted</title><h1>posted</h1>",
-                                  TYPES[".html"])
-            self._send(404, b'{"success":false,"error":"not_found"}', "application/json")
+        if path.startswith("/page/") and path[6:] in self.api.pages:
+            kind = TYPES.get(Path(path).suffix, TYPES[".html"])
+            return self._send(200, self.api.pages[path[6:]].encode(), kind,
+                              self.api.page_headers.get(path[6:]))
+        if path.startswith("/l/") and path[3:] in self.api.links:
+            page = self.api.link_page(path[3:], self.headers.get("Accept-Language"))
+            return self._send(200, page.encode(), TYPES[".html"])
+        if path.startswith("/target"):
+            return self._send(200, b"<!doctype html><title>target</title><h1>landed</h1>",
+                              TYPES[".html"])
+        self._send(404, b'{"success":false,"error":"not_found"}', "application/json")
 
-    return Handler
+    def do_POST(self):
+        path = urlsplit(self.path).path
+        self.csp = path.startswith("/csp/")
+        if self.csp:
+            path = path[4:]
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8", "replace")
+        params = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+        if path in ("/pow/job", "/pow/submit"):
+            with self.api.lock:
+                self.api.log.append((path, params))
+                if self.api.fail_next > 0:
+                    self.api.fail_next -= 1
+                    return self._send(503, b"busy", "text/plain",
+                                      {"Access-Control-Allow-Origin": "*"})
+                answer = self.api.pow_job(params) if path == "/pow/job" else self.api.pow_submit(params)
+            return self._send(200, json.dumps(answer).encode(), "application/json",
+                              {"Access-Control-Allow-Origin": "*"})
+        if path == "/form":
+            self.api.posted_forms.append(params)
+            return self._send(200, b"<!doctype html><title>posted</title><h1>posted</h1>",
+                              TYPES[".html"])
+        self._send(404, b'{"success":false,"error":"not_found"}', "application/json")
+
+
+def _handler(api: FakeApi) -> type[_Handler]:
+    return type("Handler", (_Handler,), {"api": api})
 
 
 class FakeApiServer:

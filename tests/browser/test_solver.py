@@ -1,5 +1,5 @@
 """The solver in a real browser (no server needed): every nonce it returns is
-checked here with hashlib and DESIGN.md section 2's exact formula; the JS
+checked here with hashlib and docs/contract.md §2's exact formula; the JS
 fallback solves with WebAssembly disabled and never hangs."""
 from __future__ import annotations
 

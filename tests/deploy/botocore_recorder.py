@@ -173,10 +173,10 @@ def _suffix_of(table: str) -> str | None:
     """The models.TABLES suffix a table name stands for (e.g. ...-ledger -> ledger)."""
     from chalicelib.store import models
 
-    for model, (env_var, suffix, _ttl) in models.TABLES.items():
-        if table == model.Meta.table_name or table == os.environ.get(env_var) \
-                or table.endswith(f"-{suffix}"):
-            return suffix
+    for spec in models.TABLES:
+        if table == spec.model.Meta.table_name or table == os.environ.get(spec.env_var) \
+                or table.endswith(f"-{spec.suffix}"):
+            return spec.suffix
     return None
 
 

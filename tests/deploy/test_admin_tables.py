@@ -10,12 +10,12 @@ from moto import mock_aws
 from chalicelib.store import models
 from ops import tables as admin_tables
 
-SUFFIXES = {suffix for _env, suffix, _ttl in models.TABLES.values()}
+SUFFIXES = {table.suffix for table in models.TABLES}
 
 
 @pytest.fixture
 def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for env_var, _suffix, _ttl in models.TABLES.values():
+    for env_var in (table.env_var for table in models.TABLES):
         monkeypatch.delenv(env_var, raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     with mock_aws():
@@ -29,7 +29,7 @@ def test_creates_every_table_of_a_stage(ddb: Any) -> None:
     assert {s["table"] for s in summary} == {f"workproof-prod-{s}" for s in SUFFIXES}
     assert all(s["created"] for s in summary)
     assert set(ddb.list_tables()["TableNames"]) == {f"workproof-prod-{s}" for s in SUFFIXES}
-    for model, (_env, suffix, ttl) in models.TABLES.items():
+    for model, suffix, ttl in ((t.model, t.suffix, t.ttl_attribute) for t in models.TABLES):
         name = f"workproof-prod-{suffix}"
         table = ddb.describe_table(TableName=name)["Table"]
         spec = admin_tables.table_spec(model)
@@ -111,11 +111,12 @@ def test_models_work_against_created_tables(ddb: Any) -> None:
     admin_tables.create_tables("prod")
     models.bind(prefix="workproof-prod")
     try:
-        models.User("R#site#0#h", n="bob", t=3, w=0, rx="SITE#site#E#0#0",
-                    ot="x", ob="x", ow="x").save()
+        models.User("R#site#0#h", name="bob", total=3, withdrawn=0,
+                    rank_partition="SITE#site#E#0#0", total_order="x", balance_order="x",
+                    withdrawn_order="x").save()
         for index in (models.User.by_total, models.User.by_balance, models.User.by_withdrawn,
                       models.User.by_name):
-            assert [u.n for u in index.query("SITE#site#E#0#0")] == ["bob"]
+            assert [u.name for u in index.query("SITE#site#E#0#0")] == ["bob"]
         models.StatsShard("site", 3600, hashes=5).save()
         assert models.StatsShard.get("site", 3600).hashes == 5
     finally:
@@ -124,7 +125,7 @@ def test_models_work_against_created_tables(ddb: Any) -> None:
 
 def _stream_tables(monkeypatch: pytest.MonkeyPatch) -> tuple[type, type]:
     """Make the first two tables the stream tables."""
-    first, second = list(models.TABLES)[:2]
+    first, second = list(models.all_models())[:2]
     monkeypatch.setattr(models, "STREAM_TABLES", (first, second))
     return first, second
 
@@ -133,7 +134,7 @@ def test_stream_tables_get_a_new_and_old_images_stream(
         ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     streamed = set(_stream_tables(monkeypatch))
     summary = {s["model"]: s for s in admin_tables.create_tables("local")}
-    for model, (_env, suffix, _ttl) in models.TABLES.items():
+    for model, suffix in ((t.model, t.suffix) for t in models.TABLES):
         table = ddb.describe_table(TableName=f"workproof-dev-{suffix}")["Table"]
         if model in streamed:
             assert table["StreamSpecification"] == {"StreamEnabled": True,
@@ -143,7 +144,7 @@ def test_stream_tables_get_a_new_and_old_images_stream(
             assert "StreamSpecification" not in table
         assert summary[model.__name__]["stream"] is (model in streamed)
     assert sorted(admin_tables.stream_table_names("local")) == sorted(
-        f"workproof-dev-{models.TABLES[m][1]}" for m in streamed)
+        f"workproof-dev-{models.table_for(m).suffix}" for m in streamed)
 
 
 def test_an_existing_table_gains_its_stream(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,5 +152,5 @@ def test_an_existing_table_gains_its_stream(ddb: Any, monkeypatch: pytest.Monkey
     admin_tables.create_tables("local")
     first, _second = _stream_tables(monkeypatch)
     admin_tables.create_tables("local")
-    table = ddb.describe_table(TableName=f"workproof-dev-{models.TABLES[first][1]}")["Table"]
+    table = ddb.describe_table(TableName=f"workproof-dev-{models.table_for(first).suffix}")["Table"]
     assert table["StreamSpecification"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"

@@ -27,7 +27,7 @@ ROW_ACTIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheck
                "BatchGetItem", "BatchWriteItem", "Query"}
 # What Lambda's event source mappings need from the consumer's role.
 STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
-STREAM_SUFFIXES = {models.TABLES[m][1] for m in models.STREAM_TABLES}
+STREAM_SUFFIXES = {models.table_for(m).suffix for m in models.STREAM_TABLES}
 
 
 def policy(stage: str, function: str = "api") -> dict:

@@ -13,7 +13,7 @@ from tests.deploy.cfn import FUNCTIONS, function, policy, resources, tables_by_s
 from tests.deploy.conftest import Packaged
 from tests.deploy.iam import allowed
 
-STREAM_SUFFIXES = {models.TABLES[m][1] for m in models.STREAM_TABLES}
+STREAM_SUFFIXES = {models.table_for(m).suffix for m in models.STREAM_TABLES}
 
 
 def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -27,7 +27,7 @@ def test_plan_is_the_templates_mappings_for_the_stage() -> None:
     assert the_plan["function"] == "workproof-dev-streams"
     assert the_plan["queue"]["name"] == "workproof-dev-streams-failures"
     assert [m["table"] for m in the_plan["mappings"]] == sorted(
-        f"workproof-dev-{models.TABLES[m][1]}" for m in models.STREAM_TABLES)
+        f"workproof-dev-{models.table_for(m).suffix}" for m in models.STREAM_TABLES)
     for mapping in the_plan["mappings"]:
         expected = {k: v for k, v in declared[0].items()
                     if k not in ("EventSourceArn", "FunctionName", "DestinationConfig")}
@@ -38,7 +38,7 @@ def test_plan_is_the_templates_mappings_for_the_stage() -> None:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    for env_var, _suffix, _ttl in models.TABLES.values():
+    for env_var in (table.env_var for table in models.TABLES):
         monkeypatch.delenv(env_var, raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
     with mock_aws():
@@ -76,7 +76,7 @@ def test_applies_queue_and_mappings_idempotently(aws: dict[str, Any]) -> None:
     mappings = aws["lambda"].list_event_source_mappings(
         FunctionName="workproof-prod-streams")["EventSourceMappings"]
     assert len(mappings) == 3
-    streams = {aws["dynamodb"].describe_table(TableName=f"workproof-prod-{models.TABLES[m][1]}")[
+    streams = {aws["dynamodb"].describe_table(TableName=f"workproof-prod-{models.table_for(m).suffix}")[
         "Table"]["LatestStreamArn"] for m in models.STREAM_TABLES}
     assert {m["EventSourceArn"] for m in mappings} == streams
     for mapping in mappings:

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, which: str) -> None:
     template = getattr(packaged, which)
     tables = _tables_by_suffix(template)
-    assert set(tables) == {suffix for _env, suffix, _ttl in models.TABLES.values()}
-    for model, (_env, suffix, ttl) in models.TABLES.items():
+    assert set(tables) == {table.suffix for table in models.TABLES}
+    for model, suffix, ttl in ((t.model, t.suffix, t.ttl_attribute) for t in models.TABLES):
         res = tables[suffix]
         props = res["Properties"]
         assert res["DeletionPolicy"] == "Retain", suffix
@@ -64,7 +64,7 @@ def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, w
 def test_the_consumers_tables_have_streams_with_both_images(packaged: Packaged) -> None:
     tables = _tables_by_suffix(packaged.sam)
     streamed = {suffix for suffix, t in tables.items() if "StreamSpecification" in t["Properties"]}
-    assert streamed == {models.TABLES[m][1] for m in models.STREAM_TABLES} == \
+    assert streamed == {models.table_for(m).suffix for m in models.STREAM_TABLES} == \
         {"guards", "ledger", "tokens"}
     for suffix in streamed:
         assert tables[suffix]["Properties"]["StreamSpecification"] == {
@@ -89,7 +89,7 @@ def test_ledger_indexes_are_the_models(packaged: Packaged) -> None:
 def test_each_function_gets_every_table_by_ref(packaged: Packaged, logical: str) -> None:
     env = _function(packaged.sam, logical)["Environment"]["Variables"]
     tables = _tables_by_suffix(packaged.sam)
-    for _model, (env_var, suffix, _ttl) in models.TABLES.items():
+    for env_var, suffix in ((t.env_var, t.suffix) for t in models.TABLES):
         assert env[env_var] == {"Ref": tables[suffix]["Logical"]}, env_var
     assert config.ENV_SIGNING_KEYS not in env, "the signing key must never be in the template"
 
@@ -125,7 +125,7 @@ def test_config_json_prod_stage_matches_the_template(packaged: Packaged) -> None
     assert prod["iam_policy_file"] == "policy-prod.json"
     env = prod["environment_variables"]
     tables = _tables_by_suffix(packaged.sam)
-    for _model, (env_var, suffix, _ttl) in models.TABLES.items():
+    for env_var, suffix in ((t.env_var, t.suffix) for t in models.TABLES):
         # `chalice deploy --stage prod` uses these plain names; the template's Refs
         # resolve to the same names.
         assert env[env_var] == tables[suffix]["Properties"]["TableName"]

@@ -71,6 +71,6 @@ def put_users(site_key: str, users: dict[str, tuple[int, int]]) -> None:
     epoch = ledger.current_epoch(site_key)
     with User.batch_write() as batch:
         for name, (total, withdrawn) in users.items():
-            batch.save(User(ledger.user_pk(site_key, name), n=name, e=epoch, t=total,
-                            w=withdrawn, b=total - withdrawn))
+            batch.save(User(User.user_pk(site_key, name), name=name, epoch=epoch, total=total,
+                            withdrawn=withdrawn, balance=total - withdrawn))
     drain()

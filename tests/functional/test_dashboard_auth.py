@@ -471,7 +471,7 @@ def test_failure_counter_expires_and_stores_no_address(client, site, monkeypatch
     assert len(items) == 1
     assert items[0].pk.startswith("SIGNIN#") and "203.0.113.7" not in items[0].pk
     assert site.site_key not in items[0].pk
-    assert (items[0].n, items[0].x) == (2, NOW - NOW % 60 + 120)
+    assert (items[0].checks, items[0].expires) == (2, NOW - NOW % 60 + 120)
 
 
 # --- the secret stays where it was sent ---------------------------------------------------------

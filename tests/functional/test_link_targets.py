@@ -1,6 +1,6 @@
 """/link/create and the shortlink page: the host shown is the host the browser goes to.
 
-Targets are parsed as browsers parse them (DESIGN.md, Shortlinks), stored in
+Targets are parsed as browsers parse them (docs/contract.md §1, Shortlinks), stored in
 their serialized form and shown by the host the browser resolves; values
 from the target never act as placeholders of the page.
 """

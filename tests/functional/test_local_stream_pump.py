@@ -25,7 +25,7 @@ def consumer(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 
 def test_no_consumer_module_means_no_pump(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(models, "STREAM_TABLES", tuple(models.TABLES), raising=False)
+    monkeypatch.setattr(models, "STREAM_TABLES", tuple(models.all_models()), raising=False)
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     assert local.stream_handler() is None
     assert local.start_stream_pump() is None
@@ -43,7 +43,7 @@ def test_the_pump_starts_after_what_the_tables_hold_and_feeds_the_consumer(
 
     from ops.store import install_dynamodb_fixes
 
-    sites = next(m for m, (_e, suffix, _t) in models.TABLES.items() if suffix == "sites")
+    sites = next(t.model for t in models.TABLES if t.suffix == "sites")
     monkeypatch.setattr(models, "STREAM_TABLES", (sites,), raising=False)
     install_dynamodb_fixes()
     with mock_aws():

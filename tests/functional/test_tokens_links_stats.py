@@ -1,4 +1,4 @@
-"""DESIGN.md section 1: /token/verify, /link/create (+ its page), /stats/*."""
+"""docs/contract.md §1: /token/verify, /link/create (+ its page), /stats/*."""
 from __future__ import annotations
 
 import json
@@ -36,8 +36,8 @@ def mine_token(site_key: str, name: str, hashes: int, now: int, *, new: bool = T
 
 def add_hashes(site_key: str, hashes: int, at: int) -> None:
     """What an accepted submit leaves for the stats: its guard (the stream does the rest)."""
-    Guard(secrets.token_urlsafe(16), x=at + 600, s=site_key, h=hashes, ts=at, k="user",
-          f=0, d=0).save()
+    Guard(secrets.token_urlsafe(16), expires=at + 600, site_key=site_key, hashes=hashes,
+          credited_at=at, kind="user", first=0, reached=0).save()
 
 
 # --- /token/verify ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""DESIGN.md section 1, "Transport rules (every endpoint)", as tests.
+"""docs/contract.md §1, "Transport (every endpoint)", as tests.
 
 Every request goes through `chalice.test.Client` against moto. Assertions
 are on exact JSON bodies and exact error codes.

@@ -1,4 +1,4 @@
-"""DESIGN.md section 1: /user/balance, withdraw, reset, reset-all, top, list."""
+"""docs/contract.md §1: /user/balance, withdraw, reset, reset-all, top, list."""
 from __future__ import annotations
 
 import base64

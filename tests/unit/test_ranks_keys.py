@@ -7,9 +7,10 @@ import random
 import pytest
 
 from chalicelib.errors import InvalidPage
-from chalicelib.ledger import UserState, name_hash, user_pk
+from chalicelib.ledger import UserState
 from chalicelib.params import MAX_SAFE_INTEGER
-from chalicelib.ranks import decode_page, encode_page, index_pk, order_key, rank_pk
+from chalicelib.ranks import decode_page, encode_page, order_key
+from chalicelib.store.models import User, name_hash
 
 NAMES = ["a", "b", "ba", "B", "Zed", "é", "É", "ｚ", "😀", "日本", "a b", "a\u0000", "~"]
 
@@ -62,12 +63,12 @@ def test_truncated_keys_keep_the_order_of_their_prefixes():
 
 def test_keys_by_site_and_epoch():
     # The name is stored once per item (in `n`): keys carry a 128-bit hash of it.
-    assert user_pk("S" * 32, "alice") == f"U#{'S' * 32}#{name_hash('alice')}"
+    assert User.user_pk("S" * 32, "alice") == f"U#{'S' * 32}#{name_hash('alice')}"
     assert len(name_hash("😀" * 256)) == 22 and name_hash("a") != name_hash("b")
-    assert user_pk("S" * 32, "😀" * 256).isascii()
-    assert rank_pk("S" * 32, 3, name_hash("alice")) == f"R#{'S' * 32}#3#{name_hash('alice')}"
-    assert index_pk("S" * 32, 3, 1) == f"SITE#{'S' * 32}#E#3#1"
-    assert index_pk("S" * 32, 3, 1) != index_pk("S" * 32, 4, 1)
+    assert User.user_pk("S" * 32, "😀" * 256).isascii()
+    assert User.rank_pk("S" * 32, 3, name_hash("alice")) == f"R#{'S' * 32}#3#{name_hash('alice')}"
+    assert User.rank_partition_for("S" * 32, 3, 1) == f"SITE#{'S' * 32}#E#3#1"
+    assert User.rank_partition_for("S" * 32, 3, 1) != User.rank_partition_for("S" * 32, 4, 1)
 
 
 def test_rank_shards_are_stable_and_spread():
