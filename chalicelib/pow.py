@@ -6,7 +6,6 @@ mac = base64url HMAC-SHA-256 of `v1.<payload>` under a signing key.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -17,7 +16,7 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
-from chalicelib import config
+from chalicelib import b64url, config
 from chalicelib.config import SigningKeys
 from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
 
@@ -57,17 +56,6 @@ class Job:
         return self.d * self.k
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    """Strict unpadded base64url: only the one encoding `_b64` writes (no `=`,
-    no stray characters, no other padding bits), else ValueError."""
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:
-        raise ValueError("not canonical base64url")
-    return data
 
 
 def parse_keys(spec: str) -> SigningKeys:
@@ -114,7 +102,7 @@ def signing_keys(now: float | None = None) -> SigningKeys:
 
 
 def new_job_id() -> str:
-    return _b64(secrets.token_bytes(16))
+    return b64url.encode(secrets.token_bytes(16))
 
 
 def sign(job: Job, keys: SigningKeys) -> str:
@@ -124,11 +112,11 @@ def sign(job: Job, keys: SigningKeys) -> str:
     fields["v"] = 1
     # UTF-8, not \u escapes: a 256-character name of 4-byte characters is
     # 1,024 bytes here, and its job stays well under MAX_JOB_CHARS.
-    payload = _b64(json.dumps(fields, sort_keys=True, separators=(",", ":"),
+    payload = b64url.encode(json.dumps(fields, sort_keys=True, separators=(",", ":"),
                               ensure_ascii=False).encode("utf-8"))
     signed = f"{VERSION}.{payload}"
     mac = hmac.new(key, signed.encode("ascii"), hashlib.sha256).digest()
-    return f"{signed}.{_b64(mac)}"
+    return f"{signed}.{b64url.encode(mac)}"
 
 
 def verify(token: str, keys: SigningKeys, now: int) -> Job:
@@ -139,7 +127,7 @@ def verify(token: str, keys: SigningKeys, now: int) -> Job:
     if not dot or not signed.startswith(VERSION + "."):
         raise InvalidJob("not a v1 job")
     try:
-        mac = _unb64(mac_text)
+        mac = b64url.decode(mac_text)
     except (binascii.Error, ValueError):
         raise InvalidJob("bad mac encoding") from None
     matched = None
@@ -150,7 +138,7 @@ def verify(token: str, keys: SigningKeys, now: int) -> Job:
     if matched is None:
         raise InvalidJob("bad signature")
     try:
-        fields = json.loads(_unb64(signed[len(VERSION) + 1:]))
+        fields = json.loads(b64url.decode(signed[len(VERSION) + 1:]))
         if fields.pop("v") != 1 or fields.get("kid") != matched:
             raise ValueError("version or key id")
         job = Job(**fields)

@@ -19,7 +19,6 @@ it is bound to the session and useless without the HttpOnly cookie.
 """
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -28,7 +27,7 @@ import secrets
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 
-from chalicelib import pow, sites
+from chalicelib import b64url, pow, sites
 from chalicelib.sites import SiteInfo
 
 COOKIE_NAME = "workproof_dashboard"
@@ -64,17 +63,6 @@ class Session:
     binding: str
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    """Strict unpadded base64url: only the one encoding `_b64` writes (no `=`,
-    no stray characters, no other padding bits), else ValueError."""
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:
-        raise ValueError("not canonical base64url")
-    return data
 
 
 def _typed(fields: dict[str, object]) -> bool:
@@ -95,22 +83,22 @@ def _mac(key: bytes, *parts: str) -> bytes:
 
 
 def binding(key: bytes, secret_hash: str) -> str:
-    return _b64(_mac(key, "secret", secret_hash)[:_BINDING_BYTES])
+    return b64url.encode(_mac(key, "secret", secret_hash)[:_BINDING_BYTES])
 
 
 def issue(anchor: sites.SessionAnchor, now_ms: int) -> tuple[Session, str]:
     """A new session of the anchor's site and its cookie value."""
     kid, key = _mac_keys()[0]
-    session = Session(kid, anchor.site.site_key, _b64(secrets.token_bytes(16)),
+    session = Session(kid, anchor.site.site_key, b64url.encode(secrets.token_bytes(16)),
                       # Strictly after the cutoff, even within its millisecond.
                       max(now_ms, anchor.sessions_after + 1),
                       now_ms // 1000 + SESSION_SECONDS, binding(key, anchor.secret_hash))
-    payload = _b64(json.dumps(
+    payload = b64url.encode(json.dumps(
         {"k": session.kid, "s": session.site_key, "i": session.sid, "t": session.issued_ms,
          "e": session.expires, "b": session.binding},
         separators=(",", ":"), sort_keys=True).encode("ascii"))
     signed = f"{_VERSION}.{payload}"
-    return session, f"{signed}.{_b64(_mac(key, signed))}"
+    return session, f"{signed}.{b64url.encode(_mac(key, signed))}"
 
 
 def _key_of(kid: str) -> bytes | None:
@@ -128,8 +116,8 @@ def decode(value: str, now: int) -> Session:
     if not dot or not signed.startswith(_VERSION + "."):
         raise SignedOut("not a session")
     try:
-        mac = _unb64(mac_text)
-        fields = json.loads(_unb64(signed[len(_VERSION) + 1:]))
+        mac = b64url.decode(mac_text)
+        fields = json.loads(b64url.decode(signed[len(_VERSION) + 1:]))
         kid = fields["k"]
         key = _key_of(kid) if isinstance(kid, str) else None
         # The MAC is checked before any field is believed.
@@ -161,14 +149,14 @@ def check(session: Session) -> SiteInfo:
 def address_tag(address: str) -> str:
     """A client address as stored: keyed, so the 2^32 IPv4 addresses cannot be
     tried against it (a plain hash of one can)."""
-    return _b64(_mac(_mac_keys()[0][1], "address", address)[:16])
+    return b64url.encode(_mac(_mac_keys()[0][1], "address", address)[:16])
 
 
 def csrf_token(session: Session) -> str:
     key = _key_of(session.kid)
     if key is None:
         raise SignedOut("signing key retired")
-    return _b64(_mac(key, "csrf", session.sid))
+    return b64url.encode(_mac(key, "csrf", session.sid))
 
 
 def check_csrf(session: Session, token: str | None) -> None:
