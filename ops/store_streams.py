@@ -128,6 +128,9 @@ class StreamLog:
         first = int(clock() * 1_000_000) * SEQUENCE_PER_MICROSECOND
         self.shards: list[Shard] = [Shard(None, first)]
         self.created_on = datetime.now(UTC)
+        # Writes outside the store server's lock (in-process moto, the stream
+        # consumer's concurrent writes) must not roll a shard twice.
+        self._lock = threading.Lock()
 
     # moto's Table and backend call add() for every write.
     def add(self, old: Any, new: Any) -> None:
@@ -142,8 +145,9 @@ class StreamLog:
         new_image = new.to_json()["Attributes"] if new is not None else None
         if old_image is not None and old_image == new_image:
             return  # DynamoDB writes no record for a write that changes nothing
-        shard = self._open_shard()
-        shard.append(self._record(old_image, new_image, shard.end_seq))
+        with self._lock:
+            shard = self._open_shard()
+            shard.append(self._record(old_image, new_image, shard.end_seq))
         with _written:
             written_counts[self.table.name] = written_counts.get(self.table.name, 0) + 1
             _written.notify_all()
