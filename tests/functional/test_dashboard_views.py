@@ -316,8 +316,8 @@ def test_settings_show_the_default_levels_as_the_admin_command_does(dash, site):
 
     base = config.settings().min_work
     shown = dash.get("settings")["pressure"]
-    assert shown == {"levels": [base, 2 * base, 4 * base, 8 * base], "stepUp": 1200,
-                     "ceiling": 3000, "custom": False, "level": 0, "minWorkNow": base,
+    assert shown == {"levels": [base, 2 * base, 4 * base, 8 * base], "stepUp": 3000,
+                     "ceiling": 6000, "custom": False, "level": 0, "minWorkNow": base,
                      "admitted": 1.0, "sharesPerMinute": 0.0, "heavySources": 0}
     by_admin = admin._levels_json(sites.get_site(site.site_key))
     assert shown == {k: v for k, v in by_admin.items() if k != "site_key"}
@@ -355,7 +355,7 @@ def test_levels_are_set_in_part_and_reset_to_the_defaults(dash, site):
     default = dash.get("settings")["pressure"]
     assert default["custom"] is True
     back = dash.post("settings/levels", reset=True)
-    assert back["pressure"]["custom"] is False and back["pressure"]["stepUp"] == 1200
+    assert back["pressure"]["custom"] is False and back["pressure"]["stepUp"] == 3000
     assert sites.get_site(site.site_key).levels is None
 
 
