@@ -100,22 +100,18 @@ class Waf:
 class StageThrottle:
     """API Gateway's stage throttles: a token bucket per method (the template's
     PowRateLimit/PowBurstLimit on /pow/*, ApiRateLimit/ApiBurstLimit on the others),
-    shared by every client. A throttled request answers 429 with Retry-After: 1."""
+    shared by every client. A throttled request answers 429 with Retry-After: 1.
+    The buckets are the app's own (chalicelib/limits.py), keyed by path."""
 
     def __init__(self, params: dict[str, Any]) -> None:
-        self.pow = (float(params["PowRateLimit"]), float(params["PowBurstLimit"]))
-        self.other = (float(params["ApiRateLimit"]), float(params["ApiBurstLimit"]))
-        self.buckets: dict[str, tuple[float, float]] = {}
+        from chalicelib.limits import Rule, SourceLimits
+
+        self.buckets = SourceLimits({
+            "pow": Rule(float(params["PowBurstLimit"]), float(params["PowRateLimit"]), 0),
+            "other": Rule(float(params["ApiBurstLimit"]), float(params["ApiRateLimit"]), 0)})
 
     def throttles(self, path: str, now: float) -> bool:
-        rate, burst = self.pow if path.startswith("/pow/") else self.other
-        tokens, since = self.buckets.get(path, (burst, now))
-        tokens = min(burst, tokens + (now - since) * rate)
-        if tokens < 1.0:
-            self.buckets[path] = (tokens, now)
-            return True
-        self.buckets[path] = (tokens - 1.0, now)
-        return False
+        return self.buckets.admit("pow" if path.startswith("/pow/") else "other", path, now) > 0
 
 
 @dataclass
