@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.race.threads import collecting, now, params
+from tests.race.threads import now, params, run_together
 
 pytestmark = pytest.mark.race
 
@@ -150,17 +150,8 @@ def test_ten_thousand_mixed_operations_match_the_tally(store: Any) -> None:
             user = USERS[round_ % len(USERS)]
             api.user_reset(params(secret=secret, name=user))
             tally.total[user] = tally.withdrawn[user] = 0
-        failures: list[BaseException] = []
-        threads = [threading.Thread(target=collecting(_worker, failures),
-                                    args=(secret, site_key, tally, tokens, round_ * 100 + t,
-                                          spare))
-                   for t in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if failures:
-            raise failures[0]
+        run_together(_worker, [(secret, site_key, tally, tokens, round_ * 100 + t, spare)
+                               for t in range(THREADS)])
         site = sites.get_site(site_key)
         assert site is not None
         for user in USERS:

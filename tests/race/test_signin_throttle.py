@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.race.threads import collecting
+from tests.race.threads import run_together
 
 pytestmark = pytest.mark.race
 
@@ -55,21 +55,13 @@ def test_forty_parallel_wrong_secrets_check_at_most_the_limit(store: Any) -> Non
     target, secret = sites.create_site("guessed at")
     other, other_secret = sites.create_site("never guessed at")
     outcomes: list[str] = []
-    failures: list[BaseException] = []
     barrier = threading.Barrier(THREADS)
 
     def guess(i: int) -> None:
         barrier.wait()
         outcomes.append(_outcome(target.site_key, f"wrong-secret-{i:02d}-" + "x" * 20))
 
-    threads = [threading.Thread(target=collecting(guess, failures), args=(i,))
-               for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    run_together(guess, [(i,) for i in range(THREADS)])
 
     assert outcomes.count("invalid_secret") == MAX_CHECKS
     assert outcomes.count("too_many_attempts") == THREADS - MAX_CHECKS
