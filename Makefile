@@ -92,7 +92,7 @@ bench-memory: $(STAMP) ## make run over 100,000 shares: RSS and ms per share
 # Each attack on one site beside honest traffic, simulated through the real code:
 # $ per hour by layer (the template's limits and prices), honest success and solve times.
 bench-abuse: $(STAMP) ## each attack beside honest traffic, simulated through the real code: $ per hour, honest solve times
-	$(PY) bench/abuse.py
+	$(PY) -m bench.abuse
 
 bench-cold: $(STAMP) ## the bundle's cold start vs a bare import boto3
 	$(PY) bench/cold_start.py

@@ -1,0 +1,105 @@
+"""`make bench-abuse`'s command line: which scenarios, how long, which template parameters."""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import secrets
+import sys
+import time
+from typing import Any
+
+from bench.abuse import report, targets
+from bench.abuse.scenarios import SCENARIOS, prepare
+
+# The rows before issue 21, also run without WAF (as `make run` serves).
+WAF_OFF_ROWS = ("none", "job-flood", "cpu", "gpu")
+
+
+def run_scenario(name: str, args: argparse.Namespace, waf_on: bool) -> tuple[dict[str, Any], int]:
+    from moto import mock_aws
+
+    from bench.abuse.sim import Simulation
+
+    with mock_aws():
+        from chalicelib.store import models
+        from ops import tables
+        from ops.store import install_dynamodb_fixes
+
+        install_dynamodb_fixes()
+        models.bind()
+        tables.create_tables("local")
+        scenario = SCENARIOS[name]
+        seconds = args.many_seconds if scenario.long else \
+            args.stop_seconds if name == "stop" else args.seconds
+        sim = Simulation(seconds, args.seed, waf_on, args.min_work, args.overrides)
+        run = prepare(name, sim, args)
+        with sim:
+            sim.run()
+        return report.summary(name, waf_on, run), len(sim.containers)
+
+
+def _plan(args: argparse.Namespace) -> list[tuple[str, bool]]:
+    """(scenario, WAF on) in order, every scenario a target compares with first."""
+    names = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
+    wafs = {"on": [True], "off": [False], "both": [True, False]}[args.waf]
+    plan: list[tuple[str, bool]] = []
+
+    def add(name: str, waf: bool) -> None:
+        for need in SCENARIOS[name].needs:
+            add(need, waf)
+        if (name, waf) not in plan:
+            plan.append((name, waf))
+    for waf in wafs:
+        for name in names:
+            add(name, waf)
+    if args.scenario == "all" and args.waf == "on":
+        for name in WAF_OFF_ROWS:
+            add(name, False)
+    return plan
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="each attack beside honest traffic, simulated "
+                                     "through the real code: $ per hour, honest outcomes, targets")
+    parser.add_argument("--scenario", default="all",
+                        help="all, or scenarios separated by commas: " + ", ".join(SCENARIOS))
+    parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--stop-seconds", type=float, default=300.0)
+    parser.add_argument("--stop-sources-per-second", type=int, default=20)
+    parser.add_argument("--many-seconds", type=float, default=60.0)
+    parser.add_argument("--many-sources", type=int, default=10_000)
+    parser.add_argument("--min-work", type=int, default=0, help="0: the app's default")
+    parser.add_argument("--waf", choices=("on", "off", "both"), default="on",
+                        help="on (default: every scenario with WAF, the older rows also without)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter other than its default (e.g. PowRateLimit=1000)")
+    args = parser.parse_args()
+    unknown = [n for n in args.scenario.split(",") if n not in SCENARIOS and args.scenario != "all"]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}")
+    args.overrides = dict(item.split("=", 1) for item in args.param)
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "sim", "AWS_SECRET_ACCESS_KEY": "sim",
+        "AWS_DEFAULT_REGION": "us-east-1", "WORKPROOF_SOURCE_LIMITS": "on",
+        "WORKPROOF_SIGNING_KEYS": "sim:" + base64.urlsafe_b64encode(
+            secrets.token_bytes(32)).decode(),
+    })
+    os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+    from chalicelib import config
+
+    args.min_work = args.min_work or config.DEFAULT_MIN_WORK
+    results, containers = [], 0
+    for name, waf in _plan(args):
+        started = time.monotonic()
+        result, containers = run_scenario(name, args, waf)
+        results.append(result)
+        print(f"  {name} (WAF {'on' if waf else 'off'}): {time.monotonic() - started:.0f} s",
+              file=sys.stderr, flush=True)
+    rows = targets.check_all(results, args.min_work)
+    report.print_tables(results, rows, args, containers)
+    failed = [f"{name} (WAF {waf})" for name, waf, _t, _m, passed in rows if passed is False]
+    print(f"RESULT: {len(rows) - len(failed)} of {len(rows)} targets met or reported"
+          + (f"; missed: {', '.join(failed)}" if failed else ""))
+    return 0

@@ -1,0 +1,284 @@
+"""The simulation: simulated time, the edge (WAF, stage throttles), a pool of
+warm Lambda containers running the real app code, and each party's bill.
+
+One request goes as a deployed one does: WAF (bench/abuse/edge.py), then
+API Gateway's throttle, then a container picked at random, where the app's
+middleware order is followed (`front_door.check`, the view, `front_door.after`;
+chalicelib/http.py `serve`). Every DynamoDB call a request makes is priced by
+bench/dynamo_cost.py and charged to the request's party; the stream consumer
+runs once a simulated second and its cost is shared by the parties whose
+shares it counted.
+"""
+from __future__ import annotations
+
+import heapq
+import random
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import bill
+from bench.abuse.edge import StageThrottle, Waf
+from bench.hotkeys import SimClock
+
+SERVED_MS, REFUSED_MS = 25, 3   # billed Lambda duration of a served / refused request
+# Containers when the template reserves no concurrency (ApiReservedConcurrency = 0):
+# the account's default concurrency, as bench/bill.py assumes.
+UNRESERVED_CONTAINERS = bill.ACCOUNT_CONCURRENCY
+BACKEND = "192.0.2.1"  # the site's backend, verifying its visitors' tokens
+
+
+@dataclass
+class Container:
+    """One warm Lambda container's memory."""
+
+    limits: Any
+    rates: Any
+    site_cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Book:
+    """What one party's requests cost and got."""
+
+    waf: int = 0
+    gateway: int = 0
+    invocations: int = 0
+    lambda_ms: float = 0.0
+    wru: float = 0.0
+    rru: float = 0.0
+    refused: int = 0
+    waf_blocked: int = 0
+    throttled: int = 0
+    refused_with_calls: int = 0
+    accepted_shares: int = 0
+    accepted_hashes: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A request's outcome: `value` (the view's answer) if ok; else the wait
+    (`retry_after` > 0, busy or throttled) or the error code."""
+
+    value: Any = None
+    retry_after: int = 0
+    error: str = ""
+    by: str = ""  # what refused it: a WAF rule, "throttle", "front door", "app"
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.retry_after
+
+
+class Simulation:
+    def __init__(self, seconds: float, seed: int, waf_on: bool, min_work: int,
+                 overrides: dict[str, Any]) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.dynamodb.models import dynamodb_backends
+
+        import app  # noqa: F401 - the settings, the keys, the front door configured
+        from bench.cost import _clients
+        from bench.dynamo_cost import Recorder
+        from chalicelib import front_door, ledger, limits, mining, pow, pressure, sites, stats
+        from chalicelib import streams as streams_module
+        from chalicelib.store import deadline
+
+        self.rng = random.Random(seed)
+        self.seconds, self.min_work = seconds, min_work
+        self.clock = SimClock()
+        for module in (deadline, mining, ledger, sites, streams_module, stats):
+            module.time = self.clock  # type: ignore[attr-defined]
+        mining.random = self.rng  # type: ignore[attr-defined]
+        front_door.clock = self.clock.monotonic
+        front_door.configure(1.0)
+        pow.check_share = mining.check_share = lambda *_a, **_k: None  # CPU only, skipped
+        template = bill.load_template()
+        self.params = bill.parameters(template, overrides)
+        reserved = int(float(self.params.get(bill.RESERVED[bill.API_FUNCTION]) or 0))
+        self.containers = [Container(limits.SourceLimits(), pressure.SourceRates())
+                           for _ in range(reserved or UNRESERVED_CONTAINERS)]
+        self.backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+        self.site, _secret = sites.create_site("sim")
+        self.recorder = Recorder(_clients(), self.backend, second=lambda: self.clock.now)
+        self.waf = Waf(template, self.params, waf_on, self.rng)
+        self.throttle = StageThrottle(template, self.params)
+        self.books: dict[str, Book] = defaultdict(Book)
+        self.consumer_invocations = 0
+        self.consumer_wru = self.consumer_rru = 0.0
+        self.events: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = 0
+        self.writes = 0
+        self._last_ok = False
+        self.outcomes: dict[str, int] = defaultdict(int)
+        self.tickers: list[Callable[[float], None]] = []  # run at each whole second
+
+    # --- the store's hooks -----------------------------------------------------
+    def _count_call(self, model: Any = None, **_: Any) -> None:
+        # Writes only: a refused request may read the (cached) site record.
+        if model is not None and model.name in ("PutItem", "UpdateItem", "DeleteItem",
+                                                "TransactWriteItems", "BatchWriteItem"):
+            self.writes += 1
+
+    def __enter__(self) -> Simulation:
+        self.recorder.__enter__()
+        for client in self.recorder.clients:
+            client.meta.events.register("before-call.dynamodb", self._count_call)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for client in self.recorder.clients:
+            client.meta.events.unregister("before-call.dynamodb", self._count_call)
+        self.recorder.__exit__(*exc)
+
+    # --- time ------------------------------------------------------------------
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        if when < self.seconds:
+            self._seq += 1
+            heapq.heappush(self.events, (when, self._seq, action))
+
+    def run(self) -> None:
+        next_second = 1.0
+        while self.events:
+            when, _seq, action = heapq.heappop(self.events)
+            while when >= next_second:
+                self._second(next_second)
+                next_second += 1.0
+            self.clock.now = when
+            action()
+        while next_second <= self.seconds:
+            self._second(next_second)
+            next_second += 1.0
+
+    def _second(self, now: float) -> None:
+        self.clock.now = now
+        self.waf.evaluate(now)
+        self.drain()
+        for tick in self.tickers:
+            tick(now)
+
+    def drain(self) -> None:
+        """The stream consumer, once a second, batches of 100 per table."""
+        from chalicelib import streams
+        from chalicelib.store import deadline
+        from tests.streams import pending_records
+
+        deadline.clear()
+        before = (self.recorder.cost.wru, self.recorder.cost.rru)
+        for event in pending_records():
+            self.consumer_invocations += 1
+            streams.handle_event(event, self.min_work)
+        self.consumer_wru += self.recorder.cost.wru - before[0]
+        self.consumer_rru += self.recorder.cost.rru - before[1]
+
+    # --- one request ---------------------------------------------------------------
+    def request(self, party: str, address: str, path: str, call: Callable[[], Any],
+                method: str = "POST", resource: str | None = None) -> Answer:
+        """One request from `address` (as API Gateway reports it) to `path`
+        (`resource`: API Gateway's resource path, if not `path` itself)."""
+        book = self.books[party]
+        now = self.clock.now
+        if self.waf.enabled:
+            book.waf += 1
+            rule = self.waf.blocks(address, path, method, now)
+            if rule:
+                book.waf_blocked += 1
+                return Answer(retry_after=int(self.params["WafWindowSeconds"]), by=rule)
+        resource = resource or path
+        if self.throttle.throttles(resource, method, now):
+            book.throttled += 1  # REST APIs do not bill a throttled request
+            return Answer(retry_after=1, by="throttle")
+        book.gateway += 1
+        book.invocations += 1
+        before = (self.recorder.cost.wru, self.recorder.cost.rru, self.writes)
+        try:
+            return self._invoke(book, address, resource, call)
+        finally:
+            book.wru += self.recorder.cost.wru - before[0]
+            book.rru += self.recorder.cost.rru - before[1]
+            if self.writes != before[2] and not self._last_ok:
+                book.refused_with_calls += 1
+
+    def _invoke(self, book: Book, address: str, resource: str, call: Callable[[], Any]) -> Answer:
+        """The app's middleware and view in a container picked at random."""
+        from chalicelib import front_door, sites
+        from chalicelib.errors import ApiError, Busy
+        from chalicelib.store import deadline
+
+        container = self.rng.choice(self.containers)
+        front_door.LIMITS, front_door.RATES = container.limits, container.rates
+        sites._cache = container.site_cache
+        context = {"resourcePath": resource, "identity": {"sourceIp": address}}
+        self._last_ok = False
+        _route, wait = front_door.check(context)
+        if wait:
+            book.lambda_ms += REFUSED_MS
+            book.refused += 1
+            return Answer(retry_after=wait, by="front door")
+        book.lambda_ms += SERVED_MS
+        deadline.start()
+        try:
+            value = call()
+        except Busy as error:
+            front_door.after(context, "busy")
+            book.refused += 1
+            return Answer(retry_after=error.retry_after, by="app")
+        except ApiError as error:
+            front_door.after(context, error.code)
+            book.refused += 1
+            return Answer(error=error.code, by="app")
+        front_door.after(context, "success")
+        self._last_ok = True
+        if isinstance(value, dict) and "hashes" in value and "total" in value:
+            book.accepted_shares += 1
+            book.accepted_hashes += int(value["hashes"])
+        return Answer(value=value)
+
+    # --- the app's routes ----------------------------------------------------------
+    def job(self, party: str, address: str, site_key: str | None = None, **account: Any) -> Answer:
+        from chalicelib import mining
+        from chalicelib.params import merge
+
+        site = site_key or self.site.site_key
+        params = merge([("site", site), *((k, str(v)) for k, v in account.items())], [])
+        return self.request(party, address, "/pow/job", lambda: mining.issue_job(
+            params, None, int(self.clock.time()), self.min_work, 600, address))
+
+    def submit(self, party: str, address: str, job_text: str, count: int) -> Answer:
+        from chalicelib import mining
+        from chalicelib.params import merge
+
+        params = merge([("job", job_text), ("nonce", ",".join(["0"] * count))], [])
+        return self.request(party, address, "/pow/submit", lambda: mining.submit(
+            params, None, int(self.clock.time()), self.min_work, 600, address))
+
+    def verify(self, token: str) -> Answer:
+        """The site's backend verifies a visitor's token (POST /token/verify)."""
+        from chalicelib import tokens
+
+        return self.request("backend", BACKEND, "/token/verify", lambda: tokens.verify(
+            self.site.site_key, token, 1, int(self.clock.time()), request_id=secrets.token_hex(8)))
+
+    def junk_path(self, party: str, address: str, path: str) -> Answer:
+        """A GET to a path the API does not serve (API Gateway's catch-all resource)."""
+        from chalicelib.errors import NotFound
+
+        def not_found() -> Any:
+            raise NotFound()
+        depth = path.count("/")
+        resource = "".join(f"/{{p{i}}}" for i in range(depth))
+        return self.request(party, address, path, not_found, method="GET", resource=resource)
+
+    def backoff(self, retry_after: int) -> float:
+        """What the widget and the miner wait on `busy`: Retry-After plus up to 20 % jitter."""
+        return retry_after * (1 + 0.2 * self.rng.random())
+
+    def level(self) -> int:
+        """The site's level in force now, read from its record as /pow/job reads it."""
+        from chalicelib import pressure, sites
+
+        site = sites.get_site(self.site.site_key, consistent=True)
+        assert site is not None
+        levels = site.levels or pressure.default_levels(self.min_work)
+        return pressure.level_now(site.pressure, levels, int(self.clock.time()))
