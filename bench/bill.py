@@ -28,11 +28,13 @@ For the template:
   function_settings(config_path) -> {logical id: Function(memory_gb, timeout_s)}
 
 What bounds each layer at worst (deploy/README.md, "Limits and the bill's ceiling"):
-- API Gateway: requests reaching it are at most the /pow/* method throttles
-  (PowRateLimit each) plus WAF's all-sources ceiling of the other routes
-  (WafOtherRoutesLimit per WafWindowSeconds); API Gateway applies the stage's
-  default throttle to each of its 200-odd methods separately, so without WAF
-  only the account's regional limit (ACCOUNT_API_RPS) bounds their sum.
+- API Gateway: requests reaching it are at most the methods' own throttles
+  (the /pow/* methods at PowRateLimit each; verification and the widget's
+  scripts, which WAF's all-sources rule never blocks, at ApiRateLimit each)
+  plus WAF's all-sources ceiling of the other routes (WafOtherRoutesLimit per
+  WafWindowSeconds); API Gateway applies the stage's default throttle to each
+  of its 200-odd methods separately, so without WAF only the account's
+  regional limit (ACCOUNT_API_RPS) bounds their sum.
 - Lambda: one invocation per request at most; GB-seconds at most reserved
   concurrency x 3,600 x memory (ACCOUNT_CONCURRENCY when not reserved).
 - The stream consumer: at most one invocation per stream record (a batch of
@@ -232,10 +234,13 @@ def table_caps(template: Mapping[str, Any], params: Mapping[str, Any]) -> dict[s
     return out
 
 
-def _pow_requests_per_second(template: Mapping[str, Any], params: Mapping[str, Any]) -> float:
-    """The stage's own method throttles (every setting but the `/*` default): the /pow/* routes."""
+def _own_throttles_per_second(template: Mapping[str, Any], params: Mapping[str, Any],
+                              pow_routes: bool | None = None) -> float:
+    """The methods' own throttles (every setting but the `/*` default): the /pow/* routes,
+    and those WAF's all-sources rule leaves out; `pow_routes` picks one kind."""
     settings = template["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
-    return sum(_value(s["ThrottlingRateLimit"], params) for s in settings if s["ResourcePath"] != "/*")
+    return sum(_value(s["ThrottlingRateLimit"], params) for s in settings if s["ResourcePath"] != "/*"
+               and pow_routes in (None, s["ResourcePath"].startswith("/~1pow~1")))
 
 
 def _streamed_tables(template: Mapping[str, Any]) -> list[str]:
@@ -261,7 +266,7 @@ def worst_case(template: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     if waf:
         window = float(params["WafWindowSeconds"])
         other = float(params["WafOtherRoutesLimit"]) / window
-        rps = min(float(ACCOUNT_API_RPS), _pow_requests_per_second(template, params) + other)
+        rps = min(float(ACCOUNT_API_RPS), _own_throttles_per_second(template, params) + other)
     else:
         rps = float(ACCOUNT_API_RPS)
     caps = table_caps(template, params)
@@ -300,7 +305,9 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
               "| layer | ceiling | $/hour |", "|---|---|---:|"]
     if c.waf:
         bound = (f"{c.requests_per_second:,.0f} requests/s: /pow/* throttles "
-                 f"{_pow_requests_per_second(template, params):,.0f} + WAF all-sources "
+                 f"{_own_throttles_per_second(template, params, True):,.0f} + verification and "
+                 f"scripts throttles {_own_throttles_per_second(template, params, False):,.0f} "
+                 "+ WAF all-sources "
                  f"{float(params['WafOtherRoutesLimit']):,.0f} per {float(params['WafWindowSeconds']):.0f} s")
     else:
         bound = f"{c.requests_per_second:,.0f} requests/s: the account's regional limit (WAF off)"

@@ -89,7 +89,8 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
         "office_count": len(office),
         "office_max_work": max((w for v in office for w in v.works), default=0),
         "office_max_busy": max((sum(v.busy_waits) for v in office), default=0.0),
-        "failures": Counter(v.outcome for v in honest + office if v.outcome != "verified"),
+        "failures": Counter(v.outcome or "unfinished at the end" for v in honest + office
+                            if v.outcome != "verified"),
         "miner_busy": sim.outcomes.get("miner busy", 0),
         "miner_accepted": sim.outcomes.get("miner accepted", 0),
         "attacker_shares_h": attacker.accepted_shares * scale,

@@ -33,30 +33,32 @@ def test_fixed_monthly_cost_of_the_defaults() -> None:
     fixed = {f.item: (f.count, f.monthly) for f in bill.fixed_monthly(DEFAULTS)}
     assert fixed == {
         "WAF web ACL": (1, 5.00),
-        "WAF rules": (3, 3.00),
+        "WAF rules": (5, 5.00),
         "Secrets Manager secret": (1, 0.40),
         # 16 alarms; the metric-math ones read several metrics each.
         "CloudWatch alarm metrics (standard)": (34, pytest.approx(3.40)),
         "CloudWatch dashboard": (1, 3.00),
     }
-    assert sum(f.monthly for f in bill.fixed_monthly(DEFAULTS)) == pytest.approx(14.80)
+    assert sum(f.monthly for f in bill.fixed_monthly(DEFAULTS)) == pytest.approx(16.80)
 
 
 def test_without_waf_the_fixed_cost_drops_by_its_acl_and_rules() -> None:
     fixed = bill.fixed_monthly(DEFAULTS, {"EnableWaf": "false"})
-    assert sum(f.monthly for f in fixed) == pytest.approx(14.80 - 8.00)
+    assert sum(f.monthly for f in fixed) == pytest.approx(16.80 - 10.00)
     assert not [f for f in fixed if f.item.startswith("WAF")]
 
 
 def test_worst_case_per_hour_of_the_defaults() -> None:
     c = bill.worst_case(DEFAULTS, functions=FUNCTIONS)
-    # 2 x 100/s on /pow/job and /pow/submit + 18,000 per 60 s on the other routes.
-    assert c.requests_per_second == 500
-    assert c.layers["API Gateway"] == pytest.approx(500 * 3600 * 3.50e-6)          # 6.30
-    assert c.layers["WAF"] == pytest.approx(500 * 3600 * 0.60e-6)                  # 1.08
-    # 50 reserved x 3,600 s x 0.5 GB = 90,000 GB-s, plus 1.8 M invocations.
-    assert c.api_gb_seconds == 90_000
-    assert c.layers["Lambda"] == pytest.approx(1.8e6 * 0.20e-6 + 90_000 * 0.0000166667)  # 1.86
+    # 2 x 100/s on /pow/job and /pow/submit; 10 x 20/s on the methods WAF's all-sources
+    # rule leaves out (3 siteverify paths x GET, POST; /token/verify; /lib/{name} and the
+    # two compatibility scripts); 18,000 per 60 s on the other routes.
+    assert c.requests_per_second == 200 + 200 + 300
+    assert c.layers["API Gateway"] == pytest.approx(700 * 3600 * 3.50e-6)          # 8.82
+    assert c.layers["WAF"] == pytest.approx(700 * 3600 * 0.60e-6)                  # 1.51
+    # 70 reserved x 3,600 s x 0.5 GB = 126,000 GB-s, plus 2.52 M invocations.
+    assert c.api_gb_seconds == 126_000
+    assert c.layers["Lambda"] == pytest.approx(2.52e6 * 0.20e-6 + 126_000 * 0.0000166667)  # 2.60
     # Stream records: guards 400 + ledger 1,000 + tokens 400 write units per second.
     assert c.stream_records_per_second == 1_800
     assert c.streams_gb_seconds == 18_000
@@ -64,21 +66,21 @@ def test_worst_case_per_hour_of_the_defaults() -> None:
     # Tables and indexes at their maximum: 3,550 WRU/s and 4,400 RRU/s.
     assert (c.wru_per_second, c.rru_per_second) == (3_550, 4_400)
     assert c.layers["DynamoDB"] == pytest.approx(3_550 * 3600 * 0.625e-6 + 4_400 * 3600 * 0.125e-6)  # 9.97
-    assert c.layers["CloudWatch Logs"] == pytest.approx(2_300 * 3600 * 1_500 / 1e9 * 0.50)  # 6.21
-    assert c.total == pytest.approx(27.01, abs=0.005)
+    assert c.layers["CloudWatch Logs"] == pytest.approx(2_500 * 3600 * 1_500 / 1e9 * 0.50)  # 6.75
+    assert c.total == pytest.approx(31.25, abs=0.005)
 
 
 def test_a_lower_default_lowers_the_ceiling_accordingly() -> None:
     base = bill.worst_case(DEFAULTS, functions=FUNCTIONS)
     fewer = bill.worst_case(_with_default("WafOtherRoutesLimit", 6_000), functions=FUNCTIONS)
-    assert fewer.requests_per_second == 300  # 200 + 6,000 / 60
+    assert fewer.requests_per_second == 500  # 200 + 200 + 6,000 / 60
     assert base.layers["API Gateway"] - fewer.layers["API Gateway"] == pytest.approx(200 * 3600 * 3.50e-6)
     narrower = bill.worst_case(_with_default("LedgerIndexMaxWriteUnits", 50), functions=FUNCTIONS)
     assert base.wru_per_second - narrower.wru_per_second == 4 * 200  # four ledger indexes
     smaller = bill.worst_case(_with_default("ApiReservedConcurrency", 10), functions=FUNCTIONS)
     assert smaller.api_gb_seconds == 18_000
     window = bill.worst_case(DEFAULTS, {"WafWindowSeconds": 300}, functions=FUNCTIONS)
-    assert window.requests_per_second == 260  # 200 + 18,000 / 300
+    assert window.requests_per_second == 460  # 200 + 200 + 18,000 / 300
 
 
 def test_without_waf_only_the_account_limit_bounds_the_requests() -> None:
@@ -123,6 +125,7 @@ def test_the_report_reads_a_template_file(tmp_path: Path) -> None:
     path = tmp_path / "merge-template.json"
     path.write_text(json.dumps(_with_default("PowRateLimit", 50)))
     text = bill.report(bill.load_template(path), functions=FUNCTIONS)
-    assert "| API Gateway | 400 requests/s: /pow/* throttles 100 + WAF all-sources 18,000 per 60 s | $5.04 |" \
+    assert ("| API Gateway | 600 requests/s: /pow/* throttles 100 + verification and scripts throttles 200 "
+            "+ WAF all-sources 18,000 per 60 s | $7.56 |") \
         in text
-    assert "| **total** | | | **14.80** |" in text
+    assert "| **total** | | | **16.80** |" in text

@@ -49,7 +49,11 @@ def test_waf_is_on_by_default_and_guards_the_stage(packaged: Packaged) -> None:
 
 def test_rate_rules_per_source_pow_tighter_and_a_ceiling_of_all_sources(packaged: Packaged) -> None:
     rules = _rules(packaged)
-    assert set(rules) == {"pow-per-source", "other-per-source", "other-all-sources"}
+    assert set(rules) == {"unserved-paths", "unserved-methods", "pow-per-source", "other-per-source",
+                          "other-all-sources"}
+    # What the API does not serve is blocked first (tests/deploy/test_waf_routes.py), so
+    # junk never counts toward the rate rules.
+    assert sorted(rules, key=lambda n: rules[n]["Priority"])[:2] == ["unserved-paths", "unserved-methods"]
     params = packaged.sam["Parameters"]
     expected = {"pow-per-source": ("IP", "WafPowRateLimit"), "other-per-source": ("IP", "WafRateLimit"),
                 "other-all-sources": ("CONSTANT", "WafOtherRoutesLimit")}
@@ -63,11 +67,14 @@ def test_rate_rules_per_source_pow_tighter_and_a_ceiling_of_all_sources(packaged
     assert params["WafPowRateLimit"]["Default"] < params["WafRateLimit"]["Default"]
     assert params["WafWindowSeconds"]["AllowedValues"] == [60, 120, 300, 600]
     assert params["WafWindowSeconds"]["Default"] == 60
-    # The other rules count exactly the requests the /pow/ rule does not.
+    # The per-source rule counts exactly the requests the /pow/ rule does not; the
+    # all-sources rule leaves verification and the widget's scripts out too.
     pow_scope = rules["pow-per-source"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
-    for name in ("other-per-source", "other-all-sources"):
-        scope = rules[name]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
-        assert scope == {"NotStatement": {"Statement": pow_scope}}, name
+    scope = rules["other-per-source"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+    assert scope == {"NotStatement": {"Statement": pow_scope}}
+    scope = rules["other-all-sources"]["Statement"]["RateBasedStatement"]["ScopeDownStatement"]
+    left_out = scope["NotStatement"]["Statement"]["OrStatement"]["Statements"]
+    assert left_out[0] == pow_scope and len(left_out) == 2
 
 
 def test_pow_scope_matches_what_api_gateway_sees(packaged: Packaged) -> None:
@@ -92,6 +99,16 @@ def test_blocked_requests_get_the_contract_answer_with_retry_after(packaged: Pac
                "other-per-source": {"success": False, "error": "internal_error"},
                "other-all-sources": {"success": False, "error": "internal_error"}}
     mapping = packaged.sam["Mappings"]["ErrorStatusCodes"]
+    for name, body, status in (("unserved-paths", "not_found", "NotFound"),
+                               ("unserved-methods", "wrong_method", "WrongMethod")):
+        response = rules[name]["Action"]["Block"]["CustomResponse"]
+        assert bodies[response["CustomResponseBodyKey"]] == ("APPLICATION_JSON",
+                                                             {"success": False, "error": body}), name
+        assert response["ResponseCode"] == {"Fn::FindInMap": ["ErrorStatusCodes", {"Ref": "ErrorStatus"},
+                                                               status]}
+        assert response["ResponseHeaders"] == [{"Name": "Access-Control-Allow-Origin", "Value": "*"}]
+    assert mapping["200"]["NotFound"] == "200" and mapping["rest"]["NotFound"] == "404"
+    assert mapping["200"]["WrongMethod"] == "200" and mapping["rest"]["WrongMethod"] == "405"
     for name, body in answers.items():
         response = rules[name]["Action"]["Block"]["CustomResponse"]
         assert bodies[response["CustomResponseBodyKey"]] == ("APPLICATION_JSON", body), name
@@ -145,5 +162,7 @@ def test_api_concurrency_covers_the_requests_the_throttles_and_waf_admit(package
     allow; it must cover a warm request (~25 ms, make bench-cost) with room for slow ones, so the
     throttles and WAF (with Retry-After) refuse before Lambda does (a bare internal_error)."""
     p = {k: v["Default"] for k, v in packaged.sam["Parameters"].items()}
-    admitted = 2 * p["PowRateLimit"] + p["WafOtherRoutesLimit"] / p["WafWindowSeconds"]
+    # /pow/job and /pow/submit; the ten methods the all-sources rule leaves out; the rest.
+    admitted = 2 * p["PowRateLimit"] + 10 * p["VerifyRateLimit"] \
+        + p["WafOtherRoutesLimit"] / p["WafWindowSeconds"]
     assert p["ApiReservedConcurrency"] / admitted >= 0.1  # 100 ms per request
