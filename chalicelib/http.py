@@ -256,7 +256,10 @@ def serve(request: Request, get_response: Callable[[Request], Response],
             response = normalise(busy_response(route, wait), rest_status)
             return response
         response = normalise(get_response(request), rest_status)
-        front_door.after(context, result_of(response))
+        wait = front_door.after(context, result_of(response))
+        if wait:
+            # Junk past the source's allowance: told to wait, not what was wrong.
+            response = normalise(busy_response(route, wait), rest_status)
         return response
     finally:
         observe.finish(record, result_of(response),

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 POW_JOB = "pow_job"
 POW_SUBMIT = "pow_submit"
+POW_JUNK = "pow_junk"
 API = "api"
 SITEVERIFY = "siteverify"
 DASHBOARD = "dashboard"
@@ -51,6 +52,10 @@ class Rule:
 RULES: Mapping[str, Rule] = {
     POW_JOB: Rule(capacity=20, per_second=1.0, failure_cost=3, first=4),
     POW_SUBMIT: Rule(capacity=20, per_second=2.0, failure_cost=4),
+    # What a source's refused /pow/* requests draw on instead (a garbage or
+    # duplicate submit, an unknown site...): junk never drains the buckets
+    # that honest neighbours behind the same address need for their work.
+    POW_JUNK: Rule(capacity=20, per_second=2.0, failure_cost=3),
     API: Rule(capacity=200, per_second=50.0, failure_cost=20),
     SITEVERIFY: Rule(capacity=200, per_second=50.0, failure_cost=20),
     DASHBOARD: Rule(capacity=30, per_second=3.0, failure_cost=5),
@@ -128,6 +133,26 @@ class SourceLimits:
         bucket, rule = self._bucket(route, tag, now)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
+            return 0
+        return max(1, math.ceil((1.0 - bucket.tokens) / (rule.per_second * self.scale)))
+
+    def refund(self, route: str, tag: str, now: float) -> None:
+        """Give back the token a request took (it turned out to draw on another bucket)."""
+        if not self.enabled:
+            return
+        bucket, rule = self._bucket(route, tag, now)
+        bucket.tokens = min(rule.capacity * self.scale, bucket.tokens + 1.0)
+
+    def charge_junk(self, route: str, tag: str, now: float) -> int:
+        """A junk request: take one token and its failure cost from `route`'s
+        bucket; 0 if the bucket held a token before (the caller is told what
+        was wrong), else the seconds to wait (the caller is told `busy`)."""
+        if not self.enabled:
+            return 0
+        bucket, rule = self._bucket(route, tag, now)
+        had = bucket.tokens >= 1.0
+        bucket.tokens = max(-rule.capacity * self.scale, bucket.tokens - 1.0 - rule.failure_cost)
+        if had:
             return 0
         return max(1, math.ceil((1.0 - bucket.tokens) / (rule.per_second * self.scale)))
 

@@ -10,14 +10,13 @@ recognise their own request id in the item a failed condition returns.
 """
 from __future__ import annotations
 
-import random
 import secrets
 import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import front_door, ledger, links, pressure, sources, tokens
+from chalicelib import front_door, ledger, links, sizing, sources, tokens
 from chalicelib.errors import (
     BadRequest,
     Busy,
@@ -69,49 +68,6 @@ def _site_for(site_key: str | None, origin: str | None) -> SiteInfo:
     return site
 
 
-def _share_tag(source: str) -> str:
-    """The source's tag on its shares (keyed by the current signing key)."""
-    return sources.share_tag(source, signing_keys()[0][1])
-
-
-def _source_work(site: SiteInfo, tag: str, now: int) -> int:
-    """The least work a job of this source holds, from its accepted rates:
-    what this container saw, or what the stream consumer published on the
-    site record from every container's shares, whichever asks more."""
-    if not front_door.per_source():
-        return 0
-    local = pressure.source_min_work(front_door.RATES.rate(tag, now))
-    published = site.heavy.get(tag)
-    return max(local, pressure.source_min_work(published.at(now)) if published else 0)
-
-
-def _work_floor(site: SiteInfo, tag: str, now: int, min_work: int) -> int:
-    """The least work of this source's next job on this site: the site's
-    level, or what the source's own rates ask if more."""
-    levels = site.levels or pressure.default_levels(min_work)
-    level_work = pressure.min_work_now(site.pressure, levels, now)
-    return max(level_work, _source_work(site, tag, now))
-
-
-def _admit(site: SiteInfo, tag: str, now: int) -> None:
-    """A site over its ceiling admits only part of the new chains of the
-    sources it already credits (in this container or published by the
-    stream consumer): the rest are told to come back, before anything is
-    written. A source with no accepted work lately is always admitted, so a
-    visitor's first captcha never waits behind those already mining."""
-    admit = pressure.admit_now(site.pressure, now)
-    if admit >= 1.0 or not _known(site, tag, now):
-        return
-    if random.random() >= admit:
-        raise Busy(pressure.retry_after(admit), "site over its ceiling")
-
-
-def _known(site: SiteInfo, tag: str, now: int) -> bool:
-    """Whether the source had shares accepted lately (about the last few minutes)."""
-    return front_door.RATES.rate(tag, now).shares * pressure.RATE_SECONDS >= pressure.KNOWN_SHARES \
-        or tag in site.heavy
-
-
 def _answer(job: Job) -> dict[str, Any]:
     return {"job": sign(job, signing_keys()), "difficulty": job.d, "count": job.k,
             "expires": job.exp}
@@ -144,9 +100,9 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     """The first job of a chain. Writes nothing."""
     kind, account, new = _account(params)
     site = _site_for(params.string("site", max_chars=64), origin)
-    tag = _share_tag(source)
-    _admit(site, tag, now)
-    min_work = _work_floor(site, tag, now, min_work)
+    tag = sizing.share_tag(source)
+    sizing.admit(site, now)
+    min_work = sizing.work_floor(site, tag, now, min_work)
     requested = params.integer("difficulty", required=False)
     total, target, epoch = 0, 0, site.epoch
     if kind in ("user", "anonymous"):
@@ -170,7 +126,7 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
         d, k = size_target_work(target - total, min_work)
     job = Job(kid="", site=site.site_key, epoch=epoch, kind=kind, account=account,
               new=new, d=d, k=k, exp=now + ttl, id=new_job_id(), total=total, rate=0,
-              target=target, iat=now)
+              target=target, iat=now, src=tag)
     answer = _answer(job)
     if kind == "token":
         answer["token"] = account
@@ -256,6 +212,7 @@ def _credit(job: Job, now: int, origin: str | None, tag: str) -> None:
         _credit_token(job, now, request_id, origin, tag)
     else:
         _credit_guard_only(job, now, request_id, tag)
+    front_door.credited(job.id)
     if front_door.per_source():
         front_door.RATES.add(tag, job.work, now)
 
@@ -270,9 +227,16 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
     job = verify(job_text, signing_keys(), now)
     site = _site_for(job.site, origin)
     check_share(job_text, job, nonces)
-    tag = _share_tag(source)
+    if front_door.was_credited(job.id):
+        raise DuplicateShare(job.id)  # credited through this container: no DynamoDB call
+    # Valid work from here on: its own bucket, which junk cannot drain.
+    wait = front_door.admit_work(source)
+    if wait:
+        raise Busy(wait, "over the source's submit rate")
+    tag = sizing.share_tag(source)
+    sizing.check_submitter(job, site, source, tag, now, min_work)
     _credit(job, now, origin, tag)
-    min_work = _work_floor(site, tag, now, min_work)
+    min_work = sizing.work_floor(site, tag, now, min_work)
     contention = min(MAX_CONTENTION_FACTOR, 2 ** last_retries())
     total = job.total + job.work
     answer: dict[str, Any] = {"hashes": job.work}
@@ -284,6 +248,6 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
         if job.kind == "link" and total >= job.target:
             answer["redirect"] = links.get(job.account).url
     following = replace(job, new=False, d=d, k=k, exp=now + ttl, id=new_job_id(), total=total,
-                        rate=next_rate(job, now), iat=now)
+                        rate=next_rate(job, now), iat=now, src=tag)
     answer.update({"total": total, **_answer(following)})
     return answer

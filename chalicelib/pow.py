@@ -50,6 +50,7 @@ class Job:
     rate: int  # chain's measured hashes/s (0 = unknown)
     target: int  # token/link: hashes the chain must reach (0 = none)
     iat: int  # issued at, unix seconds
+    src: str = ""  # the asking source's share tag (chalicelib/sizing.py); "" before it existed
 
     @property
     def work(self) -> int:

@@ -5,27 +5,35 @@ did), never by requests an attacker can send for free:
 
 * Per site, levels (mCaptcha's idea): the minimum work per submit is
   `works[level]`. The stream consumer measures the site's accepted shares
-  per minute; above `step_up` the site climbs to the first level at which
-  the same clients would stay under it. It holds a level while the level
-  below would put it back over half of `step_up`, and otherwise decays one
-  level a minute (Tor's onion-service defence decays when quiet; decay is
-  computed at read time, so an attack that simply stops still decays).
-  At the top level, a site over its `ceiling` admits only part of the new
-  job requests of the sources it already credits (`admit`, a proportional
-  control on the measured rate; a source with no recent accepted share is
-  always admitted, so a first captcha does not queue behind the miners);
-  the rest answer `busy` with `Retry-After` before any DynamoDB write.
+  per minute. While the site is at its base level it also learns its
+  honest `baseline` (a slow average of that rate, at most
+  BASELINE_CAP of the step-up). Above `step_up` the site climbs to the
+  first level at which the *excess over the baseline* would stay under
+  the step-up: what an attacker lands shrinks as the work grows, what
+  honest visitors land does not (a captcha is one share whatever its
+  size), so only the excess is scaled by the levels' ratio. A level holds
+  while one level down would put the excess back over half the headroom
+  (step-up less baseline), and never longer than HOLD_SECONDS after the
+  rate was last over the step-up (so a wrong baseline cannot hold a level
+  for good); otherwise it decays one level every DECAY_SECONDS, computed
+  at read time, so an attack that simply stops decays too. At the top
+  level, a site over its `ceiling` admits only part of the new job
+  requests (`admit`, a proportional control on the measured rate), from
+  every source alike; the rest answer `busy` with `Retry-After` before any
+  DynamoDB write.
 
-* Per source, a rate: the accepted hashes per second of one source,
-  smoothed over about a minute. A source's jobs are sized to take it about
-  `SOURCE_SUBMIT_SECONDS` at that rate, however many chains it runs, so a
-  GPU earns one submit per interval like a phone, only a bigger one.
+* Per source (an address: one visitor, or an office behind a NAT), a
+  gentle factor: a source landing more than SOURCE_ALLOWANCE shares a
+  second (smoothed over about a minute) gets jobs up to
+  MAX_SOURCE_FACTOR times the site's level, never more. The per-source
+  request buckets (limits.py, WAF) bound how many shares any address can
+  land; the factor only makes the heaviest pay a little more per share,
+  so fifty honest visitors behind one address never pay hundreds of times
+  the base for each other.
 
 Why shares, not hashes, per minute: what a site's flood costs is its
 submits (a Lambda call and a transaction each), and a miner's vardiff
-makes its hashes per minute unrelated to its submits. Counting shares also
-makes the levels stable: raising the work lowers the very figure measured,
-so the step-up and hold thresholds are set apart by the levels' ratio.
+makes its hashes per minute unrelated to its submits.
 """
 from __future__ import annotations
 
@@ -34,18 +42,24 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 # A level decays this often when the pressure no longer holds it.
-DECAY_SECONDS = 60
-# A source's jobs take it about this long at its own accepted rate.
-SOURCE_SUBMIT_SECONDS = 10.0
-# Smoothing time of the per-source rates (hashes/s over about this long).
+DECAY_SECONDS = 20
+# A level is held at most this long after the rate was last over the step-up.
+HOLD_SECONDS = 120
+# The honest baseline: averaged over about this long, only at the base level,
+# and never more than this part of the step-up.
+BASELINE_SECONDS = 300
+BASELINE_CAP = 0.75
+# Smoothing time of the per-source rates (shares/s over about this long).
 RATE_SECONDS = 60.0
 # `admit` never goes below this (some new jobs always get through), and an
 # admission the consumer stopped refreshing recovers over RECOVER_SECONDS.
 MIN_ADMIT = 0.02
 RECOVER_SECONDS = 60
-# A source counts as known (its new chains face a site's ceiling) while its
-# smoothed accepted shares amount to at least this many in RATE_SECONDS.
-KNOWN_SHARES = 0.5
+# Shares a second one address may land before its jobs grow (an office of
+# fifty solving a captcha each a minute lands under one), and the most they
+# grow: an honest neighbour behind a busy address pays at most twice.
+SOURCE_ALLOWANCE = 1.0
+MAX_SOURCE_FACTOR = 2.0
 # A job never holds more than this (pow.MAX_JOB_WORK).
 MAX_WORK = 2**32
 MAX_LEVELS = 8
@@ -96,6 +110,9 @@ class Pressure:
     admit: float = 1.0  # part of new job requests admitted
     admit_at: int = 0  # when `admit` was set
     rate: float = 0.0  # shares per minute last measured
+    baseline: float = 0.0  # honest shares per minute, learnt at the base level
+    baseline_at: int = 0  # when `baseline` was last learnt
+    over_at: int = 0  # when the rate was last over the step-up
 
 
 def level_now(pressure: Pressure, levels: Levels, now: int) -> int:
@@ -116,20 +133,53 @@ def min_work_now(pressure: Pressure, levels: Levels, now: int) -> int:
     return levels.works[level_now(pressure, levels, now)]
 
 
+def learn_baseline(pressure: Pressure, levels: Levels, rate: float, level: int,
+                   now: int) -> tuple[float, int]:
+    """(baseline, when): the honest average moves towards `rate` only while the
+    site is at its base level and under the step-up, so an attack's burst
+    (which raises the level) is never learnt as honest."""
+    if level > 0 or rate > levels.step_up:
+        return pressure.baseline, pressure.baseline_at
+    if pressure.baseline_at <= 0:
+        learnt = rate
+    else:
+        weight = 1.0 - math.exp(-max(0, now - pressure.baseline_at) / BASELINE_SECONDS)
+        learnt = pressure.baseline + (rate - pressure.baseline) * weight
+    return min(learnt, levels.step_up * BASELINE_CAP), now
+
+
+def _projected(baseline: float, excess: float, levels: Levels, at: int, to: int) -> float:
+    """The rate at level `to` of a site measured at level `at`: the baseline
+    stays, the excess scales with the work (an attacker's hashes are fixed)."""
+    return baseline + excess * levels.works[at] / levels.works[to]
+
+
+def _climb(baseline: float, excess: float, levels: Levels, current: int) -> int:
+    return next((j for j in range(current, levels.top + 1)
+                 if _projected(baseline, excess, levels, current, j) <= levels.step_up),
+                levels.top)
+
+
+def _holds(pressure: Pressure, levels: Levels, baseline: float, excess: float, current: int,
+           now: int) -> bool:
+    """Whether one level down would bring the excess back over half the headroom."""
+    if current == 0 or now - pressure.over_at >= HOLD_SECONDS:
+        return False
+    headroom = levels.step_up - baseline
+    return _projected(0.0, excess, levels, current, current - 1) > headroom / 2
+
+
 def evaluate(pressure: Pressure, levels: Levels, shares_per_minute: float, now: int) -> Pressure:
     """The state after measuring `shares_per_minute` accepted at `now`."""
     current = level_now(pressure, levels, now)
     rate = max(0.0, shares_per_minute)
-    level, hot_at = current, pressure.hot_at
+    baseline, baseline_at = learn_baseline(pressure, levels, rate, current, now)
+    excess = max(0.0, rate - baseline)
+    level, hot_at, over_at = current, pressure.hot_at, pressure.over_at
     if rate > levels.step_up:
-        # The same clients at level j would submit rate * works[current] / works[j].
-        level = next((j for j in range(current, levels.top + 1)
-                      if rate * levels.works[current] / levels.works[j] <= levels.step_up),
-                     levels.top)
+        level, hot_at, over_at = _climb(baseline, excess, levels, current), now, now
+    elif _holds(pressure, levels, baseline, excess, current, now):
         hot_at = now
-    elif current > 0 and rate * levels.works[current] / levels.works[current - 1] \
-            > levels.step_up / 2:
-        hot_at = now  # one level down would be over again: hold
     elif current < pressure.level:
         hot_at = now - (now - pressure.hot_at) % DECAY_SECONDS  # keep decaying from here
     admit, admit_at = admit_now(pressure, now), pressure.admit_at
@@ -140,7 +190,8 @@ def evaluate(pressure: Pressure, levels: Levels, shares_per_minute: float, now: 
     elif level < levels.top:
         admit = 1.0
     return Pressure(level=level, hot_at=hot_at, admit=round(admit, 4), admit_at=admit_at,
-                    rate=round(rate, 1))
+                    rate=round(rate, 1), baseline=round(baseline, 1), baseline_at=baseline_at,
+                    over_at=over_at)
 
 
 def retry_after(admit: float) -> int:
@@ -171,16 +222,12 @@ class SourceRate:
                           faded.shares + shares / RATE_SECONDS, faded.since)
 
 
-def source_min_work(rate: SourceRate) -> int:
-    """The least work of a job for a source at `rate`: SOURCE_SUBMIT_SECONDS
-    at its accepted hash rate, times how many submits it lands in that time.
-
-    A source limited by work (it solves as fast as it can) settles at one
-    submit per interval; one that lands more submits (many small jobs at
-    once, through many containers or chains) gets jobs that many times
-    larger at once, instead of creeping up from its small jobs' rate."""
-    burst = max(1.0, rate.shares * SOURCE_SUBMIT_SECONDS)
-    return int(min(MAX_WORK, rate.hashes * SOURCE_SUBMIT_SECONDS * burst))
+def source_factor(rate: SourceRate) -> float:
+    """How much bigger than the site's level a source's jobs are: 1 up to
+    SOURCE_ALLOWANCE shares a second, rising linearly to MAX_SOURCE_FACTOR at
+    twice that, and never more (an address is many visitors, not one)."""
+    over = (rate.shares - SOURCE_ALLOWANCE) / SOURCE_ALLOWANCE
+    return 1.0 + (MAX_SOURCE_FACTOR - 1.0) * min(1.0, max(0.0, over))
 
 
 class SourceRates:
@@ -204,15 +251,15 @@ class SourceRates:
         self._rates.clear()
 
 
-def merge_heavy(published: dict[str, SourceRate], batch: dict[str, tuple[int, int]], now: int,
-                base_work: int) -> dict[str, SourceRate]:
+def merge_heavy(published: dict[str, SourceRate], batch: dict[str, tuple[int, int]],
+                now: int) -> dict[str, SourceRate]:
     """A site's heavy sources after a batch (tag -> rates): the published rates
-    decay, the batch's (hashes, shares) add, and only the MAX_HEAVY whose jobs
-    outgrow `base_work` the most stay."""
+    decay, the batch's (hashes, shares) add, and only the MAX_HEAVY landing
+    the most shares, among those whose factor is over 1, stay."""
     merged = {tag: rate.at(now) for tag, rate in published.items()}
     for tag, (hashes, shares) in batch.items():
         merged[tag] = merged.get(tag, SourceRate(since=now)).plus(hashes, shares, now)
-    kept = sorted(((source_min_work(rate), tag) for tag, rate in merged.items()
-                   if source_min_work(rate) > base_work), reverse=True)[:MAX_HEAVY]
+    kept = sorted(((rate.shares, tag) for tag, rate in merged.items()
+                   if source_factor(rate) > 1.0), reverse=True)[:MAX_HEAVY]
     return {tag: SourceRate(round(merged[tag].hashes, 1), round(merged[tag].shares, 4), now)
-            for _work, tag in kept}
+            for _shares, tag in kept}

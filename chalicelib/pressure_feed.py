@@ -18,8 +18,8 @@ from chalicelib.pressure import Pressure, SourceRate
 
 # A hold refreshes the record at most this often (each refresh is a write).
 REFRESH_SECONDS = 10
-# A heavy source's published rate is rewritten once it moved by this much.
-RATE_CHANGE = 0.2
+# The site's honest baseline is rewritten once it moved by this much.
+BASELINE_CHANGE = 0.1
 
 
 def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, tuple[int, int]]]:
@@ -38,14 +38,18 @@ def _batch_work(records: Iterable[dict[str, Any]]) -> dict[str, dict[str, tuple[
 
 def _moved(old: Pressure, new: Pressure) -> bool:
     return (old.level, old.admit) != (new.level, new.admit) \
-        or new.hot_at - old.hot_at >= REFRESH_SECONDS
+        or new.hot_at - old.hot_at >= REFRESH_SECONDS \
+        or new.over_at - old.over_at >= REFRESH_SECONDS \
+        or abs(new.baseline - old.baseline) > max(1.0, BASELINE_CHANGE * old.baseline) \
+        or (old.baseline_at == 0) != (new.baseline_at == 0)
 
 
 def _heavy_moved(old: dict[str, SourceRate], new: dict[str, SourceRate]) -> bool:
-    if old.keys() != new.keys():
-        return True
-    return any(abs(pressure.source_min_work(new[tag]) - pressure.source_min_work(old[tag]))
-               > RATE_CHANGE * max(pressure.source_min_work(old[tag]), 1) for tag in new)
+    """Whether the heavy sources changed. The next batch merges onto what is
+    stored, so an increment left unwritten would be lost for good: any change
+    is written (at most one write per batch, and only while the site has a
+    source over its allowance)."""
+    return old != new
 
 
 def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> int:
@@ -59,8 +63,8 @@ def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> in
         levels = site.levels or pressure.default_levels(base_min_work)
         measured = stats.current_rate(site_key, now).shares_per_minute
         state = pressure.evaluate(site.pressure, levels, measured, now)
-        # Heavy: a source whose own rates ask for jobs above the base work.
-        heavy = pressure.merge_heavy(site.heavy, batch, now, levels.works[0])
+        # Heavy: a source landing more than its allowance, from every container.
+        heavy = pressure.merge_heavy(site.heavy, batch, now)
         if _moved(site.pressure, state) or _heavy_moved(site.heavy, heavy):
             sites.publish_pressure(site_key, state, heavy)
             written += 1

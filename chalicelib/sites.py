@@ -1,6 +1,7 @@
 """Sites: public keys, secrets stored only as SHA-256, lookup and rotation."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -74,15 +75,16 @@ def parse_pressure(text: str | None) -> Pressure:
         return Pressure(level=int(found.get("level", 0)), hot_at=int(found.get("hot_at", 0)),
                         admit=float(found.get("admit", 1.0)),
                         admit_at=int(found.get("admit_at", 0)),
-                        rate=float(found.get("rate", 0.0)))
+                        rate=float(found.get("rate", 0.0)),
+                        baseline=float(found.get("baseline", 0.0)),
+                        baseline_at=int(found.get("baseline_at", 0)),
+                        over_at=int(found.get("over_at", 0)))
     except (TypeError, ValueError):
         return Pressure()
 
 
 def dump_pressure(pressure: Pressure) -> str:
-    return json.dumps({"level": pressure.level, "hot_at": pressure.hot_at,
-                       "admit": pressure.admit, "admit_at": pressure.admit_at,
-                       "rate": pressure.rate}, separators=(",", ":"))
+    return json.dumps(dataclasses.asdict(pressure), separators=(",", ":"))
 
 
 def parse_heavy(text: str | None) -> dict[str, SourceRate]:

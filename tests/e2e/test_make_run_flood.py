@@ -1,7 +1,8 @@
 """One source flooding `make run` cannot hurt another: the flood from 127.0.0.2
-(no-work jobs, garbage submits, solved minimum-work shares) is refused `busy`
-with Retry-After, the store takes no write for what was refused, and an
-honest visitor on 127.0.0.3 solves captchas and mines without one refusal."""
+(no-work jobs, garbage submits) is refused `busy` with Retry-After, the store
+takes no write for what was refused, valid work from the same address is
+still credited (junk never drains what work needs), and an honest visitor
+on 127.0.0.3 solves captchas and mines without one refusal."""
 from __future__ import annotations
 
 import http.client
@@ -79,16 +80,16 @@ def test_a_flooding_source_is_refused_while_an_honest_one_is_served(stack: LiveS
             assert answer == {"success": False, "error": "busy"}
             refused.append(int(headers["retry-after"]))
     assert len(refused) >= 40 and min(refused) >= 1
-    # 2. Garbage submits run the submit bucket dry.
+    # 2. Garbage submits run the junk bucket dry: five are told what was wrong.
     garbage = [call(stack, FLOODER, "/pow/submit", job=jobs[0]["job"], nonce="7")[0]["error"]
                for _ in range(30)]
-    assert garbage.count("busy") >= 20
-    # 3. Solved minimum-work shares from the flooder: refused, and nothing written.
+    assert garbage[5:] == ["busy"] * 25
+    # 3. Solved shares from that same address are credited all the same: the
+    # junk drew on its own bucket, not on the one valid work needs.
     shares = [(job, solve(job["job"], job["difficulty"], job["count"])) for job in jobs[:5]]
-    for job, nonce in shares:
-        answer, headers = call(stack, FLOODER, "/pow/submit", job=job["job"], nonce=nonce)
-        assert answer == {"success": False, "error": "busy"} and int(headers["retry-after"]) >= 1
-        assert not guard_exists(stack, job_id(job["job"]))
+    for job, nonce in shares[1:]:
+        answer, _ = call(stack, FLOODER, "/pow/submit", job=job["job"], nonce=nonce)
+        assert answer["success"] is True and guard_exists(stack, job_id(job["job"]))
     # 4. Meanwhile the honest source: captchas verified by the site's backend, and mining.
     for _ in range(3):
         job, _ = call(stack, HONEST, "/pow/job", site=site, token="", hashes=MIN_WORK)
@@ -105,8 +106,8 @@ def test_a_flooding_source_is_refused_while_an_honest_one_is_served(stack: LiveS
         job, _ = call(stack, HONEST, "/pow/submit", job=job["job"],
                       nonce=solve(job["job"], job["difficulty"], job["count"]))
     assert job["success"] and job["total"] > 0
-    # 5. The flooder's solved shares still count once its source calms down: the
-    # refusal left each job usable (the honest source may submit one too).
+    # 5. A job the flooder asked for, submitted from another source, is still
+    # credited (a phone changing networks): the garbage left it usable.
     job, nonce = shares[0]
     answer, _ = call(stack, HONEST, "/pow/submit", job=job["job"], nonce=nonce)
     assert answer["success"] is True and guard_exists(stack, job_id(job["job"]))

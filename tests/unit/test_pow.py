@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
+import hmac
 import json
 
 import pytest
@@ -70,7 +72,20 @@ def test_payload_is_fixed_key_json_with_every_field():
     payload = pow.sign(make_job(), KEYS).split(".")[1]
     fields = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     assert sorted(fields) == sorted(["v", "kid", "site", "epoch", "kind", "account", "new", "d",
-                                     "k", "exp", "id", "total", "rate", "target", "iat"])
+                                     "k", "exp", "id", "total", "rate", "target", "iat", "src"])
+
+
+def test_a_job_signed_before_jobs_named_their_asker_still_verifies():
+    job = make_job()
+    fields = dataclasses.asdict(job)
+    fields.pop("src")
+    payload = base64.urlsafe_b64encode(json.dumps(
+        {**fields, "kid": KEYS[0][0], "v": 1}, sort_keys=True,
+        separators=(",", ":")).encode()).decode().rstrip("=")
+    signed = f"v1.{payload}"
+    mac = hmac.new(KEYS[0][1], signed.encode(), hashlib.sha256).digest()
+    token = f"{signed}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+    assert pow.verify(token, KEYS, job.iat).src == ""
 
 
 def _tamper(text: str, **changes) -> str:

@@ -1,0 +1,76 @@
+"""How much work a source's next job holds, and whether it gets one.
+
+Pure decisions over what the request path has in memory anyway: the site
+record (cached; the stream consumer writes its level, admission and heavy
+sources onto it) and this container's view of each source's accepted
+shares (`front_door.RATES`). No DynamoDB call of its own.
+
+A job is bound to the source that asked for it: the signed job carries
+the asker's share tag (`Job.src`). A share submitted from another source
+is still credited (a phone that changed networks mid-job), but the
+submitting source gains nothing by it: the submit takes one of its own
+`/pow/job` tokens (as if it had asked), faces the site's admission, and
+must hold at least the work the submitting source's own jobs would.
+"""
+from __future__ import annotations
+
+import random
+
+from chalicelib import front_door, pressure, sources
+from chalicelib.errors import Busy, InvalidJob
+from chalicelib.pow import Job, signing_keys
+from chalicelib.sites import SiteInfo
+
+
+def share_tag(source: str) -> str:
+    """The source's tag on its jobs and shares (keyed by the current signing key)."""
+    return sources.share_tag(source, signing_keys()[0][1])
+
+
+def levels_of(site: SiteInfo, base_work: int) -> pressure.Levels:
+    return site.levels or pressure.default_levels(base_work)
+
+
+def source_factor(site: SiteInfo, tag: str, now: int) -> float:
+    """How much more than the site's level this source's jobs hold (1 to
+    pressure.MAX_SOURCE_FACTOR): from what this container saw of it, or what
+    the stream consumer published from every container, whichever is more."""
+    if not front_door.per_source():
+        return 1.0
+    local = pressure.source_factor(front_door.RATES.rate(tag, now))
+    published = site.heavy.get(tag)
+    return max(local, pressure.source_factor(published.at(now)) if published else 1.0)
+
+
+def work_floor(site: SiteInfo, tag: str, now: int, base_work: int) -> int:
+    """The least work of this source's next job on this site: the site's
+    level, times the source's factor."""
+    level_work = pressure.min_work_now(site.pressure, levels_of(site, base_work), now)
+    return min(pressure.MAX_WORK, int(level_work * source_factor(site, tag, now)))
+
+
+def admit(site: SiteInfo, now: int) -> None:
+    """A site over its ceiling admits only part of the new chains, from every
+    source alike (a new address is no more welcome than a known one: new
+    addresses are what an attacker has most of); the rest are told to come
+    back, before anything is written."""
+    admitted = pressure.admit_now(site.pressure, now)
+    if admitted < 1.0 and random.random() >= admitted:
+        raise Busy(pressure.retry_after(admitted), "site over its ceiling")
+
+
+def check_submitter(job: Job, site: SiteInfo, source: str, tag: str, now: int,
+                    base_work: int) -> None:
+    """A share from another source than its job's asker: charged to the
+    submitter as an ask of its own (a job token, the site's admission), and
+    credited only if it holds what the submitter's own jobs would at the
+    base level."""
+    if not job.src or job.src == tag or not front_door.per_source():
+        return
+    wait = front_door.admit_ask(source)
+    if wait:
+        raise Busy(wait, "submitted from another source than its job's")
+    admit(site, now)
+    least = int(levels_of(site, base_work).works[0] * source_factor(site, tag, now))
+    if job.work < least:
+        raise InvalidJob("asked from another source, smaller than this source's jobs")
