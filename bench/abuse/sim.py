@@ -37,6 +37,7 @@ class Container:
     limits: Any
     rates: Any
     site_cache: dict[str, Any] = field(default_factory=dict)
+    credited: Any = None  # the job ids it credited (front_door's replay memory), if the app keeps one
 
 
 @dataclass
@@ -209,6 +210,10 @@ class Simulation:
         container = self.rng.choice(self.containers)
         front_door.LIMITS, front_door.RATES = container.limits, container.rates
         sites._cache = container.site_cache
+        if hasattr(front_door, "_credited"):
+            if container.credited is None:
+                container.credited = type(front_door._credited)()
+            front_door._credited = container.credited
         context = {"resourcePath": resource, "identity": {"sourceIp": address}}
         self._last_ok = False
         _route, wait = front_door.check(context)
@@ -225,8 +230,10 @@ class Simulation:
             book.refused += 1
             return Answer(retry_after=error.retry_after, by="app")
         except ApiError as error:
-            front_door.after(context, error.code)
+            wait = front_door.after(context, error.code)
             book.refused += 1
+            if wait:  # junk past its source's allowance: answered busy
+                return Answer(retry_after=wait, by="front door")
             return Answer(error=error.code, by="app")
         front_door.after(context, "success")
         self._last_ok = True
