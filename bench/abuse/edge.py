@@ -113,7 +113,7 @@ class StageThrottle:
         rules = {}
         self.own: set[tuple[str, str]] = set()
         for setting in settings:
-            path = setting["ResourcePath"].replace("~1", "/")
+            path = setting["ResourcePath"].replace("/~1", "/", 1).replace("~1", "/")
             method = setting["HttpMethod"]
             rate = _number(setting["ThrottlingRateLimit"], params)
             burst = _number(setting["ThrottlingBurstLimit"], params)
