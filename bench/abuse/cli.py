@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from bench.abuse import report, targets
-from bench.abuse.scenarios import SCENARIOS, prepare
+from bench.abuse.scenarios import SCENARIOS, WINDOWS_SECONDS, prepare
 
 # The rows before issue 21, also run without WAF (as `make run` serves) with --waf both.
 WAF_OFF_ROWS = ("none", "job-flood", "cpu", "gpu")
@@ -31,7 +31,8 @@ def run_scenario(name: str, args: argparse.Namespace, waf_on: bool) -> tuple[dic
         tables.create_tables("local")
         scenario = SCENARIOS[name]
         seconds = args.many_seconds if scenario.long else \
-            args.stop_seconds if name == "stop" else args.seconds
+            args.stop_seconds if name == "stop" else \
+            max(args.seconds, WINDOWS_SECONDS) if scenario.windows else args.seconds
         sim = Simulation(seconds, args.seed, waf_on, args.min_work, args.overrides)
         run = prepare(name, sim, args)
         with sim:

@@ -20,6 +20,7 @@ OFFICE_VISITORS = 50
 ROTATED = [f"203.0.113.{i}" for i in range(1, 7)]
 STOP_AFTER = 75.0                # the stop scenario's attack ends by then
 TRACE_SECONDS = 15
+WINDOWS_SECONDS = 150.0
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Scenario:
     setup: Callable[[Run, Any], None]
     needs: tuple[str, ...] = ()
     long: bool = False  # runs --many-seconds, not --seconds
+    windows: bool = False  # runs at least WINDOWS_SECONDS: WAF's windows and lag play out
     warm: bool = False  # the miners' steady state from the first second
 
 
@@ -155,10 +157,10 @@ SCENARIOS = {s.name: s for s in (
     Scenario("junk-neighbour", "the office, and 20 junk requests a second from its address "
              "(garbage submits, unknown-site jobs)", _junk_neighbour, needs=("office",)),
     Scenario("junk-paths", "40 addresses x 10 GETs a second to a path the API does not serve",
-             _junk_paths),
+             _junk_paths, windows=True),
     Scenario("no-work-jobs", "400 addresses x 2.4 /pow/job a second, no work", _no_work_jobs),
     Scenario("rotate", "one machine rotating six IPv4 addresses every 30 s, 1,000 /pow/job a second",
-             _rotate, needs=("none",)),
+             _rotate, needs=("none",), windows=True),
 )}
 
 

@@ -57,6 +57,8 @@ def _stop(r: Result, _base: Callable[[str], Result | None]) -> Check:
     back = None if last_raised is None else last_raised + 15 - stopped
     ended_at_base = bool(trace) and trace[-1][1] == 0
     after = f"{back:.0f} s after" if back is not None else "throughout"
+    if trace and not ended_at_base:
+        after = f"never: level {trace[-1][1]} at {trace[-1][0]:.0f} s"
     measured = (f"top level {top} reached at {state['top_at']} s, attack stopped at {stopped:.0f} s, "
                 f"back at base {after}")
     return (f"reaches the top level, back at the base level within {STOP_TARGET_SECONDS} s of the "
