@@ -71,10 +71,29 @@ DEFAULT_REGION = "us-east-1"
 # pressure steps up from it (chalicelib/pressure.py).
 DEFAULT_MIN_WORK = 4_194_304
 DEFAULT_JOB_TTL = 600
+DEFAULT_ERROR_STATUS = "200"
+DEFAULT_SOURCE_LIMITS = "on"
 # One job holds at most this much work (pow.MAX_JOB_WORK), so no minimum above it.
 MAX_MIN_WORK = 2**32
 JOB_TTL_RANGE = (60, 86400)
 MIN_SIGNING_KEY_BYTES = 16
+
+# The deployed stack's settings, each with its one default: variable ->
+# (the template parameter that sets it, its default as a string). The
+# template's parameter defaults, both functions' environments and
+# `chalice deploy`'s prod stage are checked against this by
+# tests/deploy/test_defaults.py; bench/bill.py and the README's cost
+# figures use the same numbers.
+DEPLOYED_SETTINGS: Mapping[str, tuple[str, str]] = {
+    ENV_PUBLIC_URL: ("PublicUrl", ""),
+    ENV_ERROR_STATUS: ("ErrorStatus", DEFAULT_ERROR_STATUS),
+    ENV_MIN_WORK: ("MinWork", str(DEFAULT_MIN_WORK)),
+    ENV_JOB_TTL: ("JobTtl", str(DEFAULT_JOB_TTL)),
+    ENV_SOURCE_LIMITS: ("SourceLimits", DEFAULT_SOURCE_LIMITS),
+}
+# Settings only a local run uses (a deployed stack reads its keys from
+# Secrets Manager and reaches DynamoDB at its regional endpoint).
+LOCAL_ONLY_SETTINGS = frozenset({ENV_SIGNING_KEYS, ENV_SIGNING_KEY_FILE, ENV_DYNAMODB_ENDPOINT})
 
 _DIGITS = re.compile(r"[1-9][0-9]{0,99}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
