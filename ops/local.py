@@ -34,6 +34,8 @@ def local_environment(store_url: str) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault(config.ENV_REGION, config.DEFAULT_REGION)
     os.environ[config.ENV_DYNAMODB_ENDPOINT] = store_url
+    # Locally every request's line is shown (deployed: a sample of the successful reads').
+    os.environ.setdefault(config.ENV_LOG_SAMPLE, "1")
 
 
 def checked_settings() -> config.Settings:
