@@ -152,4 +152,6 @@ CALLER_FAULTS = frozenset({
     "invalid_secret", "invalid_site", "invalid_job", "invalid_share", "bad_request",
     "missing_input", "invalid_link", "duplicate_share", "not_found", "wrong_method",
     "signed_out", "bad_credentials", "invalid-input-secret", "invalid-input-response",
+    # siteverify's (chalicelib/siteverify.py): a spent or expired token is not one.
+    "missing-input-secret", "missing-input-response", "bad-request", "sitekey-secret-mismatch",
 })

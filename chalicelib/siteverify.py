@@ -34,7 +34,7 @@ from chalicelib.errors import (
     InvalidToken,
     NotConfigured,
 )
-from chalicelib.http import contract_error, json_response, run_view
+from chalicelib.http import ErrorResponse, contract_error, json_response, run_view
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import authenticate
 from chalicelib.store import idempotency
@@ -137,10 +137,12 @@ def _codes(error: ApiError) -> list[str]:
 
 
 def _refused(codes: list[str]) -> Response:
-    """The refusal's answer; the log line and the `Verifies` metric carry its codes
-    (`internal-error` as the contract's `internal_error`, at ERROR)."""
+    """The refusal's answer (HTTP 200 whatever the error-status setting); the
+    log line and the `Verifies` metric carry its codes (`internal-error` as the
+    contract's `internal_error`, at ERROR). The front door reads its first code:
+    a caller's fault (limits.CALLER_FAULTS) costs the source extra."""
     observe.note_result(observe.INTERNAL_ERROR if codes == ["internal-error"] else ",".join(codes))
-    return json_response({"success": False, "error-codes": codes})
+    return ErrorResponse(codes[0], 200, body={"success": False, "error-codes": codes})
 
 
 def _check(request: Request) -> None:
