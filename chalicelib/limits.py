@@ -103,13 +103,19 @@ class SourceLimits:
     def enabled(self) -> bool:
         return self.scale > 0
 
+    def _scaled(self, rule: Rule) -> tuple[float, float]:
+        """(capacity, a new source's tokens) at this scale: each at least one
+        whole request, so no accepted factor closes a route class for good."""
+        capacity = max(1.0, rule.capacity * self.scale)
+        first = rule.first * self.scale if rule.first is not None else capacity
+        return capacity, min(capacity, max(1.0, first))
+
     def _bucket(self, route: str, tag: str, now: float) -> tuple[_Bucket, Rule]:
         rule = self.rules[route]
-        capacity, rate = rule.capacity * self.scale, rule.per_second * self.scale
+        (capacity, first), rate = self._scaled(rule), rule.per_second * self.scale
         key = (route, tag)
         bucket = self._buckets.get(key)
         if bucket is None:
-            first = capacity if rule.first is None else min(capacity, rule.first * self.scale)
             bucket = self._buckets[key] = _Bucket(first, now)
             if len(self._buckets) > self.max_buckets:
                 self._buckets.popitem(last=False)
