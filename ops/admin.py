@@ -51,8 +51,9 @@ def _site_json(info: Any) -> dict[str, Any]:
 
 
 def _levels_json(info: Any) -> dict[str, Any]:
-    """The site's levels (its own or the defaults) and where it stands now."""
-    from chalicelib import pressure
+    """The site's levels (its own or the defaults) and where it stands now
+    (shares a minute read from the rate buckets, as the stream consumer reads them)."""
+    from chalicelib import pressure, stats
 
     levels = info.levels or pressure.default_levels(
         config.Settings.from_environ(os.environ).min_work)
@@ -63,7 +64,8 @@ def _levels_json(info: Any) -> dict[str, Any]:
             "level": pressure.level_now(info.pressure, levels, now),
             "minWorkNow": pressure.min_work_now(info.pressure, levels, now),
             "admitted": pressure.admit_now(info.pressure, now),
-            "sharesPerMinute": info.pressure.rate, "heavySources": len(info.heavy)}
+            "sharesPerMinute": stats.current_rate(info.site_key, now).shares_per_minute,
+            "heavySources": len(info.heavy)}
 
 
 def cmd_create_site(args: argparse.Namespace) -> Any:

@@ -126,14 +126,16 @@ def levels_of(site: sites.SiteInfo) -> pressure.Levels:
 
 
 def levels_json(site: sites.SiteInfo, now: int) -> dict[str, Any]:
-    """The site's levels and where it stands now: the admin command's `show-levels` figures."""
+    """The site's levels and where it stands now: the admin command's `show-levels`
+    figures (shares a minute live from the rate buckets, as the stream consumer reads them)."""
     levels = levels_of(site)
     return {"levels": list(levels.works), "stepUp": levels.step_up, "ceiling": levels.ceiling,
             "custom": site.levels is not None,
             "level": pressure.level_now(site.pressure, levels, now),
             "minWorkNow": pressure.min_work_now(site.pressure, levels, now),
             "admitted": pressure.admit_now(site.pressure, now),
-            "sharesPerMinute": site.pressure.rate, "heavySources": len(site.heavy)}
+            "sharesPerMinute": stats.current_rate(site.site_key, now).shares_per_minute,
+            "heavySources": len(site.heavy)}
 
 
 def settings(call: Call) -> dict[str, Any]:
