@@ -59,7 +59,7 @@ test: lint browser-deps deploy-deps ## everything: lint, then every suite (insta
 
 # Schemathesis against /openapi.json of a real `make run` stack (>= 10,000
 # requests, a few minutes; not part of `make test`).
-fuzz: $(STAMP) ## Schemathesis against a real make run stack (minutes)
+fuzz: $(STAMP) ## Schemathesis against a real make run stack, per-source limits raised (FUZZ_SOURCE_LIMITS, default 1000; minutes)
 	$(PY) -m tests.fuzz.schema_fuzz
 
 bench-miner: $(STAMP) browser-deps ## the solvers' hash rates in headless Chromium, vs other proof-of-work libraries
