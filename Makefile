@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help check run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package clean
+.PHONY: help check run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package deploy destroy clean
 
 help: ## this list: every target, one line each
 	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -59,7 +59,7 @@ test: lint browser-deps deploy-deps ## everything: lint, then every suite (insta
 
 # Schemathesis against /openapi.json of a real `make run` stack (>= 10,000
 # requests, a few minutes; not part of `make test`).
-fuzz: $(STAMP) ## Schemathesis against a real make run stack (minutes)
+fuzz: $(STAMP) ## Schemathesis against a real make run stack, per-source limits raised (FUZZ_SOURCE_LIMITS, default 1000; minutes)
 	$(PY) -m tests.fuzz.schema_fuzz
 
 bench-miner: $(STAMP) browser-deps ## the solvers' hash rates in headless Chromium, vs other proof-of-work libraries
@@ -116,6 +116,15 @@ wheels: $(STAMP) ## on a connected machine: every wheel an air-gapped make packa
 
 package: $(STAMP) deploy-deps ## the Lambda bundle and templates (deploy/package.sh)
 	bash deploy/package.sh
+
+# One command to an AWS account (your credentials): REGION, ALARM_EMAIL,
+# MONTHLY_BUDGET (USD), SITE_NAME are asked for when not given; YES=1 answers yes.
+deploy: $(STAMP) deploy-deps ## package, deploy the prod stack, first site, smoke test (deploy/deploy_stack.py)
+	AWS_REGION="$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION))" ALARM_EMAIL="$(ALARM_EMAIL)" \
+	  MONTHLY_BUDGET="$(MONTHLY_BUDGET)" SITE_NAME="$(SITE_NAME)" YES="$(YES)" $(PY) deploy/deploy_stack.py
+
+destroy: $(STAMP) ## the whole teardown, asking before data goes (deploy/destroy_stack.py)
+	AWS_REGION="$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION))" YES="$(YES)" $(PY) deploy/destroy_stack.py
 
 clean: ## remove the virtualenv and build output
 	rm -rf $(VENV) .pytest_cache out

@@ -220,4 +220,5 @@ app.route("/", methods=NOT_FOUND_METHODS, content_types=ANY_CONTENT, name="not_f
 def contract_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Chalice's own error answers (415, 405, 500...) become contract errors;
     every request is logged and counted (chalicelib/http.py `serve`)."""
-    return serve(event, get_response, config.settings().rest_status)
+    settings = config.settings()
+    return serve(event, get_response, settings.rest_status, settings.log_sample)

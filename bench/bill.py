@@ -87,12 +87,19 @@ API_FUNCTION, STREAMS_FUNCTION = "APIHandler", "Streams"
 CHALICE_NAMES = {API_FUNCTION: "api_handler", STREAMS_FUNCTION: "streams"}
 # The parameter holding each function's reserved concurrency (0 = none).
 RESERVED = {API_FUNCTION: "ApiReservedConcurrency", STREAMS_FUNCTION: "StreamsReservedConcurrency"}
+# What `make deploy` reserves when the account's quota leaves AWS's minimum
+# of 100 unreserved (deploy/deploy.py reads these): the template reserves
+# nothing by default, since a new account's quota may be as low as 10.
+# 70 API instances: 100 ms each at the 700 requests/s the throttles and WAF admit.
+DEPLOY_RESERVATION = {"ApiReservedConcurrency": 70, "StreamsReservedConcurrency": 10}
 
 
 def layer_costs(requests: float, lambda_invocations: float, lambda_gb_seconds: float,
                 wru: float, rru: float, waf_requests: float, log_bytes: float = 0.0,
-                arch: str = "x86") -> dict[str, float]:
-    """Dollars per layer for the given counts (any period: the counts' own)."""
+                arch: str | None = None) -> dict[str, float]:
+    """Dollars per layer for the given counts (any period: the counts' own);
+    Lambda at the deployed architecture's price unless `arch` is given."""
+    arch = arch or lambda_arch()
     return {
         "WAF": waf_requests * WAF_REQUEST,
         "API Gateway": requests * API_GATEWAY_REQUEST,
@@ -142,6 +149,14 @@ def _enabled(template: Mapping[str, Any], resource: Mapping[str, Any], params: M
 class Function:
     memory_gb: float
     timeout_s: float
+
+
+def lambda_arch(config_path: Path = CHALICE_CONFIG, stage: str = "prod") -> str:
+    """The price key of the functions' architecture, as the stage declares it
+    (deploy/stage_app.sh builds the wheels for the same one)."""
+    declared = json.loads(config_path.read_text())["stages"][stage].get("lambda_architecture",
+                                                                        "x86_64")
+    return "arm64" if declared == "arm64" else "x86"
 
 
 def function_settings(config_path: Path = CHALICE_CONFIG, stage: str = "prod") -> dict[str, Function]:
@@ -258,7 +273,7 @@ def _gb_seconds(reserved: float, rate: float, fn: Function) -> float:
 
 
 def worst_case(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = None,
-               functions: Mapping[str, Function] | None = None, arch: str = "x86") -> Ceiling:
+               functions: Mapping[str, Function] | None = None, arch: str | None = None) -> Ceiling:
     params = parameters(template, overrides)
     functions = functions or function_settings()
     acl = template["Resources"].get("WebAcl")
@@ -297,7 +312,7 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
     c = worst_case(template, overrides, functions)
     api, streams = functions[API_FUNCTION], functions[STREAMS_FUNCTION]
     lines = [f"Workproof's bill at the template's defaults — us-east-1 list prices of {PRICES_DATE}, "
-             "x86 Lambda", "", "Fixed, per month:", "",
+             f"{lambda_arch()} Lambda", "", "Fixed, per month:", "",
              "| item | count | unit $/month | $/month |", "|---|---:|---:|---:|"]
     lines += [f"| {f.item} | {f.count} | {f.unit_price:.2f} | {f.monthly:.2f} |" for f in fixed]
     lines += [f"| **total** | | | **{sum(f.monthly for f in fixed):.2f}** |", "",
@@ -331,7 +346,12 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
 
 
 def main() -> int:
-    print(report(load_template()))
+    template = load_template()
+    print(report(template))
+    print(f"\nAs `make deploy` reserves concurrency on an account with the standard quota "
+          f"({', '.join(f'{k}={v}' for k, v in DEPLOY_RESERVATION.items())}; a new account's "
+          f"smaller quota gets none, and its own quota bounds Lambda instead):\n")
+    print(report(template, DEPLOY_RESERVATION))
     return 0
 
 

@@ -12,6 +12,8 @@ units, and $ per million requests at the dated list prices below.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import secrets
@@ -34,22 +36,53 @@ LAMBDA_REQUEST = 0.20 / 1e6
 LAMBDA_GB_SECOND = {"arm64": 0.0000133334, "x86": 0.0000166667}
 LAMBDA_MEMORY_GB = 0.5       # .chalice/config.json lambda_memory_size
 LAMBDA_MS = 25               # assumed billed duration of one request (warm)
+LOGS_GB = 0.50               # CloudWatch Logs, per GB ingested (standard class)
+# What CloudWatch Logs adds to each line it ingests (its own event overhead is
+# billed: 26 bytes per event), and the Lambda runtime's START/END/REPORT lines
+# of each invocation, measured on a deployed function's log group (about 300 bytes).
+LOG_EVENT_OVERHEAD = 26
+LAMBDA_RUNTIME_LOG_BYTES = 300
 MIN_WORK = 1024              # small shares: the units do not depend on the work
 
 
 def _environment() -> None:
-    """The bench's settings, before the app is imported: its output is the table alone
-    (no per-request log line, no EMF metrics), and every request comes from one address,
-    so the front door's per-source limits (a cost of their own, make bench-abuse) are off."""
+    """The bench's settings, before the app is imported: every request comes from one
+    address, so the front door's per-source limits (a cost of their own, make
+    bench-abuse) are off. The request log and the EMF lines are written, and
+    counted (`LogMeter`), not printed."""
     os.environ.update({
-        "POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true",
-        "WORKPROOF_SOURCE_LIMITS": "off",
+        "WORKPROOF_SOURCE_LIMITS": "off", "WORKPROOF_LOG_SAMPLE": "1",
         "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": "us-east-1", "WORKPROOF_MIN_WORK": str(MIN_WORK),
         "WORKPROOF_SIGNING_KEYS": "bench:" + base64.urlsafe_b64encode(
             secrets.token_bytes(32)).decode(),
     })
     os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+
+class LogMeter:
+    """The bytes the requests write to CloudWatch Logs: the request line (its
+    Logger's stream) and the EMF lines (printed), each line with CloudWatch's
+    event overhead. A successful read's line is written for `sample` of them
+    (observe.logged), so it counts that part of its bytes."""
+
+    def __init__(self, sample: float) -> None:
+        import io
+
+        self.sample, self.lines, self.emf = sample, io.StringIO(), io.StringIO()
+
+    def expected_bytes(self) -> float:
+        from chalicelib import observe
+
+        total = 0.0
+        for text in self.lines.getvalue().splitlines():
+            line = json.loads(text)
+            record = observe.Record(route=str(line.get("route", "")))
+            part = 1.0 if observe.logged(record, str(line.get("result")), 0.0) else self.sample
+            total += part * (len(text.encode()) + 1 + LOG_EVENT_OVERHEAD)
+        total += sum(len(text.encode()) + 1 + LOG_EVENT_OVERHEAD
+                     for text in self.emf.getvalue().splitlines())
+        return total
 
 
 class Bench:
@@ -90,17 +123,30 @@ class Bench:
         assert answer["success"], answer
         return answer
 
-    def measure(self, action: Callable[[], Any]) -> tuple[Any, Any, Any]:
-        """(result, request cost, stream consumer cost)."""
+    def measure(self, action: Callable[[], Any],
+                sample: float) -> tuple[Any, Any, Any, float]:
+        """(result, request cost, stream consumer cost, log bytes of the requests)."""
+        import contextlib
+
         from bench.dynamo_cost import Recorder
+        from chalicelib import observe
         from tests.streams import drain
 
-        drain()
-        with Recorder(_clients(), self.backend) as request:
-            result = action()
-        with Recorder(_clients(), self.backend) as consumer:
+        with contextlib.redirect_stdout(LogMeter(sample).emf):
             drain()
-        return result, request.cost, consumer.cost
+        meter = LogMeter(sample)
+        handler = observe.LOGGER.registered_handler
+        previous = handler.setStream(meter.lines)  # type: ignore[attr-defined]
+        try:
+            with Recorder(_clients(), self.backend) as request, \
+                    contextlib.redirect_stdout(meter.emf):
+                result = action()
+            with Recorder(_clients(), self.backend) as consumer, \
+                    contextlib.redirect_stdout(LogMeter(sample).emf):
+                drain()
+        finally:
+            handler.setStream(previous)  # type: ignore[attr-defined]
+        return result, request.cost, consumer.cost, meter.expected_bytes()
 
 
 def _clients() -> list[Any]:
@@ -245,23 +291,37 @@ def lambda_dollars(arch: str) -> float:
 
 def batch_share_cost(bench: Bench) -> Any:
     """The consumer's units per share when 100 user shares arrive in one batch."""
+    import contextlib
+    import io
+
     from bench.dynamo_cost import Recorder
     from tests.streams import drain
 
-    drain()
-    jobs = [bench.job(user=f"batch-{i % 10}") for i in range(100)]
-    for job in jobs:
-        bench.submit(job)
-    with Recorder(_clients(), bench.backend) as consumer:
+    with contextlib.redirect_stdout(io.StringIO()):
         drain()
+        jobs = [bench.job(user=f"batch-{i % 10}") for i in range(100)]
+        for job in jobs:
+            bench.submit(job)
+        with Recorder(_clients(), bench.backend) as consumer:
+            drain()
     return consumer.cost
 
 
 def main() -> int:
+    import argparse
+
+    from chalicelib import config, observe
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--log-sample", type=float, default=float(config.DEFAULT_LOG_SAMPLE),
+                        help="the part of successful reads whose line is logged (deployed default)")
+    args = parser.parse_args()
     _environment()
     from moto import mock_aws
 
-    with mock_aws():
+    out = partial(print, file=sys.__stdout__, flush=True)
+    # Setup requests log too: only the measured ones are counted (LogMeter).
+    with mock_aws(), contextlib.redirect_stdout(io.StringIO()):
         from chalicelib.store import models
         from ops import tables
         from ops.store import install_dynamodb_fixes
@@ -270,30 +330,38 @@ def main() -> int:
         models.bind()
         tables.create_tables("local")
         bench = Bench()
-        print(f"Workproof cost per request — list prices of {PRICES_DATE}, us-east-1: "
+        observe.LOGGER.registered_handler.setStream(io.StringIO())  # type: ignore[attr-defined]
+        out(f"Workproof cost per request — list prices of {PRICES_DATE}, us-east-1: "
               f"DynamoDB on-demand ${DYNAMODB_WRU * 1e6:.3f}/M WRU, ${DYNAMODB_RRU * 1e6:.3f}/M RRU; "
               f"API Gateway REST ${API_GATEWAY_REST * 1e6:.2f}/M; Lambda ${LAMBDA_REQUEST * 1e6:.2f}/M "
               f"+ GB-s (arm64 ${LAMBDA_GB_SECOND['arm64']}, x86 ${LAMBDA_GB_SECOND['x86']}) at "
-              f"{int(LAMBDA_MEMORY_GB * 1024)} MB × {LAMBDA_MS} ms assumed")
-        print()
+              f"{int(LAMBDA_MEMORY_GB * 1024)} MB × {LAMBDA_MS} ms assumed; CloudWatch Logs "
+              f"${LOGS_GB:.2f}/GB ingested: the app's lines as measured (successful reads' "
+              f"request line at a sample of {args.log_sample:g}), "
+              f"{LOG_EVENT_OVERHEAD} bytes of event overhead a line, "
+              f"{LAMBDA_RUNTIME_LOG_BYTES} bytes of Lambda's START/END/REPORT a call")
+        out()
         header = ("| request | calls | WRU base + index = total | RRU | off path WRU (alone) "
-                  "| DynamoDB $/M | all-in $/M arm64 | all-in $/M x86 |")
-        print(header)
-        print("|---|---|---|---:|---:|---:|---:|---:|")
+                  "| DynamoDB $/M | log bytes | logs $/M | all-in $/M arm64 | all-in $/M x86 |")
+        out(header)
+        out("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for label, setup in scenarios(bench):
             action = setup()
-            _, request, consumer = bench.measure(action)
+            _, request, consumer, logged = bench.measure(action, args.log_sample)
             index = " + ".join(f"{v:g} {k}" for k, v in request.index_wru.items()) or "0"
             per_request = 1 if not label.startswith("captcha") else 3
             gateway = API_GATEWAY_REST * per_request
             db = dollars(request)
-            print(f"| {label} | {request.by_key()} | {request.base_wru:g} + {index} = "
+            log_bytes = logged + LAMBDA_RUNTIME_LOG_BYTES * per_request
+            logs = log_bytes / 1e9 * LOGS_GB
+            out(f"| {label} | {request.by_key()} | {request.base_wru:g} + {index} = "
                   f"{request.wru:g} | {request.rru:g} | {consumer.wru:g} | {db * 1e6:.2f} | "
-                  f"{(db + gateway + lambda_dollars('arm64') * per_request) * 1e6:.2f} | "
-                  f"{(db + gateway + lambda_dollars('x86') * per_request) * 1e6:.2f} |")
+                  f"{log_bytes:,.0f} | {logs * 1e6:.2f} | "
+                  f"{(db + gateway + logs + lambda_dollars('arm64') * per_request) * 1e6:.2f} | "
+                  f"{(db + gateway + logs + lambda_dollars('x86') * per_request) * 1e6:.2f} |")
         batch = batch_share_cost(bench)
-        print()
-        print(f"Stream consumer, 100 user shares of 10 users in one batch: {batch.by_key()}, "
+        out()
+        out(f"Stream consumer, 100 user shares of 10 users in one batch: {batch.by_key()}, "
               f"{batch.wru:g} WRU ({batch.wru / 100:.2f} per share), {batch.rru:g} RRU")
     return 0
 

@@ -63,6 +63,9 @@ ENV_JOB_TTL = "WORKPROOF_JOB_TTL"
 # Per-source request limits (chalicelib/limits.py): "off", or a factor on
 # every bucket's capacity and rate (default 1; raise it behind a large NAT).
 ENV_SOURCE_LIMITS = "WORKPROOF_SOURCE_LIMITS"
+# Part of the successful reads whose request line is logged (0 to 1; failures,
+# writes and metrics always are): CloudWatch Logs bills every byte ingested.
+ENV_LOG_SAMPLE = "WORKPROOF_LOG_SAMPLE"
 
 DEFAULT_TABLE_PREFIX = "workproof-dev"
 DEFAULT_REGION = "us-east-1"
@@ -71,11 +74,33 @@ DEFAULT_REGION = "us-east-1"
 # pressure steps up from it (chalicelib/pressure.py).
 DEFAULT_MIN_WORK = 4_194_304
 DEFAULT_JOB_TTL = 600
+DEFAULT_ERROR_STATUS = "200"
+DEFAULT_SOURCE_LIMITS = "on"
+DEFAULT_LOG_SAMPLE = "0.1"
 # One job holds at most this much work (pow.MAX_JOB_WORK), so no minimum above it.
 MAX_MIN_WORK = 2**32
 JOB_TTL_RANGE = (60, 86400)
 MIN_SIGNING_KEY_BYTES = 16
 
+# The deployed stack's settings, each with its one default: variable ->
+# (the template parameter that sets it, its default as a string). The
+# template's parameter defaults, both functions' environments and
+# `chalice deploy`'s prod stage are checked against this by
+# tests/deploy/test_defaults.py; bench/bill.py and the README's cost
+# figures use the same numbers.
+DEPLOYED_SETTINGS: Mapping[str, tuple[str, str]] = {
+    ENV_PUBLIC_URL: ("PublicUrl", ""),
+    ENV_ERROR_STATUS: ("ErrorStatus", DEFAULT_ERROR_STATUS),
+    ENV_MIN_WORK: ("MinWork", str(DEFAULT_MIN_WORK)),
+    ENV_JOB_TTL: ("JobTtl", str(DEFAULT_JOB_TTL)),
+    ENV_SOURCE_LIMITS: ("SourceLimits", DEFAULT_SOURCE_LIMITS),
+    ENV_LOG_SAMPLE: ("LogSample", DEFAULT_LOG_SAMPLE),
+}
+# Settings only a local run uses (a deployed stack reads its keys from
+# Secrets Manager and reaches DynamoDB at its regional endpoint).
+LOCAL_ONLY_SETTINGS = frozenset({ENV_SIGNING_KEYS, ENV_SIGNING_KEY_FILE, ENV_DYNAMODB_ENDPOINT})
+
+_FRACTION = re.compile(r"[01](\.[0-9]{1,6})?|\.[0-9]{1,6}")
 _DIGITS = re.compile(r"[1-9][0-9]{0,99}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 # us-east-1, us-gov-west-1, eusc-de-east-1, ...
@@ -227,6 +252,17 @@ def _source_limits(environ: Mapping[str, str]) -> float:
     return scale
 
 
+def _log_sample(environ: Mapping[str, str]) -> float:
+    value = environ.get(ENV_LOG_SAMPLE, "").strip() or DEFAULT_LOG_SAMPLE
+    try:
+        part = float(value) if _FRACTION.fullmatch(value) else -1.0
+    except ValueError:
+        part = -1.0
+    if not 0.0 <= part <= 1.0:
+        raise _bad(ENV_LOG_SAMPLE, value, "not a part from 0 to 1 (like 0.1)")
+    return part
+
+
 @dataclass(frozen=True)
 class Settings:
     """The app's settings, checked: build with `Settings.from_environ(os.environ)`."""
@@ -242,6 +278,7 @@ class Settings:
     min_work: int = DEFAULT_MIN_WORK
     job_ttl: int = DEFAULT_JOB_TTL
     source_limits: float = 1.0  # factor on the per-source buckets; 0 = off
+    log_sample: float = float(DEFAULT_LOG_SAMPLE)  # part of successful reads logged
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> Settings:
@@ -261,6 +298,7 @@ class Settings:
                                   f"not a whole number of seconds from {JOB_TTL_RANGE[0]} "
                                   f"to {JOB_TTL_RANGE[1]}"),
             source_limits=_source_limits(environ),
+            log_sample=_log_sample(environ),
         )
 
 

@@ -243,7 +243,7 @@ def result_of(response: Response | None) -> str:
 
 
 def serve(request: Request, get_response: Callable[[Request], Response],
-          rest_status: bool) -> Response:
+          rest_status: bool, log_sample: float = 1.0) -> Response:
     """The app's middleware: every source within its limits (checked before
     anything else runs), every answer in the contract, every request logged."""
     context = request.context or {}
@@ -263,4 +263,4 @@ def serve(request: Request, get_response: Callable[[Request], Response],
         return response
     finally:
         observe.finish(record, result_of(response),
-                       response.status_code if response is not None else 500)
+                       response.status_code if response is not None else 500, log_sample)

@@ -108,13 +108,19 @@ class SourceLimits:
     def enabled(self) -> bool:
         return self.scale > 0
 
+    def _scaled(self, rule: Rule) -> tuple[float, float]:
+        """(capacity, a new source's tokens) at this scale: each at least one
+        whole request, so no accepted factor closes a route class for good."""
+        capacity = max(1.0, rule.capacity * self.scale)
+        first = rule.first * self.scale if rule.first is not None else capacity
+        return capacity, min(capacity, max(1.0, first))
+
     def _bucket(self, route: str, tag: str, now: float) -> tuple[_Bucket, Rule]:
         rule = self.rules[route]
-        capacity, rate = rule.capacity * self.scale, rule.per_second * self.scale
+        (capacity, first), rate = self._scaled(rule), rule.per_second * self.scale
         key = (route, tag)
         bucket = self._buckets.get(key)
         if bucket is None:
-            first = capacity if rule.first is None else min(capacity, rule.first * self.scale)
             bucket = self._buckets[key] = _Bucket(first, now)
             if len(self._buckets) > self.max_buckets:
                 self._buckets.popitem(last=False)
@@ -177,4 +183,6 @@ CALLER_FAULTS = frozenset({
     "invalid_secret", "invalid_site", "invalid_job", "invalid_share", "bad_request",
     "missing_input", "invalid_link", "duplicate_share", "not_found", "wrong_method",
     "signed_out", "bad_credentials", "invalid-input-secret", "invalid-input-response",
+    # siteverify's (chalicelib/siteverify.py): a spent or expired token is not one.
+    "missing-input-secret", "missing-input-response", "bad-request", "sitekey-secret-mismatch",
 })

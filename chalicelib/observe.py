@@ -13,6 +13,8 @@ into the request's record; nothing here reads a request itself.
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +34,12 @@ LOGGER = Logger(service=SERVICE)
 SITEVERIFY_ROUTES = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
 SUCCESS = "success"
 INTERNAL_ERROR = "internal_error"
+# Reads: their successful answers write nothing, and at load they are most
+# of the requests. Their line is logged for a sample of them (`log_sample`:
+# the WORKPROOF_LOG_SAMPLE setting); a failure, a write and every metric
+# always are. CloudWatch Logs bills every byte ingested.
+READ_ROUTES = ("/pow/job", "/stats/", "/user/balance", "/user/top", "/user/list", "/lib/",
+               "/l/", "/openapi.json", "/recaptcha/api.js", "/turnstile/v0/api.js")
 # Tokens shorter than this are logged as their length only (4 characters
 # of a 6-character name would be most of it).
 MIN_HINTED_TOKEN = 16
@@ -138,30 +146,25 @@ def _add(series: Series, dimensions: tuple[tuple[str, str], ...], name: str, val
 def request_series(record: Record, result: str) -> Series:
     """The metrics a request publishes, by dimension set (contract: deploy/README.md).
 
-    Every series has `service=workproof`. The ones the alarms read have no
-    other dimension, so per-reason and per-site figures are separate series
-    of the same name: `SharesRefused` by `error`, `Verifies` and
-    `Withdrawals` by `result`, and shares and hashes by `site`.
+    Every series has `service=workproof`, and one request publishes one
+    dimension set (one EMF line) but for DynamoDB retries after a refusal:
+    shares and hashes accepted with no other dimension, `SharesRefused` by
+    `error`, `Verifies` and `Withdrawals` by `result`. No series is per site:
+    a custom metric costs $0.30 a month, so one per site would bill per site;
+    a site's figures are in the stats the dashboard reads, and in the request
+    log's `site` field (deploy/README.md has the Logs Insights query).
     """
     series: Series = {}
-    site = (("site", record.site),) if record.site else None
     if record.route == "/pow/submit":
         if result == SUCCESS:
-            hashes = float((record.answer or {}).get("hashes", 0))
-            for dims in ((), site):
-                if dims is not None:
-                    _add(series, dims, "SharesAccepted", 1)
-                    _add(series, dims, "HashesCredited", hashes)
+            _add(series, (), "SharesAccepted", 1)
+            _add(series, (), "HashesCredited", float((record.answer or {}).get("hashes", 0)))
         else:
             _add(series, (("error", result),), "SharesRefused", 1)
-            if site:
-                _add(series, site, "SharesRefused", 1)
     for route, name in (("/token/verify", "Verifies"), ("/user/withdraw", "Withdrawals"),
                         *((path, "Verifies") for path in SITEVERIFY_ROUTES)):
         if record.route == route:
             _add(series, (("result", result),), name, 1)
-            if result == SUCCESS:
-                _add(series, (), name, 1)
     if record.retries:
         _add(series, (), "DynamoRetries", record.retries)
     if record.throttles:
@@ -185,10 +188,27 @@ def publish(series: Series, properties: Mapping[str, Any]) -> None:
 
 # --- the request's line --------------------------------------------------------------
 
-def finish(record: Record, result: str, status: int) -> None:
-    """Log the request's line and publish its metrics; ends the record."""
+def logged(record: Record, result: str, log_sample: float) -> bool:
+    """Whether the request's line is written: always, but for the successful
+    reads, of which a `log_sample` part are (chosen by request id, so a
+    request's line is there or not wherever it is asked)."""
+    if result != SUCCESS or not record.route.startswith(READ_ROUTES) or log_sample >= 1.0:
+        return True
+    seed = record.request_id or secrets.token_hex(8)
+    draw = int.from_bytes(hashlib.sha256(seed.encode("utf-8", "replace")).digest()[:4], "big")
+    return draw < log_sample * 2**32
+
+
+def finish(record: Record, result: str, status: int, log_sample: float = 1.0) -> None:
+    """Log the request's line (successful reads: a `log_sample` part of them)
+    and publish its metrics; ends the record."""
     _current.set(None)
     result = record.result or result
+    series = request_series(record, result)
+    properties = {"request_id": record.request_id, "route": record.route, "site": record.site}
+    if not logged(record, result, log_sample):
+        publish(series, properties)
+        return
     line: dict[str, Any] = {
         "request_id": record.request_id, "route": record.route, "method": record.method,
         "site": record.site, "result": result, "status": status,
@@ -206,8 +226,7 @@ def finish(record: Record, result: str, status: int) -> None:
         LOGGER.error("request", extra=line)
     else:
         LOGGER.info("request", extra=line)
-    publish(request_series(record, result),
-            {"request_id": record.request_id, "route": record.route, "site": record.site})
+    publish(series, properties)
 
 
 # --- the stream consumer -------------------------------------------------------------

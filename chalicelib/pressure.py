@@ -44,7 +44,7 @@ from dataclasses import dataclass
 # A level decays this often when the pressure no longer holds it.
 DECAY_SECONDS = 20
 # A level is held at most this long after the rate was last over the step-up.
-HOLD_SECONDS = 120
+HOLD_SECONDS = 60
 # The honest baseline: averaged over about this long, only at the base level,
 # and never more than this part of the step-up.
 BASELINE_SECONDS = 300

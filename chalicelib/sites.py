@@ -39,6 +39,7 @@ class SiteInfo:
     pressure: Pressure = field(default_factory=Pressure)
     # Heavy sources' tag -> accepted rates, from the stream consumer.
     heavy: dict[str, SourceRate] = field(default_factory=dict, hash=False, compare=False)
+    captcha_hashes: int | None = None  # None: the base work (tokens.captcha_hashes)
 
 
 def _json(text: str | None) -> object:
@@ -128,6 +129,7 @@ def _info(item: Site) -> SiteInfo:
         levels=parse_levels(item.levels),
         pressure=parse_pressure(item.pressure),
         heavy=parse_heavy(item.heavy),
+        captcha_hashes=int(item.captcha_hashes) if item.captcha_hashes else None,
     )
 
 
@@ -268,8 +270,8 @@ def rotate_secret(site_key: str) -> str:
 
 
 def update_site(site_key: str, **values: object) -> SiteInfo:
-    """Set plain settings (disabled, origins, xmr_pending, xmr_paid, levels);
-    None removes one."""
+    """Set plain settings (disabled, origins, xmr_pending, xmr_paid, levels,
+    captcha_hashes); None removes one."""
     actions = [getattr(Site, name).remove() if value is None else getattr(Site, name).set(value)
                for name, value in values.items()]
     actions.append(Site.updated.set(int(time.time())))

@@ -8,7 +8,9 @@ in their shape with HTTP 200 always:
      "hashes": 4194304, "error-codes": []}
     {"success": false, "error-codes": ["timeout-or-duplicate"]}
 A token is good when it reached the hashes its widget asked for (data-hashes,
-recorded at its first share) and the optional `hashes` parameter. An
+recorded at its first share) and the `hashes` parameter; without it, the
+site's `captcha_hashes` setting (by default its base work), so a page asking
+for less than the site wants does not pass. An
 `idempotency_key` makes a retry within 5 minutes (Turnstile's rule) answer the
 same success instead of `timeout-or-duplicate`. `remoteip` is accepted and
 not used: a token is bound to its site, not to an address. The published test
@@ -25,7 +27,7 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 from pynamodb.exceptions import DoesNotExist
 
-from chalicelib import observe, test_keys, tokens
+from chalicelib import config, observe, test_keys, tokens
 from chalicelib.errors import (
     ApiError,
     BadRequest,
@@ -34,9 +36,9 @@ from chalicelib.errors import (
     InvalidToken,
     NotConfigured,
 )
-from chalicelib.http import contract_error, json_response, run_view
+from chalicelib.http import ErrorResponse, contract_error, json_response, run_view
 from chalicelib.params import Params, positive_amount
-from chalicelib.sites import authenticate
+from chalicelib.sites import SiteInfo, authenticate
 from chalicelib.store import idempotency
 from chalicelib.store.models import Token
 from chalicelib.store.transactions import new_request_id
@@ -61,7 +63,7 @@ class Refused(Exception):
         self.codes = list(codes)
 
 
-def _site_key(params: Params) -> str:
+def _site(params: Params) -> SiteInfo:
     secret = params.values.get("secret")
     if not isinstance(secret, str) or len(secret) > MAX_SECRET_CHARS:
         raise Refused("invalid-input-secret")
@@ -72,7 +74,7 @@ def _site_key(params: Params) -> str:
     expected = params.values.get("sitekey")
     if expected is not None and expected != site.site_key:
         raise Refused("sitekey-secret-mismatch")  # hCaptcha's code for its `sitekey` check
-    return site.site_key
+    return site
 
 
 def _why_not(site_key: str, name: str, now: int) -> str:
@@ -105,12 +107,14 @@ def siteverify(params: Params, now: int, request_id: str) -> dict[str, Any]:
         if missing or test_keys.refusal(secret):
             raise Refused(*(missing or test_keys.refusal(secret)))
         return test_keys.success(iso8601(now))
-    site_key = _site_key(params)
+    site = _site(params)
+    site_key = site.site_key
     if missing:
         raise Refused(*missing)
     name = params.string("response", max_chars=1 << 20)
     assert name is not None
-    wanted = positive_amount(params, "hashes", BadRequest) if params.has("hashes") else 1
+    wanted = positive_amount(params, "hashes", BadRequest) if params.has("hashes") \
+        else tokens.captcha_hashes(site, config.settings().min_work)
     if len(name) > tokens.MAX_TOKEN_NAME:
         raise Refused("invalid-input-response")
     key = params.string("idempotency_key", required=False, max_chars=1 << 20)
@@ -137,10 +141,12 @@ def _codes(error: ApiError) -> list[str]:
 
 
 def _refused(codes: list[str]) -> Response:
-    """The refusal's answer; the log line and the `Verifies` metric carry its codes
-    (`internal-error` as the contract's `internal_error`, at ERROR)."""
+    """The refusal's answer (HTTP 200 whatever the error-status setting); the
+    log line and the `Verifies` metric carry its codes (`internal-error` as the
+    contract's `internal_error`, at ERROR). The front door reads its first code:
+    a caller's fault (limits.CALLER_FAULTS) costs the source extra."""
     observe.note_result(observe.INTERNAL_ERROR if codes == ["internal-error"] else ",".join(codes))
-    return json_response({"success": False, "error-codes": codes})
+    return ErrorResponse(codes[0], 200, body={"success": False, "error-codes": codes})
 
 
 def _check(request: Request) -> None:

@@ -8,7 +8,8 @@ from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib.errors import InvalidToken
-from chalicelib.sites import random_key
+from chalicelib.pressure import default_levels
+from chalicelib.sites import SiteInfo, random_key
 from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Token
 from chalicelib.store.transactions import (
@@ -30,6 +31,16 @@ class TokenState:
     created: int  # first share, unix seconds
     target: int = 0  # the hashes its widget asked for
     host: str = ""  # host of the page whose share created it
+
+
+def captcha_hashes(site: SiteInfo, min_work: int) -> int:
+    """The least hashes a token needs for siteverify when the backend names none:
+    the site's setting, else its base work (its level 0; `min_work`, the
+    deployment's WORKPROOF_MIN_WORK, unless the site has levels of its own) -
+    what every token job holds, whatever `hashes` its page asked for."""
+    if site.captcha_hashes:
+        return site.captcha_hashes
+    return (site.levels or default_levels(min_work)).works[0]
 
 
 def new_token_name() -> str:

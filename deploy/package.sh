@@ -17,7 +17,8 @@
 # local runs; this script packages a staged copy of the app whose vendor/
 # holds pynamodb alone, plus the Lambda's manylinux builds of ada-url and
 # cffi's _cffi_backend (C extensions, so downloaded from PyPI for the
-# function's architecture: LAMBDA_ARCH=x86_64, the default, or arm64), and
+# function's architecture: the prod stage's lambda_architecture, arm64, or
+# LAMBDA_ARCH=x86_64), and
 # whose requirements.txt is empty.
 #
 # Environment: PYTHON (default .venv/bin/python), LAMBDA_ARCH (x86_64|arm64),

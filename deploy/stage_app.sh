@@ -9,7 +9,9 @@
 # (PYTHON must be the runtime's).
 #
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
-#   LAMBDA_ARCH=arm64 deploy/stage_app.sh DIR     (x86_64 by default)
+#   LAMBDA_ARCH=x86_64 deploy/stage_app.sh DIR    (default: the prod stage's
+#   lambda_architecture in .chalice/config.json, arm64: Lambda's cheaper
+#   GB-second, which bench/bill.py and the README's figures price)
 #
 # Used by package.sh (chalice package) and chalice-deploy.sh (chalice deploy).
 set -euo pipefail
@@ -17,7 +19,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${1:?usage: stage_app.sh DIR}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
-LAMBDA_ARCH="${LAMBDA_ARCH:-x86_64}"
+DECLARED_ARCH="$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["stages"]["prod"].get("lambda_architecture", "x86_64"))' "$ROOT/.chalice/config.json")"
+LAMBDA_ARCH="${LAMBDA_ARCH:-$DECLARED_ARCH}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 case "$LAMBDA_ARCH" in x86_64|arm64) ;; *) echo "stage_app.sh: LAMBDA_ARCH is x86_64 or arm64" >&2; exit 2 ;; esac
 
@@ -60,6 +63,9 @@ import json, sys
 path, arch = sys.argv[1], sys.argv[2]
 config = json.load(open(path))
 config["lambda_architecture"] = arch
+for stage in config.get("stages", {}).values():
+    if "lambda_architecture" in stage:  # a stage's own setting wins in chalice
+        stage["lambda_architecture"] = arch
 open(path, "w").write(json.dumps(config, indent=2) + "\n")
 PY
 

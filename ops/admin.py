@@ -51,8 +51,9 @@ def _site_json(info: Any) -> dict[str, Any]:
 
 
 def _levels_json(info: Any) -> dict[str, Any]:
-    """The site's levels (its own or the defaults) and where it stands now."""
-    from chalicelib import pressure
+    """The site's levels (its own or the defaults) and where it stands now
+    (shares a minute read from the rate buckets, as the stream consumer reads them)."""
+    from chalicelib import pressure, stats
 
     levels = info.levels or pressure.default_levels(
         config.Settings.from_environ(os.environ).min_work)
@@ -63,7 +64,8 @@ def _levels_json(info: Any) -> dict[str, Any]:
             "level": pressure.level_now(info.pressure, levels, now),
             "minWorkNow": pressure.min_work_now(info.pressure, levels, now),
             "admitted": pressure.admit_now(info.pressure, now),
-            "sharesPerMinute": info.pressure.rate, "heavySources": len(info.heavy)}
+            "sharesPerMinute": stats.current_rate(info.site_key, now).shares_per_minute,
+            "heavySources": len(info.heavy)}
 
 
 def cmd_create_site(args: argparse.Namespace) -> Any:
@@ -145,6 +147,21 @@ def cmd_set_levels(args: argparse.Namespace) -> Any:
     return _levels_json(sites.set_levels(info.site_key, levels))
 
 
+def cmd_set_captcha_hashes(args: argparse.Namespace) -> Any:
+    from chalicelib import sites, tokens
+    from chalicelib.params import MAX_SAFE_INTEGER
+
+    info = _site(args.site_key)
+    if args.default == (args.hashes is not None):
+        raise SystemExit("error: give HASHES or --default")
+    if args.hashes is not None and not 1 <= args.hashes <= MAX_SAFE_INTEGER:
+        raise SystemExit(f"error: hashes from 1 to {MAX_SAFE_INTEGER}")
+    info = sites.update_site(info.site_key, captcha_hashes=args.hashes)
+    return {"site_key": info.site_key, "custom": info.captcha_hashes is not None,
+            "captchaHashes": tokens.captcha_hashes(
+                info, config.Settings.from_environ(os.environ).min_work)}
+
+
 def cmd_show_levels(args: argparse.Namespace) -> Any:
     return _levels_json(_site(args.site_key))
 
@@ -220,6 +237,12 @@ def parser() -> argparse.ArgumentParser:
                         help="accepted shares a minute at the top level past which new jobs "
                              "are partly refused (busy)")
     levels.add_argument("--default", action="store_true", help="back to the deployment's defaults")
+    captcha = add("set-captcha-hashes", cmd_set_captcha_hashes,
+                  "the least hashes siteverify asks of a token when the backend sends no "
+                  "`hashes` (default: the site's base work)")
+    captcha.add_argument("site_key")
+    captcha.add_argument("hashes", type=int, nargs="?")
+    captcha.add_argument("--default", action="store_true", help="back to the site's base work")
     add("show-levels", cmd_show_levels,
         "a site's pressure levels, its level now and what it admits").add_argument("site_key")
     delete = add("delete-user", cmd_delete_user, "erase a user's ledger (erasure on request)")

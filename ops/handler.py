@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, cast
 from chalice.local import ChaliceRequestHandler, LocalGatewayException
 
 from ops import request_log
-from ops.addresses import Network, log_tag, source_ip
+from ops.addresses import X_FORWARDED_FOR, Network, log_tag, source_ip
 from ops.demo_server import DEMO_PATHS, demo_response, remember_rotated_demo_secret, utf8_path
 from ops.framing import Deadline, HeadReader, Malformed, read_body
 from ops.redact import redact
@@ -49,7 +49,8 @@ class RequestHandler(ChaliceRequestHandler):
     # Set per server by `handler_class`:
     timeout: float = DEFAULT_IDLE_TIMEOUT  # per read or write: idle and stalled clients are let go
     request_deadline: float = DEFAULT_REQUEST_DEADLINE  # first line to last body byte
-    proxies: tuple[Network, ...] = ()  # whose X-Forwarded-For counts
+    proxies: tuple[Network, ...] = ()  # whose forwarding header counts
+    proxy_header = X_FORWARDED_FOR  # the one they write (X-Forwarded-For or Forwarded)
     default_request_version = "HTTP/1.0"  # refusals before a version is read get a status line
     body: bytes = b""
     head_only = False
@@ -70,8 +71,8 @@ class RequestHandler(ChaliceRequestHandler):
 
     def _note_source(self) -> None:
         """This request's source, for the app's event and (as a keyed hash) the log."""
-        source = source_ip(self.client_address[0], self.headers.get_all("X-Forwarded-For") or [],
-                           self.proxies)
+        source = source_ip(self.client_address[0], self.headers.get_all(self.proxy_header) or [],
+                           self.proxies, self.proxy_header)
         self._events.source_ip = source
         self._source_tag = log_tag(source)
         request_log.set_source_tag(self._source_tag)
@@ -254,7 +255,9 @@ class RequestHandler(ChaliceRequestHandler):
 
 
 def handler_class(idle_timeout: float, request_deadline: float,
-                  proxies: tuple[Network, ...] = ()) -> type[RequestHandler]:
-    """The handler with this server's timeouts and trusted proxies."""
+                  proxies: tuple[Network, ...] = (),
+                  proxy_header: str = X_FORWARDED_FOR) -> type[RequestHandler]:
+    """The handler with this server's timeouts, trusted proxies and the header they write."""
     return type("RequestHandler", (RequestHandler,), {
-        "timeout": idle_timeout, "request_deadline": request_deadline, "proxies": proxies})
+        "timeout": idle_timeout, "request_deadline": request_deadline, "proxies": proxies,
+        "proxy_header": proxy_header})

@@ -34,6 +34,8 @@ def local_environment(store_url: str) -> None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     os.environ.setdefault(config.ENV_REGION, config.DEFAULT_REGION)
     os.environ[config.ENV_DYNAMODB_ENDPOINT] = store_url
+    # Locally every request's line is shown (deployed: a sample of the successful reads').
+    os.environ.setdefault(config.ENV_LOG_SAMPLE, "1")
 
 
 def checked_settings() -> config.Settings:
@@ -44,10 +46,11 @@ def checked_settings() -> config.Settings:
         raise SystemExit(f"error: {error}") from None
 
 
-def checked_proxies() -> tuple[addresses.Network, ...]:
-    """The trusted proxies, or exit with one line naming the variable."""
+def checked_proxies() -> tuple[tuple[addresses.Network, ...], str]:
+    """The trusted proxies and the header they write, or exit with one line naming
+    the variable."""
     try:
-        return addresses.trusted_proxies(os.environ)
+        return addresses.trusted_proxies(os.environ), addresses.proxy_header(os.environ)
     except addresses.SettingError as error:
         raise SystemExit(f"error: {error}") from None
 
@@ -141,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
                              "the signing key, without the API (serve it with `chalice local`)")
     store_only = parser.parse_args(argv).store_only
     checked_settings()  # before anything starts: a bad value is one line, no traceback
-    proxies = checked_proxies()
+    proxies, proxy_header = checked_proxies()
     checked_moto()
     host = os.environ.get(ENV_HOST, "127.0.0.1")
     api_port = int(os.environ.get(ENV_API_PORT, "8000"))
@@ -170,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     restored = restore(SNAPSHOT_FILE, store.lock)
     pump = start_stream_pump()
     demo = ensure_demo_site()
-    server = None if store_only else api_server(host, api_port, proxies=proxies)
+    server = None if store_only else api_server(host, api_port, proxies=proxies,
+                                               proxy_header=proxy_header)
     print(f"Workproof store on {store.url} ({restored} items restored from {SNAPSHOT_FILE})")
     # The secret stays in the file (0600): start-up lines end up in logs and terminals' scrollback.
     print(f"Demo site: site_key={demo['site_key']} (its secret is in {DEMO_FILE})")

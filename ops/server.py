@@ -15,7 +15,7 @@ from http.server import HTTPServer
 from socketserver import ThreadingMixIn
 from typing import Any
 
-from ops.addresses import Network, family, log_tag
+from ops.addresses import X_FORWARDED_FOR, Network, family, log_tag
 from ops.handler import DEFAULT_IDLE_TIMEOUT, DEFAULT_REQUEST_DEADLINE, handler_class
 from ops.paths import ROOT
 
@@ -49,7 +49,8 @@ def _seconds(variable: str, default: float) -> float:
     return value
 
 
-def api_server(host: str, port: int, stage: str = "dev", proxies: tuple[Network, ...] = ()) -> Any:
+def api_server(host: str, port: int, stage: str = "dev", proxies: tuple[Network, ...] = (),
+               proxy_header: str = X_FORWARDED_FOR) -> Any:
     """Chalice's LocalDevServer over app.py, with the handler and backlog above."""
     from chalice.cli import factory
     from chalice.local import LocalDevServer, create_local_server  # noqa: F401
@@ -62,5 +63,6 @@ def api_server(host: str, port: int, stage: str = "dev", proxies: tuple[Network,
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
     handler = handler_class(_seconds(ENV_IDLE_TIMEOUT, DEFAULT_IDLE_TIMEOUT),
-                            _seconds(ENV_REQUEST_DEADLINE, DEFAULT_REQUEST_DEADLINE), proxies)
+                            _seconds(ENV_REQUEST_DEADLINE, DEFAULT_REQUEST_DEADLINE), proxies,
+                            proxy_header)
     return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=_Server)

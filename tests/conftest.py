@@ -23,6 +23,9 @@ os.environ.update({
     # Tests solve in Python: the default minimum work (2^22) would take seconds
     # per job. Tests that care set their own.
     "WORKPROOF_MIN_WORK": "65536",
+    # Every request's line (deployed, a sample of the successful reads'):
+    # tests of the sampling set their own.
+    "WORKPROOF_LOG_SAMPLE": "1",
 })
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("AWS_PROFILE", None)

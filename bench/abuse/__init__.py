@@ -17,7 +17,8 @@ web ACL (deploy/merge-template.json), rate-based rules deciding every 10 s
 with a random lag of up to 30 s as AWS documents, and API Gateway's stage
 throttle per method; prices from bench/bill.py. Behind it: as many warm
 containers as the template's reserved concurrency (ApiReservedConcurrency;
-when 0, the account's 1,000), each with its own buckets, source rates and
+when 0, its default, what `make deploy` reserves: bench/bill.py's
+DEPLOY_RESERVATION, 70), each with its own buckets, source rates and
 site cache; each request lands on one of them at random.
 
 Honest traffic beside every attack (bench/abuse/clients.py): 200 captcha

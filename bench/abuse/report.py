@@ -115,7 +115,7 @@ def print_tables(results: Sequence[dict[str, Any]], targets: Sequence[tuple[str,
     changed = ", ".join(args.param) or "none"
     print(f"\nbench-abuse: template parameters changed: {changed}; minimum work {args.min_work:,} "
           f"hashes; desktop {DESKTOP_RATE / 1e6:g} MH/s, phone {PHONE_RATE / 1e6:g} MH/s; "
-          f"{containers} containers (the template's reserved concurrency); honest traffic 200 "
+          f"{containers} containers (reserved concurrency as make deploy sets it); honest traffic 200 "
           f"captchas + 50 miners a minute; prices of {bill.PRICES_DATE} (bench/bill.py)\n")
     print("| scenario | WAF | sim s | WAF $/h | API GW $/h | Lambda $/h | DynamoDB $/h | total $/h "
           "| attacker's cost $/h | honest captchas verified | p50 / p95 phone s | p50 / p95 desktop s "

@@ -24,9 +24,9 @@ from bench.abuse.edge import StageThrottle, Waf
 from bench.hotkeys import SimClock
 
 SERVED_MS, REFUSED_MS = 25, 3   # billed Lambda duration of a served / refused request
-# Containers when the template reserves no concurrency (ApiReservedConcurrency = 0):
-# the account's default concurrency, as bench/bill.py assumes.
-UNRESERVED_CONTAINERS = bill.ACCOUNT_CONCURRENCY
+# Containers when the template reserves no concurrency (ApiReservedConcurrency = 0, its
+# default): what `make deploy` reserves on a standard account (bench/bill.py).
+UNRESERVED_CONTAINERS = bill.DEPLOY_RESERVATION[bill.RESERVED[bill.API_FUNCTION]]
 BACKEND = "192.0.2.1"  # the site's backend, verifying its visitors' tokens
 
 

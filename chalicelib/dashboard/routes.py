@@ -32,6 +32,7 @@ SIGNED_IN_ROUTES: tuple[tuple[str, str, DashboardFn], ...] = (
     ("/settings", "GET", views.settings),
     ("/settings/origins", "POST", views.set_origins),
     ("/settings/levels", "POST", views.set_levels),
+    ("/settings/captcha", "POST", views.set_captcha_hashes),
     ("/settings/rotate", "POST", auth.rotate_secret),
 )
 

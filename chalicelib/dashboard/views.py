@@ -5,15 +5,16 @@ for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
 `ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
 API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links:
 the site's links (`links.list_for_site`) and their visit counts
-(`stats.link_visits`). Settings: `sites.update_site`, and the site's
+(`stats.link_visits`). Settings: `sites.update_site`, the site's
 pressure levels (`sites.set_levels`) with where it stands now, in the admin
-command's figures (`show-levels`).
+command's figures (`show-levels`), and the least hashes siteverify asks of a
+token when the backend names none (`tokens.captcha_hashes`).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import config, ledger, links, pressure, ranks, sites, stats, targets
+from chalicelib import config, ledger, links, pressure, ranks, sites, stats, targets, tokens
 from chalicelib.dashboard.session import DashboardError
 from chalicelib.dashboard.wire import Call
 from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
@@ -126,14 +127,16 @@ def levels_of(site: sites.SiteInfo) -> pressure.Levels:
 
 
 def levels_json(site: sites.SiteInfo, now: int) -> dict[str, Any]:
-    """The site's levels and where it stands now: the admin command's `show-levels` figures."""
+    """The site's levels and where it stands now: the admin command's `show-levels`
+    figures (shares a minute live from the rate buckets, as the stream consumer reads them)."""
     levels = levels_of(site)
     return {"levels": list(levels.works), "stepUp": levels.step_up, "ceiling": levels.ceiling,
             "custom": site.levels is not None,
             "level": pressure.level_now(site.pressure, levels, now),
             "minWorkNow": pressure.min_work_now(site.pressure, levels, now),
             "admitted": pressure.admit_now(site.pressure, now),
-            "sharesPerMinute": site.pressure.rate, "heavySources": len(site.heavy)}
+            "sharesPerMinute": stats.current_rate(site.site_key, now).shares_per_minute,
+            "heavySources": len(site.heavy)}
 
 
 def settings(call: Call) -> dict[str, Any]:
@@ -141,7 +144,24 @@ def settings(call: Call) -> dict[str, Any]:
     api = call.base_url
     return {"siteKey": site.site_key, "name": site.name, "origins": list(site.origins),
             "api": api, "snippets": snippets(api, site.site_key),
-            "pressure": levels_json(site, call.now)}
+            "pressure": levels_json(site, call.now), "captcha": captcha_json(site)}
+
+
+def captcha_json(site: sites.SiteInfo) -> dict[str, Any]:
+    """The least hashes siteverify asks of a token when the backend sends no
+    `hashes`, and whether the site set it (else its base work)."""
+    return {"hashes": tokens.captcha_hashes(site, config.settings().min_work),
+            "custom": site.captcha_hashes is not None}
+
+
+def set_captcha_hashes(call: Call) -> dict[str, Any]:
+    """Set that least (`hashes`, 1 to 2^53 - 1), or `reset: true` for the base work."""
+    site = call.signed_site()
+    if call.params.values.get("reset") is True:
+        hashes = None
+    else:
+        hashes = positive_amount(call.params, "hashes", BadRequest)
+    return {"captcha": captcha_json(sites.update_site(site.site_key, captcha_hashes=hashes))}
 
 
 def _works(given: object) -> tuple[int, ...]:

@@ -1,6 +1,7 @@
 /*
  * Workproof dashboard, settings: allowed origins, the work levels under pressure
- * (shown with where the site stands now, and set), secret rotation (asks for
+ * (shown with where the site stands now, and set), the least captcha work
+ * siteverify asks when the backend names none, secret rotation (asks for
  * the current secret; the new one is shown once, then sign in again) and the snippets to paste.
  */
 (function () {
@@ -57,10 +58,36 @@
 
   $('levels-reset').addEventListener('click', function () { saveLevels({ reset: true }); });
 
+  function showCaptcha(c) {
+    $('captcha-hashes').value = c.hashes;
+    $('captcha-custom').textContent = c.custom ? 'This site set its own.'
+      : 'This site asks its base work (level 0).';
+  }
+
+  function saveCaptcha(body) {
+    WD.call('POST', 'settings/captcha', body).then(function (answer) {
+      if (!answer.success && answer.error === 'bad_request') {
+        WD.say('The least captcha work is a whole number of hashes from 1 to 9,007,199,254,740,991.', true);
+        return;
+      }
+      if (!WD.ok(answer)) return;
+      showCaptcha(answer.captcha);
+      WD.say(answer.captcha.custom ? 'Least captcha work saved.' : 'Back to the base work.');
+    });
+  }
+
+  $('captcha-form').addEventListener('submit', function (e) {
+    e.preventDefault();
+    saveCaptcha({ hashes: Number($('captcha-hashes').value) });
+  });
+
+  $('captcha-reset').addEventListener('click', function () { saveCaptcha({ reset: true }); });
+
   function load() {
     WD.call('GET', 'settings').then(function (answer) {
       if (!WD.ok(answer)) return;
       showPressure(answer.pressure);
+      showCaptcha(answer.captcha);
       $('origins').value = answer.origins.join('\n');
       $('snippet-captcha').textContent = answer.snippets.captcha;
       $('snippet-miner').textContent = answer.snippets.miner;

@@ -55,6 +55,8 @@ class Site(_Base):
     defaults): the site's pressure levels; `pressure` and `heavy` (JSON,
     written by the stream consumer, chalicelib/pressure_feed.py): its
     pressure state and its fastest sources' accepted rates (by keyed tag).
+    `captcha_hashes` (operator-set; absent = the site's base work): the least
+    hashes a token needs for siteverify when the backend names none.
     """
 
     class Meta(_Base.Meta):
@@ -74,6 +76,7 @@ class Site(_Base):
     levels = UnicodeAttribute(null=True)
     pressure = UnicodeAttribute(null=True)
     heavy = UnicodeAttribute(null=True)
+    captcha_hashes = NumberAttribute(null=True)
     created = NumberAttribute(default=0)
     updated = NumberAttribute(default=0)
 

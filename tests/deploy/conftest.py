@@ -38,15 +38,17 @@ NO_NETWORK = {"http_proxy": "http://127.0.0.1:9", "https_proxy": "http://127.0.0
               "no_proxy": "169.254.169.254,169.254.170.2", "NO_PROXY": "169.254.169.254,169.254.170.2"}
 
 
-def package(tmp_path_factory: pytest.TempPathFactory, arch: str, lint: bool,
+def package(tmp_path_factory: pytest.TempPathFactory, arch: str | None, lint: bool,
             wheels: Path | None = None) -> Packaged:
     """package.sh into a temporary folder; with `wheels`, as on an air-gapped machine
     (WHEELS=that folder, and any network call would fail)."""
-    out = tmp_path_factory.mktemp(f"package-{arch}") / "out"
+    out = tmp_path_factory.mktemp(f"package-{arch or 'declared'}") / "out"
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "PIP_")) and k not in ("WORKPROOF_SIGNING_KEYS",)}
-    env.update({"AWS_DEFAULT_REGION": "us-east-1", "LAMBDA_ARCH": arch,
-                "SKIP_LINT": "0" if lint else "1"})
+    env.pop("LAMBDA_ARCH", None)
+    env.update({"AWS_DEFAULT_REGION": "us-east-1", "SKIP_LINT": "0" if lint else "1"})
+    if arch is not None:
+        env["LAMBDA_ARCH"] = arch
     if wheels is not None:
         env.update(NO_NETWORK, WHEELS=str(wheels))
     env["PYTHON"] = sys.executable
@@ -62,8 +64,9 @@ def package(tmp_path_factory: pytest.TempPathFactory, arch: str, lint: bool,
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
-    """Run deploy/package.sh offline (no credentials) into a temporary folder: x86_64, linted."""
-    return package(tmp_path_factory, "x86_64", lint=True)
+    """Run deploy/package.sh offline (no credentials) into a temporary folder, as
+    `make package` does: the architecture the prod stage declares (arm64), linted."""
+    return package(tmp_path_factory, None, lint=True)
 
 
 @pytest.fixture(scope="session")
@@ -77,6 +80,12 @@ def wheel_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def packaged_arm64(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Packaged:
-    """The same stack for an arm64 (Graviton) function, built air-gapped from the wheel
-    cache alone; the template is linted above."""
+    """The same arm64 (Graviton) stack, built air-gapped from the wheel cache
+    alone; the template is linted above."""
     return package(tmp_path_factory, "arm64", lint=False, wheels=wheel_cache)
+
+
+@pytest.fixture(scope="session")
+def packaged_x86(tmp_path_factory: pytest.TempPathFactory, wheel_cache: Path) -> Packaged:
+    """The stack with LAMBDA_ARCH=x86_64 (an operator's override), air-gapped too."""
+    return package(tmp_path_factory, "x86_64", lint=False, wheels=wheel_cache)

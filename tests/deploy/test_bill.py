@@ -1,7 +1,8 @@
 """bench/bill.py: the bill's ceiling follows the template's own parameters.
 
 The figures below are computed by hand from the template's defaults and the
-list prices (x86 Lambda, 512 MB, 30 s timeout).
+list prices (arm64 Lambda, the architecture the prod stage declares; 512 MB,
+30 s timeout).
 """
 from __future__ import annotations
 
@@ -48,8 +49,11 @@ def test_without_waf_the_fixed_cost_drops_by_its_acl_and_rules() -> None:
     assert not [f for f in fixed if f.item.startswith("WAF")]
 
 
-def test_worst_case_per_hour_of_the_defaults() -> None:
-    c = bill.worst_case(DEFAULTS, functions=FUNCTIONS)
+ARM64_GB_SECOND = 0.0000133334
+
+
+def test_worst_case_per_hour_as_make_deploy_reserves() -> None:
+    c = bill.worst_case(DEFAULTS, bill.DEPLOY_RESERVATION, functions=FUNCTIONS)
     # 2 x 100/s on /pow/job and /pow/submit; 10 x 20/s on the methods WAF's all-sources
     # rule leaves out (3 siteverify paths x GET, POST; /token/verify; /lib/{name} and the
     # two compatibility scripts); 18,000 per 60 s on the other routes.
@@ -58,24 +62,32 @@ def test_worst_case_per_hour_of_the_defaults() -> None:
     assert c.layers["WAF"] == pytest.approx(700 * 3600 * 0.60e-6)                  # 1.51
     # 70 reserved x 3,600 s x 0.5 GB = 126,000 GB-s, plus 2.52 M invocations.
     assert c.api_gb_seconds == 126_000
-    assert c.layers["Lambda"] == pytest.approx(2.52e6 * 0.20e-6 + 126_000 * 0.0000166667)  # 2.60
+    assert c.layers["Lambda"] == pytest.approx(2.52e6 * 0.20e-6 + 126_000 * ARM64_GB_SECOND)  # 2.18
     # Stream records: guards 400 + ledger 1,000 + tokens 400 write units per second.
     assert c.stream_records_per_second == 1_800
     assert c.streams_gb_seconds == 18_000
-    assert c.layers["Stream consumer"] == pytest.approx(6.48e6 * 0.20e-6 + 18_000 * 0.0000166667)  # 1.60
+    assert c.layers["Stream consumer"] == pytest.approx(6.48e6 * 0.20e-6 + 18_000 * ARM64_GB_SECOND)  # 1.54
     # Tables and indexes at their maximum: 3,550 WRU/s and 4,400 RRU/s.
     assert (c.wru_per_second, c.rru_per_second) == (3_550, 4_400)
     assert c.layers["DynamoDB"] == pytest.approx(3_550 * 3600 * 0.625e-6 + 4_400 * 3600 * 0.125e-6)  # 9.97
     assert c.layers["CloudWatch Logs"] == pytest.approx(2_500 * 3600 * 1_500 / 1e9 * 0.50)  # 6.75
-    assert c.total == pytest.approx(31.25, abs=0.005)
+    assert c.total == pytest.approx(8.82 + 1.512 + 2.184 + 1.536 + 9.9675 + 6.75, abs=0.005)  # 30.77
+
+
+def test_the_templates_own_defaults_reserve_nothing_and_the_account_bounds_lambda() -> None:
+    c = bill.worst_case(DEFAULTS, functions=FUNCTIONS)
+    # 700/s x 30 s could hold 21,000 instances; a standard account has 1,000.
+    assert c.api_gb_seconds == c.streams_gb_seconds == 1_000 * 3600 * 0.5
+    assert c.layers["Lambda"] == pytest.approx(2.52e6 * 0.20e-6 + 1.8e6 * ARM64_GB_SECOND)
 
 
 def test_a_lower_default_lowers_the_ceiling_accordingly() -> None:
-    base = bill.worst_case(DEFAULTS, functions=FUNCTIONS)
+    base = bill.worst_case(DEFAULTS, bill.DEPLOY_RESERVATION, functions=FUNCTIONS)
     fewer = bill.worst_case(_with_default("WafOtherRoutesLimit", 6_000), functions=FUNCTIONS)
     assert fewer.requests_per_second == 500  # 200 + 200 + 6,000 / 60
     assert base.layers["API Gateway"] - fewer.layers["API Gateway"] == pytest.approx(200 * 3600 * 3.50e-6)
-    narrower = bill.worst_case(_with_default("LedgerIndexMaxWriteUnits", 50), functions=FUNCTIONS)
+    narrower = bill.worst_case(_with_default("LedgerIndexMaxWriteUnits", 50), bill.DEPLOY_RESERVATION,
+                               functions=FUNCTIONS)
     assert base.wru_per_second - narrower.wru_per_second == 4 * 200  # four ledger indexes
     smaller = bill.worst_case(_with_default("ApiReservedConcurrency", 10), functions=FUNCTIONS)
     assert smaller.api_gb_seconds == 18_000
@@ -92,7 +104,7 @@ def test_without_waf_only_the_account_limit_bounds_the_requests() -> None:
 
 def test_unreserved_functions_fall_back_to_the_account_pool() -> None:
     c = bill.worst_case(DEFAULTS, {"ApiReservedConcurrency": 0}, functions=FUNCTIONS)
-    # 500 requests/s x 30 s could hold 15,000 instances; the account has 1,000.
+    # 700 requests/s x 30 s could hold 21,000 instances; the account has 1,000.
     assert c.api_gb_seconds == 1_000 * 3600 * 0.5
 
 
@@ -114,7 +126,7 @@ def test_layer_costs_prices_each_layer() -> None:
     assert costs == {
         "WAF": pytest.approx(1.20),
         "API Gateway": pytest.approx(3.50),
-        "Lambda": pytest.approx(0.20 + 0.166667),
+        "Lambda": pytest.approx(0.20 + 0.133334),
         "DynamoDB": pytest.approx(0.625 + 0.125),
         "CloudWatch Logs": pytest.approx(1.00),
     }

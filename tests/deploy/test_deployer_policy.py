@@ -114,6 +114,15 @@ def _edge_needs(kind: str, logical_id: str, props: dict[str, Any]) -> list[tuple
     if kind == "AWS::CloudWatch::Alarm":
         alarm = arn.format("cloudwatch") + "alarm:" + str(props.get("AlarmName", generated(logical_id)))
         return [(f"cloudwatch:{a}", alarm) for a in ("PutMetricAlarm", "DescribeAlarms", "DeleteAlarms")]
+    if kind == "AWS::SNS::Topic":
+        topic = arn.format("sns") + str(props["TopicName"])
+        return [(f"sns:{a}", topic) for a in ("CreateTopic", "GetTopicAttributes", "DeleteTopic")]
+    if kind == "AWS::SNS::Subscription":
+        topic = arn.format("sns") + "workproof-prod-alarms"
+        return [(f"sns:{a}", topic) for a in ("Subscribe", "Unsubscribe")]
+    if kind == "AWS::Budgets::Budget":
+        budget = f"arn:aws:budgets::{ACCOUNT}:budget/{props['Budget']['BudgetName']}"
+        return [(f"budgets:{a}", budget) for a in ("ModifyBudget", "ViewBudget")]
     if kind == "AWS::CloudWatch::Dashboard":
         dashboard = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{props['DashboardName']}"
         return [(f"cloudwatch:{a}", dashboard) for a in ("PutDashboard", "GetDashboard", "DeleteDashboards")]

@@ -150,7 +150,9 @@ def test_both_functions_have_reserved_concurrency_by_parameter(packaged: Package
         assert value == {"Ref": param} and otherwise == {"Ref": "AWS::NoValue"}
         # 0 means no reservation (an account whose quota is too small to reserve from).
         assert conditions[condition] == {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, 0]}]}
-        assert params[param]["Default"] >= 1
+        # Nothing reserved by default: a new account's quota may be as low as 10,
+        # and a reservation leaving less than 100 unreserved is refused.
+        assert params[param]["Default"] == 0
     # SAM passes it on to the function CloudFormation creates.
     fns = resources(packaged.cfn, "AWS::Lambda::Function")
     assert fns["APIHandler"]["Properties"]["ReservedConcurrentExecutions"]["Fn::If"][1] == \
@@ -161,7 +163,10 @@ def test_api_concurrency_covers_the_requests_the_throttles_and_waf_admit(package
     """Little's law: reserved instances / admitted requests per second = the mean duration they
     allow; it must cover a warm request (~25 ms, make bench-cost) with room for slow ones, so the
     throttles and WAF (with Retry-After) refuse before Lambda does (a bare internal_error)."""
+    from bench import bill
+
     p = {k: v["Default"] for k, v in packaged.sam["Parameters"].items()}
+    p.update(bill.DEPLOY_RESERVATION)  # what `make deploy` reserves on a standard account
     # /pow/job and /pow/submit; the ten methods the all-sources rule leaves out; the rest.
     admitted = 2 * p["PowRateLimit"] + 10 * p["VerifyRateLimit"] \
         + p["WafOtherRoutesLimit"] / p["WafWindowSeconds"]

@@ -55,7 +55,8 @@ def test_alarms_cover_both_functions_the_api_and_every_table(packaged: Packaged)
 
 
 def test_every_alarm_notifies_the_topic_when_given(packaged: Packaged) -> None:
-    wanted = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    topic = {"Fn::If": ["HasAlarmTopic", {"Ref": "AlarmTopicArn"}, {"Ref": "AlarmTopic"}]}
+    wanted = {"Fn::If": ["AlarmsNotify", [topic], {"Ref": "AWS::NoValue"}]}
     for name, props in _alarms(packaged).items():
         assert props["AlarmActions"] == props["OKActions"] == wanted, name
         assert props["TreatMissingData"] == "notBreaching", name
@@ -190,3 +191,27 @@ def test_outputs_point_at_the_dashboard_and_the_consumer(packaged: Packaged) -> 
     assert outputs["StreamsFunctionName"] == {"Value": {"Ref": "Streams"}}
     assert outputs["StreamsFailureQueueUrl"] == {"Value": {"Ref": "StreamsFailureQueue"}}
     assert function(packaged.sam, "Streams")["FunctionName"] == "workproof-prod-streams"
+
+
+def test_an_alarm_email_gets_a_topic_a_subscription_and_the_spend_budget(packaged: Packaged) -> None:
+    """`make deploy ALARM_EMAIL=...` passes AlarmEmail: the stack makes the
+    alarms' topic (unless one is given) and subscribes the address; with a
+    MonthlyBudget, AWS Budgets mails the same address at 80 % spent and 100 %
+    forecast."""
+    sam = packaged.sam
+    assert sam["Parameters"]["AlarmEmail"]["Default"] == ""
+    assert sam["Parameters"]["MonthlyBudget"]["Default"] == 0
+    topic = sam["Resources"]["AlarmTopic"]
+    assert topic["Type"] == "AWS::SNS::Topic" and topic["Condition"] == "CreatesAlarmTopic"
+    subscription = sam["Resources"]["AlarmEmailSubscription"]
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}
+    budget = sam["Resources"]["SpendBudget"]
+    assert budget["Condition"] == "HasBudget"
+    assert budget["Properties"]["Budget"]["BudgetLimit"] == {"Amount": {"Ref": "MonthlyBudget"},
+                                                               "Unit": "USD"}
+    kinds = {(n["Notification"]["NotificationType"], n["Notification"]["Threshold"])
+             for n in budget["Properties"]["NotificationsWithSubscribers"]}
+    assert kinds == {("ACTUAL", 80), ("FORECASTED", 100)}
+    conditions = sam["Conditions"]
+    assert conditions["HasBudget"]["Fn::And"][0] == {"Condition": "HasAlarmEmail"}

@@ -275,3 +275,49 @@ def test_schemas_reject_what_the_contract_forbids(spec: dict[str, Any]) -> None:
                 {"success": "false", "error": "unknown_user"}):
         with pytest.raises(ValidationError):
             validator.validate(bad)
+
+
+# --- the front door's over-limit answers ----------------------------------------
+
+def _declared_headers(spec: dict[str, Any], path: str, method: str, status: str) -> dict[str, Any]:
+    return _resolve(spec, spec["paths"][path][method]["responses"][status]).get("headers", {})
+
+
+@pytest.mark.parametrize("statuses", ["200", "rest"])
+def test_over_limit_answers_match_the_document(client: Any, site: Any, app_settings: Any,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               statuses: str) -> None:
+    """`busy` on /pow/*, internal_error on the seed API, internal-error on siteverify:
+    each in its operation's documented answers, with the Retry-After it declares."""
+    from chalice import local
+    from jsonschema import Draft202012Validator
+
+    from chalicelib import front_door, limits
+
+    spec = json.loads(SPEC_PATH.read_text())
+    app_settings(WORKPROOF_SOURCE_LIMITS="on", WORKPROOF_ERROR_STATUS=statuses)
+    monkeypatch.setattr(front_door, "clock", lambda: 1000.0)  # no refill
+    monkeypatch.setattr(local.LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.66")
+    expected = {"/pow/job": {"success": False, "error": "busy"},
+                "/pow/submit": {"success": False, "error": "busy"},
+                "/user/top": {"success": False, "error": "internal_error"},
+                "/siteverify": {"success": False, "error-codes": ["internal-error"]}}
+    try:
+        for path, busy in expected.items():
+            method = "get" if path == "/user/top" else "post"
+            rule = limits.RULES[limits.route_class(path)]
+            for _ in range(int(rule.capacity) + 1):
+                response = client.http.request(
+                    method.upper(), path, body=urlencode({"secret": site.secret, "site": "x"}),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+            assert json.loads(response.body) == busy, path
+            status = str(response.status_code)
+            assert status == ("200" if statuses == "200" else "429")
+            documented = "4XX" if status == "429" and path != "/siteverify" else status
+            schema = dict(_response_schema(spec, path, method, documented),
+                          components=spec["components"])
+            Draft202012Validator(schema).validate(json.loads(response.body))
+            assert int(response.headers["Retry-After"]) >= 1
+            assert "Retry-After" in _declared_headers(spec, path, method, documented), path
+    finally:
+        front_door.configure(0.0)

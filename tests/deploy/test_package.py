@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import json
 import os
+import platform
 import re
 import shutil
 import socket
@@ -57,12 +58,22 @@ def test_zip_holds_the_app_pynamodb_and_ada_only(packaged: Packaged) -> None:
     tops = {name.split("/", 1)[0] for name in names}
     assert tops == {"app.py", "__pycache__", "chalicelib", "pynamodb", "chalice", "ada_url",
                     "ada_url-4.0.0.dist-info",
-                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-x86_64-linux-gnu.so"}, tops
+                    "cffi-2.1.1.dist-info", "_cffi_backend.cpython-311-aarch64-linux-gnu.so"}, tops
     for runtime in RUNTIME_PACKAGES + LAYER_PACKAGES + ("boto3", "moto", "pytest"):
         assert not any(t == runtime or t.startswith(f"{runtime}-") or t == f"{runtime}.py"
                        for t in tops), f"{runtime} must not be bundled: {sorted(tops)}"
     assert not [n for n in names if n.split("/", 1)[0] in ("ops", "tests", "bench", "deploy")]
     assert "chalicelib/openapi.json" in names
+
+
+def test_make_package_builds_the_architecture_the_stage_declares_and_the_bill_prices(
+        packaged: Packaged) -> None:
+    from bench import bill
+
+    declared = json.loads((ROOT / ".chalice" / "config.json").read_text())[
+        "stages"]["prod"]["lambda_architecture"]
+    assert declared == "arm64" and bill.lambda_arch() == "arm64"
+    assert packaged.sam["Resources"]["APIHandler"]["Properties"]["Architectures"] == [declared]
 
 
 # ELF e_machine values: what each architecture's Lambda can load.
@@ -72,7 +83,7 @@ ELF_MACHINES = {"x86_64": (0x3E, "x86_64"), "arm64": (0xB7, "aarch64")}
 @pytest.mark.parametrize("arch", ["x86_64", "arm64"])
 def test_the_c_extensions_are_the_lambdas_own_builds(request, arch: str) -> None:
     """ada-url and _cffi_backend built for the function's architecture, stripped, no sources."""
-    packaged = request.getfixturevalue("packaged" if arch == "x86_64" else "packaged_arm64")
+    packaged = request.getfixturevalue("packaged_x86" if arch == "x86_64" else "packaged")
     machine, triplet = ELF_MACHINES[arch]
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:
         names = set(zf.namelist())
@@ -86,8 +97,10 @@ def test_the_c_extensions_are_the_lambdas_own_builds(request, arch: str) -> None
     assert {"ada_url/__init__.py", "ada_url/ada_adapter.py", "ada_url-4.0.0.dist-info/licenses/LICENSE",
             "cffi-2.1.1.dist-info/licenses/LICENSE"} <= names
     assert not [n for n in names if n.endswith((".cpp", ".h")) or n.startswith(("cffi/", "pycparser"))]
-    architectures = packaged.sam["Resources"]["APIHandler"]["Properties"].get("Architectures", ["x86_64"])
-    assert architectures == [arch]
+    for function in ("APIHandler", "Streams"):
+        architectures = packaged.sam["Resources"][function]["Properties"].get("Architectures",
+                                                                              ["x86_64"])
+        assert architectures == [arch], function
     size = (packaged.out / "deployment.zip").stat().st_size
     assert size < MAX_ZIP_BYTES, f"{arch} deployment.zip is {size} bytes (limit {MAX_ZIP_BYTES})"
 
@@ -210,9 +223,14 @@ print(json.dumps(results))
 '''
 
 
-def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(packaged: Packaged,
+def test_app_imports_and_answers_from_the_zip_plus_runtime_boto3(request: pytest.FixtureRequest,
                                                                   tmp_path: Path) -> None:
     from moto.server import ThreadedMotoServer
+
+    # The bundle built for this machine (its C extensions load only there):
+    # the same files but for ada-url's and cffi's builds.
+    packaged = request.getfixturevalue(
+        "packaged" if platform.machine() in ("aarch64", "arm64") else "packaged_x86")
 
     unpacked = tmp_path / "task"
     with zipfile.ZipFile(packaged.out / "deployment.zip") as zf:

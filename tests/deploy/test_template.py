@@ -33,9 +33,11 @@ def test_every_model_has_its_table_and_nothing_can_drop_it(packaged: Packaged, w
     for model, suffix, ttl in ((t.model, t.suffix, t.ttl_attribute) for t in models.TABLES):
         res = tables[suffix]
         props = res["Properties"]
-        assert res["DeletionPolicy"] == "Retain", suffix
+        # Kept when the stack is deleted or the table replaced; removed only
+        # when the stack's first create fails (so the retry finds no table).
+        assert res["DeletionPolicy"] == "RetainExceptOnCreate", suffix
         assert res["UpdateReplacePolicy"] == "Retain", suffix
-        assert props["DeletionProtectionEnabled"] is True, suffix
+        assert props["DeletionProtectionEnabled"] == {"Fn::If": ["TablesProtected", True, False]}
         assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -270,3 +272,21 @@ def test_stage_has_no_data_tracing_and_throttles_pow(packaged: Packaged) -> None
     assert stage["StageName"] == "api"
     # The routes the throttles name exist.
     assert "/pow/job" in api["Body"]["paths"] and "/pow/submit" in api["Body"]["paths"]
+
+
+def test_a_fresh_accounts_first_create_can_fail_and_be_retried(packaged: Packaged) -> None:
+    """New accounts get a small Lambda concurrency quota (as low as 10): nothing
+    reserved by default. A failed first create rolls back to nothing: the
+    tables and the secret go with it (RetainExceptOnCreate), and `make deploy`
+    creates the stack with ProtectTables=false (CloudFormation cannot delete a
+    protected table), turning protection on once the stack exists."""
+    params = packaged.sam["Parameters"]
+    assert params["ApiReservedConcurrency"]["Default"] == 0
+    assert params["StreamsReservedConcurrency"]["Default"] == 0
+    assert params["ProtectTables"]["Default"] == "true"
+    secret = packaged.sam["Resources"]["SigningKeySecret"]
+    assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert secret["UpdateReplacePolicy"] == "Retain"
+    for name in ("APIHandler", "Streams"):
+        reserved = packaged.sam["Resources"][name]["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved["Fn::If"][2] == {"Ref": "AWS::NoValue"}

@@ -1,6 +1,6 @@
 """`make run` tells sources apart: each loopback address is its own source, `X-Forwarded-For`
-counts only from a proxy named in WORKPROOF_TRUSTED_PROXIES, and the log shows a source only
-as a keyed hash."""
+(or `Forwarded`, under WORKPROOF_PROXY_HEADER) counts only from a proxy named in
+WORKPROOF_TRUSTED_PROXIES, and the log shows a source only as a keyed hash."""
 from __future__ import annotations
 
 import http.client
@@ -36,12 +36,24 @@ def _log(server: LiveServer) -> str:
     return (Path(server.state_dir) / "server.log").read_text(errors="replace")
 
 
-def source_seen(server: LiveServer, client: str, forwarded_for: str | None = None) -> str:
+@pytest.fixture(scope="module")
+def forwarded_stack(tmp_path_factory):
+    process, server = start_stack(tmp_path_factory.mktemp("forwarded"),
+                                  {"WORKPROOF_TRUSTED_PROXIES": PROXY,
+                                   "WORKPROOF_PROXY_HEADER": "Forwarded"})
+    try:
+        yield server
+    finally:
+        stop_stack(process)
+
+
+def source_seen(server: LiveServer, client: str, forwarded_for: str | None = None,
+                header: str = "X-Forwarded-For") -> str:
     """The source tag of the log line of one request sent from the loopback address `client`."""
     since = len(_log(server))
     parts = urlsplit(server.base_url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30, source_address=(client, 0))
-    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else {}
+    headers = {header: forwarded_for} if forwarded_for is not None else {}
     query = urlencode({"secret": server.secret, "name": "nobody"})
     conn.request("GET", f"/user/balance?{query}", headers=headers)
     answer = json.loads(conn.getresponse().read())
@@ -75,6 +87,20 @@ def test_a_named_proxy_forwards_its_client(stack: LiveServer) -> None:
     proxy_itself = source_seen(stack, PROXY)
     assert proxy_itself not in (client, source_seen(stack, "127.0.0.2"))
     assert source_seen(stack, PROXY, "not-an-address") == proxy_itself
+    # An entry with a port (Azure Application Gateway's IP:port) is its address.
+    assert source_seen(stack, PROXY, "127.0.0.3:4711") == client
+    # Forwarded is not the header this stack's proxies write: it is ignored.
+    assert source_seen(stack, PROXY, "for=127.0.0.3", header="Forwarded") == proxy_itself
+
+
+def test_a_named_proxy_writing_forwarded(forwarded_stack: LiveServer) -> None:
+    client = source_seen(forwarded_stack, "127.0.0.3")
+    proxy_itself = source_seen(forwarded_stack, PROXY)
+    assert source_seen(forwarded_stack, PROXY, 'for=127.0.0.2, for="127.0.0.3:4711";proto=http',
+                       header="Forwarded") == client
+    assert source_seen(forwarded_stack, PROXY, "for=_hidden", header="Forwarded") == proxy_itself
+    # X-Forwarded-For is what a client could write past such a proxy: ignored.
+    assert source_seen(forwarded_stack, PROXY, "127.0.0.3") == proxy_itself
 
 
 def test_the_log_never_shows_a_client_address(stack: LiveServer) -> None:

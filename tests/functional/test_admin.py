@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import json
+import time
+from types import SimpleNamespace
 
 import pytest
 
 from ops import admin
+from tests.deploy.powsolve import mine
 from tests.fixtures import Api, SiteCreds, credit
+from tests.streams import drain
 
 
 @pytest.fixture
@@ -114,3 +118,19 @@ def test_set_and_show_levels(run, api):
     assert code == 1 and err.count("\n") == 1 and err.startswith("error: levels: levels must rise")
     _, back, _ = run("set-levels", api.site.site_key, "--default")
     assert back["custom"] is False and back["levels"] == [65536, 131072, 262144, 524288]
+
+
+def test_show_levels_reads_the_last_minutes_shares_live(run, api, monkeypatch, capsys):
+    from chalicelib import sites
+    from chalicelib.pressure import Pressure
+
+    mine(api.client, api.site, submits=2, user="alice")
+    drain()
+    capsys.readouterr()  # the requests' log lines
+    now = int(time.time())
+    # What the stream consumer last wrote is stale: not shown.
+    sites.publish_pressure(api.site.site_key, Pressure(rate=70.9), {})
+    monkeypatch.setattr(admin, "time", SimpleNamespace(time=lambda: float(now)))
+    assert run("show-levels", api.site.site_key)[1]["sharesPerMinute"] == 2.0
+    monkeypatch.setattr(admin, "time", SimpleNamespace(time=lambda: float(now + 71)))
+    assert run("show-levels", api.site.site_key)[1]["sharesPerMinute"] == 0.0

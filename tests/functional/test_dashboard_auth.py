@@ -33,7 +33,8 @@ from tests.functional.store import aws  # noqa: F401 - the shared store
 GETS = ["session", "overview", "users", "user?name=alice", "links", "settings"]
 POSTS = {"signout": {}, "user/withdraw": {"name": "alice", "amount": 1},
          "user/reset": {"name": "alice"}, "settings/origins": {"origins": []},
-         "settings/levels": {"reset": True}, "settings/rotate": {"secret": "x"}}
+         "settings/levels": {"reset": True}, "settings/captcha": {"reset": True},
+         "settings/rotate": {"secret": "x"}}
 NOW = 1_764_000_030  # 30 s into a minute
 
 

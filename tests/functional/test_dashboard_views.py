@@ -17,6 +17,7 @@ from tests.deploy.powsolve import mine
 from tests.fixtures import create_site, credit
 from tests.functional.dashboard_client import Dashboard, fail, freeze_dashboard_clock
 from tests.functional.store import aws, freeze_clock, put_users  # noqa: F401 - the shared store
+from tests.streams import drain
 
 HOUR = 3600
 JSON = {"Content-Type": "application/json"}
@@ -323,19 +324,29 @@ def test_settings_show_the_default_levels_as_the_admin_command_does(dash, site):
     assert shown == {k: v for k, v in by_admin.items() if k != "site_key"}
 
 
-def test_settings_show_where_the_site_stands_now(dash, site, monkeypatch):
+def test_settings_show_where_the_site_stands_now(client, dash, site, monkeypatch):
+    import time
+
     from chalicelib import sites
     from chalicelib.pressure import Pressure, SourceRate
 
-    now = 1_764_000_000
-    freeze_dashboard_clock(monkeypatch, now)
     dash.post("settings/levels", works="1024,4096,16384", step_up=60, ceiling=120)
+    mine(client, site, submits=3, user="alice")
+    drain()
+    dash.settle = False  # the consumer has run: what it wrote is overwritten below
+    now = int(time.time())
+    freeze_dashboard_clock(monkeypatch, now)
+    # The consumer's last figure (130 a minute) is not what is shown: the last
+    # minute's shares are, read from the rate buckets when asked.
     sites.publish_pressure(site.site_key, Pressure(level=2, hot_at=now, admit=0.5, admit_at=now,
                                                    rate=130.0), {"tag-a": SourceRate(9.0, 0.1, now),
                                                                "tag-b": SourceRate(8.0, 0.1, now)})
     assert dash.get("settings")["pressure"] == {
         "levels": [1024, 4096, 16384], "stepUp": 60, "ceiling": 120, "custom": True, "level": 2,
-        "minWorkNow": 16384, "admitted": 0.5, "sharesPerMinute": 130.0, "heavySources": 2}
+        "minWorkNow": 16384, "admitted": 0.5, "sharesPerMinute": 3.0, "heavySources": 2}
+    # Once the minute has passed, whatever the consumer last wrote: 0.
+    freeze_dashboard_clock(monkeypatch, now + 71)
+    assert dash.get("settings")["pressure"]["sharesPerMinute"] == 0.0
 
 
 def test_levels_are_set_in_part_and_reset_to_the_defaults(dash, site):

@@ -177,11 +177,8 @@ def test_a_token_is_logged_as_a_hint_only(api, captured):
 def test_share_accepted_metrics(api, captured):
     _job, answer = mine(api, user="alice")
     assert answer["success"] is True and answer["hashes"] == MIN_WORK
-    site = f"site={api.site.site_key}"
-    assert captured.series() == {
-        (): {"SharesAccepted": 1, "HashesCredited": MIN_WORK},
-        (site,): {"SharesAccepted": 1, "HashesCredited": MIN_WORK},
-    }
+    # No series per site: a custom metric per site would bill per site.
+    assert captured.series() == {(): {"SharesAccepted": 1, "HashesCredited": MIN_WORK}}
     submit = [m for m in captured.metrics() if m.get("route") == "/pow/submit"]
     assert {m["site"] for m in submit} == {api.site.site_key}  # a property on every line
 
@@ -193,13 +190,10 @@ def test_share_refused_duplicate_share_metrics(api, captured):
     again = post(api, "/pow/submit", job=job["job"],
                  nonce=solve(job["job"], job["difficulty"], job["count"]))
     assert again == {"success": False, "error": "duplicate_share"}
-    assert captured.series() == {
-        ("error=duplicate_share",): {"SharesRefused": 1},
-        (f"site={api.site.site_key}",): {"SharesRefused": 1},
-    }
+    assert captured.series() == {("error=duplicate_share",): {"SharesRefused": 1}}
 
 
-def test_share_refused_before_its_site_is_known_has_no_site_series(api, captured):
+def test_share_refusals_are_counted_by_reason(api, captured):
     job = post(api, "/pow/job", site=api.site.site_key, anonymous="1")
     captured.clear()
     bad = find_bad_nonce(job["job"], 0, job["difficulty"])
@@ -208,7 +202,6 @@ def test_share_refused_before_its_site_is_known_has_no_site_series(api, captured
     assert post(api, "/pow/submit", job="v1.forged.job", nonce="1")["error"] == "invalid_job"
     assert captured.series() == {
         ("error=invalid_share",): {"SharesRefused": 1},
-        (f"site={api.site.site_key}",): {"SharesRefused": 1},
         ("error=invalid_job",): {"SharesRefused": 1},
     }
 
@@ -222,7 +215,6 @@ def test_verify_metrics(api, captured):
     assert api.post("/token/verify", token=token, hashes=MIN_WORK) == {
         "success": False, "error": "invalid_token"}
     assert captured.series() == {
-        (): {"Verifies": 1},
         ("result=success",): {"Verifies": 1},
         ("result=invalid_token",): {"Verifies": 1},
     }
@@ -258,7 +250,6 @@ def test_siteverify_lines_and_metrics_carry_its_result(api, captured, monkeypatc
     assert "the table is on fire" in broken["exception"]
     assert token not in captured.text()
     assert captured.series() == {
-        (): {"Verifies": 1},
         ("result=success",): {"Verifies": 1},
         ("result=timeout-or-duplicate",): {"Verifies": 1},
         ("result=invalid-input-secret",): {"Verifies": 1},
@@ -273,29 +264,54 @@ def test_withdrawal_metrics(api, captured):
     assert api.post("/user/withdraw", name="alice", amount=7) == {
         "success": False, "error": "insufficent_funds"}
     assert captured.series() == {
-        (): {"Withdrawals": 1},
         ("result=success",): {"Withdrawals": 1},
         ("result=insufficent_funds",): {"Withdrawals": 1},
     }
 
 
-def test_emf_line_shape(api, captured):
+def test_emf_line_shape_one_line_per_request(api, captured):
     credit(api.site.site_key, "alice", 10)
     captured.clear()
     api.post("/user/withdraw", name="alice", amount=1)
-    by_dimensions = {tuple(m["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0]): m
-                     for m in captured.metrics()}
-    assert set(by_dimensions) == {("service",), ("result", "service")}
-    plain = by_dimensions[("service",)]
-    assert plain["_aws"]["CloudWatchMetrics"] == [{
-        "Namespace": "Workproof", "Dimensions": [["service"]],
+    [line] = captured.metrics()
+    assert line["_aws"]["CloudWatchMetrics"] == [{
+        "Namespace": "Workproof", "Dimensions": [["result", "service"]],
         "Metrics": [{"Name": "Withdrawals", "Unit": "Count"}]}]
-    assert isinstance(plain["_aws"]["Timestamp"], int)
+    assert isinstance(line["_aws"]["Timestamp"], int)
     # Dimension values, the metric's values, and searchable properties (not dimensions).
-    assert {k: v for k, v in plain.items() if k != "_aws"} == {
-        "service": "workproof", "Withdrawals": [1.0], "request_id": "",
+    assert {k: v for k, v in line.items() if k != "_aws"} == {
+        "service": "workproof", "result": "success", "Withdrawals": [1.0], "request_id": "",
         "route": "/user/withdraw", "site": api.site.site_key}
-    assert by_dimensions[("result", "service")]["result"] == "success"
+
+
+def test_successful_reads_are_logged_for_a_sample_failures_and_writes_always(
+        api, captured, app_settings):
+    app_settings(WORKPROOF_LOG_SAMPLE="0")
+    credit(api.site.site_key, "alice", 10)
+    captured.clear()
+    assert api.get("/user/balance", name="alice")["success"] is True
+    assert api.get("/user/balance", name="nobody")["error"] == "unknown_user"
+    assert api.post("/user/withdraw", name="alice", amount=1)["success"] is True
+    assert [(r["route"], r["result"]) for r in captured.requests()] == [
+        ("/user/balance", "unknown_user"), ("/user/withdraw", "success")]
+    # The metrics of an unlogged request are still published.
+    captured.clear()
+    job, share = mine(api, anonymous="1")
+    assert share["success"] is True
+    assert [r["route"] for r in captured.requests()] == ["/pow/submit"]
+    assert captured.series() == {(): {"SharesAccepted": 1, "HashesCredited": share["hashes"]}}
+
+
+def test_the_sample_is_drawn_by_request_id() -> None:
+    from chalicelib import observe
+
+    records = [observe.Record(route="/pow/job", request_id=f"req-{i}") for i in range(2000)]
+    kept = [r for r in records if observe.logged(r, observe.SUCCESS, 0.1)]
+    assert 150 <= len(kept) <= 250
+    assert kept == [r for r in records if observe.logged(r, observe.SUCCESS, 0.1)]
+    assert all(observe.logged(r, "invalid_site", 0.0) for r in records)
+    assert all(observe.logged(observe.Record(route="/pow/submit", request_id=r.request_id),
+                              observe.SUCCESS, 0.0) for r in records)
 
 
 def test_dynamo_retries_and_throttles_are_counted(api, captured, monkeypatch):
