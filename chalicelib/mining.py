@@ -101,7 +101,7 @@ def issue_job(params: Params, origin: str | None, now: int, min_work: int, ttl: 
     kind, account, new = _account(params)
     site = _site_for(params.string("site", max_chars=64), origin)
     tag = sizing.share_tag(source)
-    sizing.admit(site, now)
+    sizing.admit(site, tag, now)
     min_work = sizing.work_floor(site, tag, now, min_work)
     requested = params.integer("difficulty", required=False)
     total, target, epoch = 0, 0, site.epoch

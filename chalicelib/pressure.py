@@ -42,11 +42,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 # A level decays this often when the pressure no longer holds it.
-DECAY_SECONDS = 20
-# A level is held at most this long after the rate was last over the step-up.
-HOLD_SECONDS = 60
-# The honest baseline: averaged over about this long, only at the base level,
-# and never more than this part of the step-up.
+DECAY_SECONDS = 15
+# A level is held at most this long after the rate was last over the step-up:
+# HOLD_SECONDS once the baseline is BASELINE_SECONDS old, YOUNG_HOLD_SECONDS
+# before (a young baseline may be short of the honest rate).
+HOLD_SECONDS = 120
+YOUNG_HOLD_SECONDS = 30
+# The honest baseline: averaged over about this long (over its whole life
+# while younger), only at the base level, and never more than this part of
+# the step-up.
 BASELINE_SECONDS = 300
 BASELINE_CAP = 0.75
 # Smoothing time of the per-source rates (shares/s over about this long).
@@ -57,9 +61,13 @@ MIN_ADMIT = 0.02
 RECOVER_SECONDS = 60
 # Shares a second one address may land before its jobs grow (an office of
 # fifty solving a captcha each a minute lands under one), and the most they
-# grow: an honest neighbour behind a busy address pays at most twice.
+# grow: an honest neighbour behind a busy address pays at most twice. Over
+# SOURCE_CEILING shares a second, only part of the address's new jobs are
+# admitted (the rest wait): what one address lands, whatever its hash rate,
+# converges there.
 SOURCE_ALLOWANCE = 1.0
 MAX_SOURCE_FACTOR = 2.0
+SOURCE_CEILING = 1.25
 # A job never holds more than this (pow.MAX_JOB_WORK).
 MAX_WORK = 2**32
 MAX_LEVELS = 8
@@ -112,6 +120,7 @@ class Pressure:
     rate: float = 0.0  # shares per minute last measured
     baseline: float = 0.0  # honest shares per minute, learnt at the base level
     baseline_at: int = 0  # when `baseline` was last learnt
+    baseline_since: int = 0  # when it was first learnt
     over_at: int = 0  # when the rate was last over the step-up
 
 
@@ -134,18 +143,23 @@ def min_work_now(pressure: Pressure, levels: Levels, now: int) -> int:
 
 
 def learn_baseline(pressure: Pressure, levels: Levels, rate: float, level: int,
-                   now: int) -> tuple[float, int]:
-    """(baseline, when): the honest average moves towards `rate` only while the
-    site is at its base level and under the step-up, so an attack's burst
-    (which raises the level) is never learnt as honest."""
+                   now: int) -> tuple[float, int, int]:
+    """(baseline, when, since): the honest average moves towards `rate` only
+    while the site is at its base level and under the step-up, so an attack's
+    burst (which raises the level) is never learnt as honest. Young, it is
+    the average over its whole life (it catches up with a site's traffic
+    within minutes); then an average over about BASELINE_SECONDS."""
     if level > 0 or rate > levels.step_up:
-        return pressure.baseline, pressure.baseline_at
+        return pressure.baseline, pressure.baseline_at, pressure.baseline_since
     if pressure.baseline_at <= 0:
-        learnt = rate
+        learnt, since = rate, now
     else:
-        weight = 1.0 - math.exp(-max(0, now - pressure.baseline_at) / BASELINE_SECONDS)
-        learnt = pressure.baseline + (rate - pressure.baseline) * weight
-    return min(learnt, levels.step_up * BASELINE_CAP), now
+        since = pressure.baseline_since or pressure.baseline_at
+        elapsed = max(0, now - pressure.baseline_at)
+        weight = max(1.0 - math.exp(-elapsed / BASELINE_SECONDS),
+                     elapsed / max(1, now - since))
+        learnt = pressure.baseline + (rate - pressure.baseline) * min(1.0, weight)
+    return min(learnt, levels.step_up * BASELINE_CAP), now, since
 
 
 def _projected(baseline: float, excess: float, levels: Levels, at: int, to: int) -> float:
@@ -163,7 +177,9 @@ def _climb(baseline: float, excess: float, levels: Levels, current: int) -> int:
 def _holds(pressure: Pressure, levels: Levels, baseline: float, excess: float, current: int,
            now: int) -> bool:
     """Whether one level down would bring the excess back over half the headroom."""
-    if current == 0 or now - pressure.over_at >= HOLD_SECONDS:
+    mature = pressure.baseline_at > 0 and \
+        pressure.baseline_at - (pressure.baseline_since or pressure.baseline_at) >= BASELINE_SECONDS
+    if current == 0 or now - pressure.over_at >= (HOLD_SECONDS if mature else YOUNG_HOLD_SECONDS):
         return False
     headroom = levels.step_up - baseline
     return _projected(0.0, excess, levels, current, current - 1) > headroom / 2
@@ -173,7 +189,7 @@ def evaluate(pressure: Pressure, levels: Levels, shares_per_minute: float, now: 
     """The state after measuring `shares_per_minute` accepted at `now`."""
     current = level_now(pressure, levels, now)
     rate = max(0.0, shares_per_minute)
-    baseline, baseline_at = learn_baseline(pressure, levels, rate, current, now)
+    baseline, baseline_at, baseline_since = learn_baseline(pressure, levels, rate, current, now)
     excess = max(0.0, rate - baseline)
     level, hot_at, over_at = current, pressure.hot_at, pressure.over_at
     if rate > levels.step_up:
@@ -191,7 +207,7 @@ def evaluate(pressure: Pressure, levels: Levels, shares_per_minute: float, now: 
         admit = 1.0
     return Pressure(level=level, hot_at=hot_at, admit=round(admit, 4), admit_at=admit_at,
                     rate=round(rate, 1), baseline=round(baseline, 1), baseline_at=baseline_at,
-                    over_at=over_at)
+                    baseline_since=baseline_since, over_at=over_at)
 
 
 def retry_after(admit: float) -> int:
@@ -222,12 +238,22 @@ class SourceRate:
                           faded.shares + shares / RATE_SECONDS, faded.since)
 
 
-def source_factor(rate: SourceRate) -> float:
+def source_factor(rate: SourceRate, scale: float = 1.0) -> float:
     """How much bigger than the site's level a source's jobs are: 1 up to
-    SOURCE_ALLOWANCE shares a second, rising linearly to MAX_SOURCE_FACTOR at
-    twice that, and never more (an address is many visitors, not one)."""
-    over = (rate.shares - SOURCE_ALLOWANCE) / SOURCE_ALLOWANCE
+    SOURCE_ALLOWANCE shares a second (times `scale`, the operator's factor for
+    a large NAT), rising linearly to MAX_SOURCE_FACTOR at twice that, and
+    never more (an address is many visitors, not one)."""
+    allowance = SOURCE_ALLOWANCE * max(scale, 1e-9)
+    over = (rate.shares - allowance) / allowance
     return 1.0 + (MAX_SOURCE_FACTOR - 1.0) * min(1.0, max(0.0, over))
+
+
+def source_admit(rate: SourceRate, scale: float = 1.0) -> float:
+    """The part of a source's new jobs admitted: all up to SOURCE_CEILING
+    shares a second (times `scale`), then ceiling / rate, so the source's
+    accepted shares converge to the ceiling however fast it solves."""
+    ceiling = SOURCE_CEILING * max(scale, 1e-9)
+    return 1.0 if rate.shares <= ceiling else max(MIN_ADMIT, ceiling / rate.shares)
 
 
 class SourceRates:

@@ -16,8 +16,9 @@ from typing import Any
 from chalicelib import pressure, sites, stats
 from chalicelib.pressure import Pressure, SourceRate
 
-# A hold refreshes the record at most this often (each refresh is a write).
-REFRESH_SECONDS = 10
+# A hold refreshes the record at most this often (each refresh is a write;
+# well under pressure.DECAY_SECONDS, so a held level never decays meanwhile).
+REFRESH_SECONDS = 5
 # The site's honest baseline is rewritten once it moved by this much.
 BASELINE_CHANGE = 0.1
 

@@ -79,6 +79,7 @@ def parse_pressure(text: str | None) -> Pressure:
                         rate=float(found.get("rate", 0.0)),
                         baseline=float(found.get("baseline", 0.0)),
                         baseline_at=int(found.get("baseline_at", 0)),
+                        baseline_since=int(found.get("baseline_since", 0)),
                         over_at=int(found.get("over_at", 0)))
     except (TypeError, ValueError):
         return Pressure()

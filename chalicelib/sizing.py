@@ -31,15 +31,20 @@ def levels_of(site: SiteInfo, base_work: int) -> pressure.Levels:
     return site.levels or pressure.default_levels(base_work)
 
 
+def source_rate(site: SiteInfo, tag: str, now: int) -> pressure.SourceRate:
+    """The source's accepted rates: what this container saw of it, or what the
+    stream consumer published from every container, whichever lands more."""
+    local = front_door.RATES.rate(tag, now)
+    published = site.heavy.get(tag)
+    return published.at(now) if published and published.at(now).shares > local.shares else local
+
+
 def source_factor(site: SiteInfo, tag: str, now: int) -> float:
     """How much more than the site's level this source's jobs hold (1 to
-    pressure.MAX_SOURCE_FACTOR): from what this container saw of it, or what
-    the stream consumer published from every container, whichever is more."""
+    pressure.MAX_SOURCE_FACTOR)."""
     if not front_door.per_source():
         return 1.0
-    local = pressure.source_factor(front_door.RATES.rate(tag, now))
-    published = site.heavy.get(tag)
-    return max(local, pressure.source_factor(published.at(now)) if published else 1.0)
+    return pressure.source_factor(source_rate(site, tag, now), front_door.LIMITS.scale)
 
 
 def work_floor(site: SiteInfo, tag: str, now: int, base_work: int) -> int:
@@ -49,28 +54,35 @@ def work_floor(site: SiteInfo, tag: str, now: int, base_work: int) -> int:
     return min(pressure.MAX_WORK, int(level_work * source_factor(site, tag, now)))
 
 
-def admit(site: SiteInfo, now: int) -> None:
+def admit(site: SiteInfo, tag: str, now: int) -> None:
     """A site over its ceiling admits only part of the new chains, from every
     source alike (a new address is no more welcome than a known one: new
-    addresses are what an attacker has most of); the rest are told to come
-    back, before anything is written."""
+    addresses are what an attacker has most of); a source over its own
+    ceiling (pressure.SOURCE_CEILING shares a second, whatever its hash rate)
+    only part of its own. The rest are told to come back, before anything is
+    written."""
     admitted = pressure.admit_now(site.pressure, now)
     if admitted < 1.0 and random.random() >= admitted:
         raise Busy(pressure.retry_after(admitted), "site over its ceiling")
+    if not front_door.per_source():
+        return
+    own = pressure.source_admit(source_rate(site, tag, now), front_door.LIMITS.scale)
+    if own < 1.0 and random.random() >= own:
+        raise Busy(pressure.retry_after(own), "source over its ceiling")
 
 
 def check_submitter(job: Job, site: SiteInfo, source: str, tag: str, now: int,
                     base_work: int) -> None:
-    """A share from another source than its job's asker: charged to the
-    submitter as an ask of its own (a job token, the site's admission), and
-    credited only if it holds what the submitter's own jobs would at the
-    base level."""
+    """A share from another source than its job's asker: credited only if it
+    holds what the submitter's own jobs would at the base level, and charged
+    to the submitter as an ask of its own (a job token, the site's and the
+    source's admission)."""
     if not job.src or job.src == tag or not front_door.per_source():
         return
-    wait = front_door.admit_ask(source)
-    if wait:
-        raise Busy(wait, "submitted from another source than its job's")
-    admit(site, now)
     least = int(levels_of(site, base_work).works[0] * source_factor(site, tag, now))
     if job.work < least:
         raise InvalidJob("asked from another source, smaller than this source's jobs")
+    wait = front_door.admit_ask(source)
+    if wait:
+        raise Busy(wait, "submitted from another source than its job's")
+    admit(site, tag, now)

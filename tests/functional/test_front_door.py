@@ -147,10 +147,35 @@ def test_an_ipv6_source_is_its_64(api, monkeypatch):
     assert Source(api, "2001:db8:5:7::1", monkeypatch).job(anonymous=1)["success"] is True
 
 
-def land(source: Source, shares: int) -> None:
-    """`shares` minimum-work shares from `source`, each on a job of its own."""
-    for _ in range(shares):
-        assert source.submit(source.job(anonymous=1))["success"]
+def admitted_job(source: Source) -> dict[str, Any]:
+    """The source's next job, asked again while it is told `busy`."""
+    while True:
+        job = source.job(anonymous=1)
+        if job.get("success"):
+            return job
+
+
+def land(source: Source, shares: int) -> int:
+    """`shares` minimum-work shares from `source`, each on a job of its own,
+    asking again when told `busy`; returns how many asks were refused."""
+    refused = 0
+    while shares:
+        job = source.job(anonymous=1)
+        if job == {"success": False, "error": "busy"}:
+            refused += 1
+            continue
+        assert source.submit(job)["success"]
+        shares -= 1
+    return refused
+
+
+def test_a_source_over_its_ceiling_gets_only_part_of_its_new_jobs(flooder, honest, patient):
+    # Fifty in a minute: every ask admitted.
+    assert land(flooder, 50) == 0
+    # Two hundred more within the minute: well over 1.25 a second, so part of
+    # its asks are told to wait, while another address is served at once.
+    assert land(flooder, 200) > 20
+    assert all(honest.job(anonymous=1)["success"] for _ in range(3))
 
 
 def work(job: dict[str, Any]) -> int:
@@ -164,7 +189,7 @@ def test_a_sources_jobs_grow_gently_with_its_own_rate_and_at_most_twice(
     assert work(flooder.job(anonymous=1)) == MIN_WORK
     # Well over a share a second: twice the work, and never more.
     land(flooder, 150)
-    assert work(flooder.job(anonymous=1)) == 2 * MIN_WORK
+    assert work(admitted_job(flooder)) == 2 * MIN_WORK
     assert work(honest.job(anonymous=1)) == MIN_WORK
     # The stream consumer publishes it, so a container that saw none of it agrees.
     drain()
@@ -173,7 +198,7 @@ def test_a_sources_jobs_grow_gently_with_its_own_rate_and_at_most_twice(
     assert _share_tag(HONEST) not in site.heavy
     front_door.RATES.clear()
     sites.clear_cache()
-    assert work(flooder.job(anonymous=1)) == 2 * MIN_WORK
+    assert work(admitted_job(flooder)) == 2 * MIN_WORK
     assert work(honest.job(anonymous=1)) == MIN_WORK
 
 

@@ -1,6 +1,7 @@
 """Levels rise with accepted shares per minute, hold, decay; sources get bigger jobs."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -32,9 +33,10 @@ def test_holds_while_the_excess_one_level_down_would_be_over_half_the_headroom()
     assert held.level == 2 and held.hot_at == 1010
     # 540/min: 140, 280 one level down: no hold, the decay goes on.
     calm = pressure.evaluate(state, LEVELS, 540, now=1010)
-    assert pressure.level_now(calm, LEVELS, 1019) == 2
-    assert pressure.level_now(calm, LEVELS, 1020) == 1
-    assert pressure.level_now(calm, LEVELS, 1040) == 0
+    step = pressure.DECAY_SECONDS
+    assert pressure.level_now(calm, LEVELS, 1000 + step - 1) == 2
+    assert pressure.level_now(calm, LEVELS, 1000 + step) == 1
+    assert pressure.level_now(calm, LEVELS, 1000 + 2 * step) == 0
 
 
 def test_honest_traffic_at_its_baseline_never_holds_a_level() -> None:
@@ -44,14 +46,22 @@ def test_honest_traffic_at_its_baseline_never_holds_a_level() -> None:
     state = Pressure(level=3, hot_at=1000, over_at=1000, baseline=700, baseline_at=900)
     after = pressure.evaluate(state, LEVELS, 700, now=1010)
     assert after.hot_at == 1000
-    assert [pressure.level_now(after, LEVELS, 1000 + s) for s in (19, 20, 40, 60)] == [3, 2, 1, 0]
+    step = pressure.DECAY_SECONDS
+    assert [pressure.level_now(after, LEVELS, 1000 + s)
+            for s in (step - 1, step, 2 * step, 3 * step)] == [3, 2, 1, 0]
 
 
 def test_the_baseline_is_learnt_at_the_base_level_only_and_capped() -> None:
     state = pressure.evaluate(Pressure(), LEVELS, 600, now=1000)
-    assert (state.baseline, state.baseline_at) == (600, 1000)
-    # Ten minutes at 300/min move it most of the way there (an average over 300 s).
-    moved = pressure.evaluate(state, LEVELS, 300, now=1600)
+    assert (state.baseline, state.baseline_at, state.baseline_since) == (600, 1000, 1000)
+    # Young, it is the average over its life: 300/min for 100 s more of 200.
+    young = pressure.evaluate(pressure.evaluate(state, LEVELS, 600, now=1100), LEVELS, 300,
+                              now=1200)
+    assert young.baseline == pytest.approx(450, abs=0.1)
+    # Once old, an average over about BASELINE_SECONDS: ten minutes at 300/min
+    # move it most of the way there.
+    old = Pressure(baseline=600, baseline_at=5000, baseline_since=1000)
+    moved = pressure.evaluate(old, LEVELS, 300, now=5600)
     assert moved.baseline == pytest.approx(300 + 300 * math.exp(-600 / 300), abs=0.1)
     # A burst over the step-up, and anything measured above the base level, is not learnt.
     burst = pressure.evaluate(moved, LEVELS, 5000, now=1610)
@@ -66,6 +76,22 @@ def test_the_baseline_is_learnt_at_the_base_level_only_and_capped() -> None:
     assert crept.baseline == LEVELS.step_up * pressure.BASELINE_CAP
 
 
+def test_a_mature_baseline_holds_longer_than_a_young_one() -> None:
+    mature = Pressure(level=2, hot_at=1000, over_at=1000, baseline=400, baseline_at=1000,
+                      baseline_since=600)
+    young = dataclasses.replace(mature, baseline_since=900)
+
+    def level_after(state: Pressure, seconds: int) -> int:
+        # 600/min: an excess of 200 at level 2 is 400 at level 1, over half the headroom.
+        for second in range(1000, 1000 + seconds + 1, 5):
+            state = pressure.evaluate(state, LEVELS, 600, now=second)
+        return pressure.level_now(state, LEVELS, 1000 + seconds)
+
+    later = pressure.YOUNG_HOLD_SECONDS + 2 * pressure.DECAY_SECONDS
+    assert level_after(mature, later) == 2
+    assert level_after(young, later) == 0
+
+
 def test_a_wrong_baseline_holds_a_level_no_longer_than_hold_seconds() -> None:
     # A site attacked before it learnt anything: all of its honest 700/min
     # looks like excess, and 1,400 one level down is over half the headroom.
@@ -74,8 +100,9 @@ def test_a_wrong_baseline_holds_a_level_no_longer_than_hold_seconds() -> None:
     for second in range(1000, 1400, 5):
         state = pressure.evaluate(state, LEVELS, 700, now=second)
         levels[second] = pressure.level_now(state, LEVELS, second)
-    assert all(levels[s] == 3 for s in range(1000, 1000 + pressure.HOLD_SECONDS, 5))
-    assert levels[1000 + pressure.HOLD_SECONDS + 3 * pressure.DECAY_SECONDS] == 0
+    hold = pressure.YOUNG_HOLD_SECONDS  # no baseline at all: the shortest hold
+    assert all(levels[s] == 3 for s in range(1000, 1000 + hold, 5))
+    assert levels[1000 + hold + 3 * pressure.DECAY_SECONDS] == 0
 
 
 def test_an_attack_that_stops_falls_back_while_honest_traffic_continues() -> None:
@@ -163,6 +190,16 @@ def test_a_source_pays_nothing_extra_up_to_its_allowance_and_at_most_twice() -> 
     # the request buckets, not the work, bound what one address lands.
     assert pressure.source_factor(pressure.SourceRate(1e12, 1000.0)) \
         == pressure.MAX_SOURCE_FACTOR == 2.0
+
+
+def test_a_source_over_its_ceiling_gets_only_part_of_its_new_jobs() -> None:
+    assert pressure.source_admit(pressure.SourceRate(1e6, 50 / 60)) == 1.0
+    assert pressure.source_admit(pressure.SourceRate(1e6, pressure.SOURCE_CEILING)) == 1.0
+    assert pressure.source_admit(pressure.SourceRate(1e12, 5.0)) \
+        == pytest.approx(pressure.SOURCE_CEILING / 5.0)
+    # The operator's factor for a large NAT raises the ceiling and the allowance alike.
+    assert pressure.source_admit(pressure.SourceRate(1e12, 5.0), scale=4) == 1.0
+    assert pressure.source_factor(pressure.SourceRate(1e12, 5.0), scale=4) == 1.25
 
 
 def test_an_office_behind_one_address_never_pays_for_its_neighbours() -> None:
