@@ -11,7 +11,7 @@ ALARM_EMAIL, MONTHLY_BUDGET, SITE_NAME; a missing one is asked for when a
 person is at the terminal.
 
 1. who and where: the account (sts) and region;
-2. the account's Lambda concurrency quota: reserve 50 + 10 concurrent
+2. the account's Lambda concurrency quota: reserve 70 + 10 concurrent
    executions (bench/bill.py DEPLOY_RESERVATION) only if that leaves AWS's
    minimum of 100 unreserved; a new account's small quota gets none;
 3. what is there: a stack that failed its first create is deleted (it holds

@@ -21,7 +21,7 @@ REGION = "eu-west-1"
 
 
 @pytest.mark.parametrize(("quota", "api", "streams"), [
-    (1000, 50, 10), (160, 50, 10), (159, 0, 0), (10, 0, 0)])
+    (1000, 70, 10), (180, 70, 10), (179, 0, 0), (10, 0, 0)])
 def test_it_reserves_concurrency_only_where_the_account_leaves_100_unreserved(
         quota: int, api: int, streams: int) -> None:
     assert stack.reservation(quota) == {"ApiReservedConcurrency": api,
