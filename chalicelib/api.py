@@ -6,7 +6,7 @@ Each function takes the merged parameters and returns the success body
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import ledger, links, tokens
 from chalicelib.errors import (
@@ -20,8 +20,10 @@ from chalicelib.errors import (
 )
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
-from chalicelib.store import idempotency
 from chalicelib.store.transactions import new_request_id
+
+if TYPE_CHECKING:
+    from chalicelib.store.idempotency import IdempotencyKey
 
 
 def _site(params: Params) -> SiteInfo:
@@ -35,7 +37,9 @@ def _site(params: Params) -> SiteInfo:
 
 
 def _idempotency_key(params: Params, site: SiteInfo, scope: str,
-                     **fingerprint: object) -> idempotency.IdempotencyKey | None:
+                     **fingerprint: object) -> IdempotencyKey | None:
+    from chalicelib.store import idempotency  # only withdraw and verify take a key
+
     key = params.string("idempotency_key", required=False, max_chars=1 << 20)
     return idempotency.key_for(site.site_key, scope, key, idempotency.DAY, **fingerprint)
 

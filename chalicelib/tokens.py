@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
 from chalicelib.errors import InvalidToken
 from chalicelib.sites import random_key
-from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Token
 from chalicelib.store.transactions import (
     ConditionFailed,
@@ -18,6 +17,9 @@ from chalicelib.store.transactions import (
     serialize,
     write_one,
 )
+
+if TYPE_CHECKING:  # passed in by the calls that take an idempotency_key, which import it
+    from chalicelib.store.idempotency import IdempotencyKey
 
 TOKEN_LIFETIME = 3600
 TOKEN_NAME_LENGTH = 32
