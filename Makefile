@@ -96,7 +96,9 @@ bench-store: $(STAMP) ## the embedded store: ms per transaction and RSS, vs moto
 bench-memory: $(STAMP) ## make run over 100,000 shares: RSS and ms per share
 	$(PY) bench/make_run_memory.py
 
-# The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
+# The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc,
+# and the third-party floor (what every request imports from outside the bundle's code). Another bundle beside it:
+# $(PY) bench/cold_start.py --baseline OLD/deployment.zip
 # Each attack on one site beside honest traffic, simulated through the real code:
 # $ per hour by layer (the template's limits and prices), honest success and solve times.
 bench-abuse: $(STAMP) ## each attack beside honest traffic, simulated through the real code: $ per hour, honest solve times

@@ -16,7 +16,13 @@ import itself inside the interpreter, and the wall time of the whole process.
   app, public layer     the same with the layer's bytecode removed (the public layer)
   app, no .pyc          neither bundle nor layer with bytecode (before issue 8)
   observe               import chalicelib.observe (Powertools Logger and Metrics: their share)
+  third-party floor     what every request needs from outside the bundle's own code
+                        (pynamodb's models, Chalice, Powertools' Logger and Metrics): the
+                        least `import app` can take however lazily the app imports its own
+  app, baseline         with --baseline ZIP: `import app` from another bundle (an older
+                        commit's deployment.zip), in the same rounds, to compare the two
 Usage: .venv/bin/python bench/cold_start.py [--rounds 21] [--zip out/deployment.zip]
+                                            [--baseline old/deployment.zip]
 """
 from __future__ import annotations
 
@@ -40,6 +46,10 @@ sys.path[:0] = sys.argv[2:]
 start = time.perf_counter()
 __import__(sys.argv[1])
 print(time.perf_counter() - start)
+"""
+THIRD_PARTY_FLOOR = """import pynamodb.attributes, pynamodb.models, chalice.app
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 """
 
 
@@ -102,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--zip", type=Path, help="a packaged deployment.zip (default: build one)")
+    parser.add_argument("--baseline", type=Path, help="another deployment.zip, measured alongside")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -124,6 +135,13 @@ def main() -> None:
                  "app, public layer": ("app", [shipped, public_layer, runtime]),
                  "app, no .pyc": ("app", [bare, public_layer, runtime]),
                  "observe": ("chalicelib.observe", [shipped, layer, runtime])}
+        floor = tmp_path / "floor"
+        floor.mkdir()
+        (floor / "third_party_floor.py").write_text(THIRD_PARTY_FLOOR)
+        cases["third-party floor"] = ("third_party_floor", [floor, shipped, layer, runtime])
+        if args.baseline:
+            baseline = unpack(args.baseline, tmp_path / "baseline", keep_bytecode=True)
+            cases["app, baseline"] = ("app", [baseline, layer, runtime])
         for module, path in cases.values():
             measure(module, path, env)  # warm the page cache
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
