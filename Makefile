@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help check run store test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package deploy destroy clean
+.PHONY: help check run store smoke test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package deploy destroy clean
 
 help: ## this list: every target, one line each
 	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,6 +17,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP) ## the embedded store, the tables, a demo site and the API on http://127.0.0.1:8000
 	$(PY) -m ops.local
+
+# After a deploy, or against `make run`: over HTTP only, from a bare python3 (no
+# virtualenv, no AWS credentials). A captcha solved at the stack's minimum work,
+# verified and its replay refused; a shortlink followed; the stats read; /pow/job's
+# busy answer to one source past its bucket. One line per check; exit 1 on a failure.
+# The secret reaches the script through the environment, never its command line.
+smoke: ## check a deployed (or local) stack end to end: make smoke URL=… SECRET=… SITE=…
+	@WORKPROOF_SMOKE_SECRET="$$SECRET" $(PYTHON) -S -m ops.smoke --url "$(URL)" --site "$(SITE)"
 
 # Only the embedded store (same ports, state and signing key as `make run`):
 # then `.venv/bin/chalice local` serves the API through the dev stage.
@@ -88,7 +96,9 @@ bench-store: $(STAMP) ## the embedded store: ms per transaction and RSS, vs moto
 bench-memory: $(STAMP) ## make run over 100,000 shares: RSS and ms per share
 	$(PY) bench/make_run_memory.py
 
-# The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc.
+# The packaged bundle's cold start (import app) vs a bare `import boto3`: as shipped, with the public layer, with no .pyc,
+# and the third-party floor (what every request imports from outside the bundle's code). Another bundle beside it:
+# $(PY) bench/cold_start.py --baseline OLD/deployment.zip
 # Each attack on one site beside honest traffic, simulated through the real code:
 # $ per hour by layer (the template's limits and prices), honest success and solve times.
 bench-abuse: $(STAMP) ## each attack beside honest traffic, simulated through the real code: $ per hour, honest solve times

@@ -16,7 +16,6 @@ from chalicelib import (
     observe,
     siteverify,
     sources,
-    streams,
 )
 from chalicelib.dashboard import routes as dashboard_routes
 from chalicelib.errors import ApiError, NotFound
@@ -194,6 +193,8 @@ def stream_consumer(event: dict[str, Any], _context: Any) -> Mapping[str, int]:
     """The guards', tokens' and ledger's DynamoDB streams (event source mappings
     in deploy/merge-template.json): stats, captcha counts, link visits, ranks.
     One log line and one set of metrics per batch."""
+    from chalicelib import streams  # the API function never needs the consumer's modules
+
     return observe.consume(streams.handle_event, event)
 
 

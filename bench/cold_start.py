@@ -16,7 +16,13 @@ import itself inside the interpreter, and the wall time of the whole process.
   app, public layer     the same with the layer's bytecode removed (the public layer)
   app, no .pyc          neither bundle nor layer with bytecode (before issue 8)
   observe               import chalicelib.observe (Powertools Logger and Metrics: their share)
+  third-party floor     what every request needs from outside the bundle's own code
+                        (pynamodb's models, Chalice, Powertools' Logger and Metrics): the
+                        least `import app` can take however lazily the app imports its own
+  app, baseline         with --baseline ZIP: `import app` from another bundle (an older
+                        commit's deployment.zip), in the same rounds, to compare the two
 Usage: .venv/bin/python bench/cold_start.py [--rounds 21] [--zip out/deployment.zip]
+                                            [--baseline old/deployment.zip]
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import argparse
 import importlib
 import json
 import os
+import platform
 import statistics
 import subprocess
 import sys
@@ -41,12 +48,21 @@ start = time.perf_counter()
 __import__(sys.argv[1])
 print(time.perf_counter() - start)
 """
+THIRD_PARTY_FLOOR = """import pynamodb.attributes, pynamodb.models, chalice.app
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+"""
 
 
 def build_bundle(out: Path) -> tuple[Path, dict[str, str]]:
     """deploy/package.sh into `out` (lint skipped); the zip and the function's variables."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(SKIP_LINT="1", AWS_DEFAULT_REGION="us-east-1", PYTHON=sys.executable)
+    # The bundle as deployed, but for the C extensions built for this machine
+    # (the stage declares arm64; an arm64 .so cannot load here): the same
+    # Python, the same imports, so the same cold start to compare.
+    env.setdefault("LAMBDA_ARCH", "arm64" if platform.machine() in ("aarch64", "arm64")
+                   else "x86_64")
     subprocess.run(["bash", str(ROOT / "deploy" / "package.sh"), str(out)], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     sam = json.loads((out / "sam.json").read_text())
@@ -102,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--zip", type=Path, help="a packaged deployment.zip (default: build one)")
+    parser.add_argument("--baseline", type=Path, help="another deployment.zip, measured alongside")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
@@ -124,6 +141,13 @@ def main() -> None:
                  "app, public layer": ("app", [shipped, public_layer, runtime]),
                  "app, no .pyc": ("app", [bare, public_layer, runtime]),
                  "observe": ("chalicelib.observe", [shipped, layer, runtime])}
+        floor = tmp_path / "floor"
+        floor.mkdir()
+        (floor / "third_party_floor.py").write_text(THIRD_PARTY_FLOOR)
+        cases["third-party floor"] = ("third_party_floor", [floor, shipped, layer, runtime])
+        if args.baseline:
+            baseline = unpack(args.baseline, tmp_path / "baseline", keep_bytecode=True)
+            cases["app, baseline"] = ("app", [baseline, layer, runtime])
         for module, path in cases.values():
             measure(module, path, env)  # warm the page cache
         results: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}

@@ -6,9 +6,9 @@ Each function takes the merged parameters and returns the success body
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from chalicelib import ledger, links, ranks, stats, tokens
+from chalicelib import ledger, links, tokens
 from chalicelib.errors import (
     BadRequest,
     InvalidAmount,
@@ -20,8 +20,10 @@ from chalicelib.errors import (
 )
 from chalicelib.params import Params, clamped_count, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
-from chalicelib.store import idempotency
 from chalicelib.store.transactions import new_request_id
+
+if TYPE_CHECKING:
+    from chalicelib.store.idempotency import IdempotencyKey
 
 
 def _site(params: Params) -> SiteInfo:
@@ -35,7 +37,9 @@ def _site(params: Params) -> SiteInfo:
 
 
 def _idempotency_key(params: Params, site: SiteInfo, scope: str,
-                     **fingerprint: object) -> idempotency.IdempotencyKey | None:
+                     **fingerprint: object) -> IdempotencyKey | None:
+    from chalicelib.store import idempotency  # only withdraw and verify take a key
+
     key = params.string("idempotency_key", required=False, max_chars=1 << 20)
     return idempotency.key_for(site.site_key, scope, key, idempotency.DAY, **fingerprint)
 
@@ -70,6 +74,8 @@ def user_withdraw(params: Params) -> dict[str, Any]:
 
 
 def user_top(params: Params) -> dict[str, Any]:
+    from chalicelib import ranks  # here: ranks and stats load only for the calls that read them
+
     site = _site(params)
     count = clamped_count(params, "count", 1, 1024, 128)
     order = params.string("order", required=False, max_chars=16) or "total"
@@ -79,6 +85,8 @@ def user_top(params: Params) -> dict[str, Any]:
 
 
 def user_list(params: Params) -> dict[str, Any]:
+    from chalicelib import ranks
+
     site = _site(params)
     count = clamped_count(params, "count", 32, 8192, 4096)
     page = params.values.get("page")
@@ -112,6 +120,8 @@ def link_create(params: Params, base_url: str) -> dict[str, Any]:
 
 
 def stats_payout(params: Params, min_work: int) -> dict[str, Any]:
+    from chalicelib import stats
+
     _site(params)
     now = int(time.time())
     figures, updated = stats.read_payout()
@@ -124,6 +134,8 @@ def stats_payout(params: Params, min_work: int) -> dict[str, Any]:
 
 
 def stats_site(params: Params) -> dict[str, Any]:
+    from chalicelib import stats
+
     site = _site(params)
     figures = stats.site_stats(site.site_key, int(time.time()))
     return {
@@ -137,6 +149,8 @@ def stats_site(params: Params) -> dict[str, Any]:
 
 
 def stats_history(params: Params) -> dict[str, Any]:
+    from chalicelib import stats
+
     site = _site(params)
     if not params.has("begin") or not params.has("end"):
         raise MissingInput("begin and end are required")

@@ -14,16 +14,18 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 
 from chalicelib.errors import InsufficientFunds, InternalError, UnknownUser
 from chalicelib.sites import SiteInfo
 from chalicelib.store import deadline
-from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Site, User
 from chalicelib.store.transactions import ConditionFailed, Transaction
+
+if TYPE_CHECKING:  # passed in by the calls that take an idempotency_key, which import it
+    from chalicelib.store.idempotency import IdempotencyKey
 
 # Users of an epoch with a non-zero total, counted over shards (reset-all's
 # `affected`); written only when a user moves between zero and non-zero.

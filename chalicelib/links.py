@@ -9,12 +9,10 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from chalicelib import targets
 from chalicelib.errors import InternalError, InvalidLink, InvalidPage, InvalidUrl, dynamo_error_code
 from chalicelib.sites import KEY_ALPHABET, random_key
 from chalicelib.store.models import Link
 
-MAX_URL_CHARS = targets.MAX_URL_CHARS
 CODE_LENGTH = 12
 
 
@@ -29,11 +27,17 @@ class LinkInfo:
 
 def display_host(url: str) -> str:
     """The target's host as the page shows it: the host the browser goes to."""
+    # Imported where used: /pow/* requests for user, token and anonymous jobs (most
+    # requests) never parse a target.
+    from chalicelib import targets
+
     return targets.display_host(url)
 
 
 def validate_url(url: str) -> str:
     """The URL a link stores and redirects to: the target's serialized form."""
+    from chalicelib import targets
+
     return targets.parse(url).href
 
 

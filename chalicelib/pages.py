@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from chalice.app import Response
 
-from chalicelib import i18n
 from chalicelib.errors import NotFound
 from chalicelib.http import error_response
 from chalicelib.links import LinkInfo, display_host
@@ -119,6 +118,8 @@ def link_page_csp(api_base: str) -> str:
 def render_link_page(host: str, hashes: int, code: str, site_key: str, api_base: str,
                      accept_language: str | None) -> tuple[str, str]:
     """(html, language code): link.html filled in, in the visitor's language."""
+    from chalicelib import i18n  # only the link page speaks the visitor's language
+
     lang = i18n.choose(i18n.accept_language(accept_language))
     values = {
         "lang": lang,

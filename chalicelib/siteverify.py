@@ -39,7 +39,6 @@ from chalicelib.errors import (
 from chalicelib.http import ErrorResponse, contract_error, json_response, run_view
 from chalicelib.params import Params, positive_amount
 from chalicelib.sites import SiteInfo, authenticate
-from chalicelib.store import idempotency
 from chalicelib.store.models import Token
 from chalicelib.store.transactions import new_request_id
 
@@ -118,6 +117,8 @@ def siteverify(params: Params, now: int, request_id: str) -> dict[str, Any]:
     if len(name) > tokens.MAX_TOKEN_NAME:
         raise Refused("invalid-input-response")
     key = params.string("idempotency_key", required=False, max_chars=1 << 20)
+    from chalicelib.store import idempotency  # here: loaded for siteverify calls only
+
     idem = idempotency.key_for(site_key, IDEMPOTENCY_SCOPE, key, IDEMPOTENCY_TTL,
                                response=name, hashes=wanted)
     try:

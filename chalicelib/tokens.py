@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
@@ -10,7 +10,6 @@ from pynamodb.expressions.update import Action
 from chalicelib.errors import InvalidToken
 from chalicelib.pressure import default_levels
 from chalicelib.sites import SiteInfo, random_key
-from chalicelib.store.idempotency import IdempotencyKey
 from chalicelib.store.models import Token
 from chalicelib.store.transactions import (
     ConditionFailed,
@@ -19,6 +18,9 @@ from chalicelib.store.transactions import (
     serialize,
     write_one,
 )
+
+if TYPE_CHECKING:  # passed in by the calls that take an idempotency_key, which import it
+    from chalicelib.store.idempotency import IdempotencyKey
 
 TOKEN_LIFETIME = 3600
 TOKEN_NAME_LENGTH = 32

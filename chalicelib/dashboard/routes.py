@@ -6,35 +6,54 @@ rules (wire.py). The page itself is the prefix's own path, `/dashboard`.
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from chalice.app import Blueprint, Response
 
-from chalicelib.dashboard import auth, views
-from chalicelib.dashboard.wire import DashboardFn, dashboard_view
 from chalicelib.errors import WrongMethod
 from chalicelib.http import ALL_METHODS, ANY_CONTENT, error_response, stage_prefix
 from chalicelib.pages import dashboard_page
 
 blueprint = Blueprint(__name__)
 
-# path under /dashboard, accepted method, view
-SIGNED_OUT_ROUTES: tuple[tuple[str, str, DashboardFn], ...] = (
-    ("/signin", "POST", auth.sign_in),
+# path under /dashboard, accepted method, module (auth or views), view function's name
+SIGNED_OUT_ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("/signin", "POST", "auth", "sign_in"),
 )
-SIGNED_IN_ROUTES: tuple[tuple[str, str, DashboardFn], ...] = (
-    ("/session", "GET", auth.session_info),
-    ("/signout", "POST", auth.sign_out),
-    ("/overview", "GET", views.overview),
-    ("/users", "GET", views.top_users),
-    ("/user", "GET", views.user),
-    ("/user/withdraw", "POST", views.withdraw),
-    ("/user/reset", "POST", views.reset),
-    ("/links", "GET", views.site_links),
-    ("/settings", "GET", views.settings),
-    ("/settings/origins", "POST", views.set_origins),
-    ("/settings/levels", "POST", views.set_levels),
-    ("/settings/captcha", "POST", views.set_captcha_hashes),
-    ("/settings/rotate", "POST", auth.rotate_secret),
+SIGNED_IN_ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ("/session", "GET", "auth", "session_info"),
+    ("/signout", "POST", "auth", "sign_out"),
+    ("/overview", "GET", "views", "overview"),
+    ("/users", "GET", "views", "top_users"),
+    ("/user", "GET", "views", "user"),
+    ("/user/withdraw", "POST", "views", "withdraw"),
+    ("/user/reset", "POST", "views", "reset"),
+    ("/links", "GET", "views", "site_links"),
+    ("/settings", "GET", "views", "settings"),
+    ("/settings/origins", "POST", "views", "set_origins"),
+    ("/settings/levels", "POST", "views", "set_levels"),
+    ("/settings/captcha", "POST", "views", "set_captcha_hashes"),
+    ("/settings/rotate", "POST", "auth", "rotate_secret"),
 )
+
+
+def lazy_view(module: str, name: str, accepted: str, signed_in: bool) -> Callable[[], Response]:
+    """The route's view, built at its first request: the dashboard's modules (sessions,
+    cookies, the sign-in throttle, its views) load when a dashboard request comes, not at
+    every cold start of the function that mostly serves /pow/* and the API."""
+
+    @functools.cache
+    def built() -> Callable[..., Response]:
+        from chalicelib.dashboard import auth, views, wire
+
+        fn: wire.DashboardFn = getattr({"auth": auth, "views": views}[module], name)
+        return wire.dashboard_view(blueprint, accepted, signed_in=signed_in)(fn)
+
+    def view() -> Response:
+        return built()()
+
+    return view
 
 
 @blueprint.route("/", methods=ALL_METHODS, content_types=ANY_CONTENT)
@@ -47,8 +66,6 @@ def dashboard() -> Response:
 
 
 for signed_in, routes in ((False, SIGNED_OUT_ROUTES), (True, SIGNED_IN_ROUTES)):
-    for path, accepted, fn in routes:
-        view = dashboard_view(blueprint, accepted, signed_in=signed_in)(fn)
-        view.__doc__ = None  # written for readers: Chalice would publish it as the route's summary
+    for path, accepted, module, name in routes:
         blueprint.route(path, methods=ALL_METHODS, content_types=ANY_CONTENT,
-                        name=f"dashboard_{fn.__name__}")(view)
+                        name=f"dashboard_{name}")(lazy_view(module, name, accepted, signed_in))
