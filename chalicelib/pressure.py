@@ -62,9 +62,9 @@ RECOVER_SECONDS = 60
 # Shares a second one address may land before its jobs grow (an office of
 # fifty solving a captcha each a minute lands under one), and the most they
 # grow: an honest neighbour behind a busy address pays at most twice. Over
-# SOURCE_CEILING shares a second, only part of the address's new jobs are
-# admitted (the rest wait): what one address lands, whatever its hash rate,
-# converges there.
+# SOURCE_CEILING shares a second, the address gets no new job until its rate
+# is back under: what one address lands, whatever its hash rate, converges
+# there.
 SOURCE_ALLOWANCE = 1.0
 MAX_SOURCE_FACTOR = 2.0
 SOURCE_CEILING = 1.25
@@ -248,12 +248,15 @@ def source_factor(rate: SourceRate, scale: float = 1.0) -> float:
     return 1.0 + (MAX_SOURCE_FACTOR - 1.0) * min(1.0, max(0.0, over))
 
 
-def source_admit(rate: SourceRate, scale: float = 1.0) -> float:
-    """The part of a source's new jobs admitted: all up to SOURCE_CEILING
-    shares a second (times `scale`), then ceiling / rate, so the source's
-    accepted shares converge to the ceiling however fast it solves."""
+def source_wait(rate: SourceRate, scale: float = 1.0) -> int:
+    """Seconds a source over SOURCE_CEILING shares a second (times `scale`)
+    waits for a new job: until its smoothed rate is back under the ceiling
+    (0: admitted). Not a lottery: asking again sooner gets nothing, so what
+    one address lands converges to the ceiling however fast it solves."""
     ceiling = SOURCE_CEILING * max(scale, 1e-9)
-    return 1.0 if rate.shares <= ceiling else max(MIN_ADMIT, ceiling / rate.shares)
+    if rate.shares <= ceiling:
+        return 0
+    return max(1, min(int(RATE_SECONDS), math.ceil(RATE_SECONDS * math.log(rate.shares / ceiling))))
 
 
 class SourceRates:

@@ -59,16 +59,16 @@ def admit(site: SiteInfo, tag: str, now: int) -> None:
     source alike (a new address is no more welcome than a known one: new
     addresses are what an attacker has most of); a source over its own
     ceiling (pressure.SOURCE_CEILING shares a second, whatever its hash rate)
-    only part of its own. The rest are told to come back, before anything is
-    written."""
+    none until it is back under. The rest are told to come back, before
+    anything is written."""
     admitted = pressure.admit_now(site.pressure, now)
     if admitted < 1.0 and random.random() >= admitted:
         raise Busy(pressure.retry_after(admitted), "site over its ceiling")
     if not front_door.per_source():
         return
-    own = pressure.source_admit(source_rate(site, tag, now), front_door.LIMITS.scale)
-    if own < 1.0 and random.random() >= own:
-        raise Busy(pressure.retry_after(own), "source over its ceiling")
+    wait = pressure.source_wait(source_rate(site, tag, now), front_door.LIMITS.scale)
+    if wait:
+        raise Busy(wait, "source over its ceiling")
 
 
 def check_submitter(job: Job, site: SiteInfo, source: str, tag: str, now: int,

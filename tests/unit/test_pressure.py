@@ -192,13 +192,17 @@ def test_a_source_pays_nothing_extra_up_to_its_allowance_and_at_most_twice() -> 
         == pressure.MAX_SOURCE_FACTOR == 2.0
 
 
-def test_a_source_over_its_ceiling_gets_only_part_of_its_new_jobs() -> None:
-    assert pressure.source_admit(pressure.SourceRate(1e6, 50 / 60)) == 1.0
-    assert pressure.source_admit(pressure.SourceRate(1e6, pressure.SOURCE_CEILING)) == 1.0
-    assert pressure.source_admit(pressure.SourceRate(1e12, 5.0)) \
-        == pytest.approx(pressure.SOURCE_CEILING / 5.0)
+def test_a_source_over_its_ceiling_waits_until_it_is_back_under() -> None:
+    assert pressure.source_wait(pressure.SourceRate(1e6, 50 / 60)) == 0
+    assert pressure.source_wait(pressure.SourceRate(1e6, pressure.SOURCE_CEILING)) == 0
+    # At 5 a second the smoothed rate is back under 1.25 after 60 ln 4 = 83 s: capped at 60.
+    assert pressure.source_wait(pressure.SourceRate(1e12, 5.0)) == 60
+    # Just over: about a second; the wait is exactly what the rate needs to fade.
+    wait = pressure.source_wait(pressure.SourceRate(1e6, 1.3))
+    assert wait == math.ceil(60 * math.log(1.3 / 1.25))
+    assert pressure.SourceRate(1e6, 1.3).at(float(wait)).shares <= pressure.SOURCE_CEILING
     # The operator's factor for a large NAT raises the ceiling and the allowance alike.
-    assert pressure.source_admit(pressure.SourceRate(1e12, 5.0), scale=4) == 1.0
+    assert pressure.source_wait(pressure.SourceRate(1e12, 5.0), scale=4) == 0
     assert pressure.source_factor(pressure.SourceRate(1e12, 5.0), scale=4) == 1.25
 
 
