@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, cast
 
 from chalice.local import ChaliceRequestHandler, LocalGatewayException
 
+from chalicelib.siteverify import PATHS as SITEVERIFY_PATHS
 from ops import request_log
 from ops.addresses import X_FORWARDED_FOR, Network, log_tag, source_ip
 from ops.demo_server import DEMO_PATHS, demo_response, remember_rotated_demo_secret, utf8_path
@@ -202,7 +203,7 @@ class RequestHandler(ChaliceRequestHandler):
                                      '{"success":true}')
         else:
             self._send_http_response(200, {"Content-Type": JSON_TYPE},
-                                     '{"success":false,"error":"wrong_method"}')
+                                     refusal(self.path, "wrong_method").decode())
 
     def _send_http_response_with_body(self, code: int, headers: dict[str, Any],
                                       body: str | bytes) -> None:
@@ -226,7 +227,7 @@ class RequestHandler(ChaliceRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The standard library's own errors (414, 400, 501...) in the contract, not HTML."""
         error = {404: "not_found", 501: "wrong_method"}.get(code, "bad_request")
-        body = json.dumps({"success": False, "error": error}).encode()
+        body = refusal(getattr(self, "path", ""), error)
         self.log_error("code %d, message %s", code, message)
         self.close_connection = True
         self.send_response(200)
@@ -252,6 +253,15 @@ class RequestHandler(ChaliceRequestHandler):
         # The client as a keyed hash: addresses are personal data, never logged in the clear.
         sys.stderr.write(f"source={self._source_tag} - - [{self.log_date_time_string()}] {message}\n")
 
+
+
+def refusal(path: str, code: str) -> bytes:
+    """The server's own refusal of a request the app never sees (a method no
+    route declares, a malformed one): the contract's error, in siteverify's
+    shape on its paths (which answer every such request `bad-request`)."""
+    if path.split("?", 1)[0] in SITEVERIFY_PATHS:
+        return json.dumps({"success": False, "error-codes": ["bad-request"]}).encode()
+    return json.dumps({"success": False, "error": code}).encode()
 
 
 def handler_class(idle_timeout: float, request_deadline: float,

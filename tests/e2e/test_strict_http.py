@@ -240,6 +240,7 @@ def test_head_answers_headers_only_and_keeps_the_connection_usable(stack):
     ("/user/balance", False, {"success": False, "error": "wrong_method"}),
     ("/user/withdraw", False, {"success": False, "error": "wrong_method"}),
     ("/no/such/path", False, {"success": False, "error": "not_found"}),
+    ("/siteverify", False, {"success": False, "error-codes": ["bad-request"]}),
 ])
 def test_options_answers_contract_json(stack, path, cors, body):
     raw = Raw(stack).send(f"OPTIONS {path} HTTP/1.1\r\nHost: x\r\nOrigin: https://shop.example\r\n"
@@ -254,6 +255,17 @@ def test_options_answers_contract_json(stack, path, cors, body):
         assert headers["access-control-allow-origin"] == "*"
         assert "POST" in headers["access-control-allow-methods"]
         assert "content-type" in headers["access-control-allow-headers"].lower()
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/user/balance", {"success": False, "error": "wrong_method"}),
+    ("/recaptcha/api/siteverify", {"success": False, "error-codes": ["bad-request"]}),
+])
+def test_a_method_no_route_declares_answers_contract_json(stack, path, body):
+    raw = Raw(stack).send(f"TRACE {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                          .encode())
+    status, _headers, decoded = answer(raw.read_all())
+    assert (status, decoded) == (200, body)
 
 
 # --- query bytes ------------------------------------------------------------------------

@@ -34,7 +34,10 @@ SOURCE_LIMITS = os.environ.get("FUZZ_SOURCE_LIMITS", "1000")
 CHECKS = ",".join(["not_a_server_error", "status_code_conformance", "content_type_conformance",
                    "response_headers_conformance", "response_schema_conformance",
                    "contract_json_body"])
-LOGGED_REQUEST = re.compile(r'\] "[A-Z]+ \S+ HTTP/1\.[01]" \d{3} ')
+# A request the app answered (ops/request_log.py: `12:00:00  GET /path  ...`), or one
+# the server refused itself (the standard library's line: `] "TRACE /path HTTP/1.1" 200`).
+LOGGED_REQUEST = re.compile(r'^\d\d:\d\d:\d\d  [A-Z]+ /|\] "[A-Z]+ \S+ HTTP/1\.[01]" \d{3} ',
+                            re.MULTILINE)
 
 
 def config_text(secret: str, site_key: str) -> str:
