@@ -11,7 +11,10 @@ Every AWS call the function's code makes goes through botocore's single
 call path; the child wraps it and appends one JSON line per call to a file
 (`recorded`): the service, the operation and the names it touched (tables,
 indexes, items of a transaction or batch, the secret). Nothing is
-hand-listed: what the rehearsal checks against the role is what was sent.
+hand-listed: `Function` checks what was sent against the function's role
+(from the created stack's template) after every invocation, each DynamoDB
+transaction item by item and each batch table by table, as IAM authorises
+them (tests/deploy/botocore_recorder.py's `expand`, tests/deploy/iam.py).
 """
 from __future__ import annotations
 
@@ -20,6 +23,11 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from tests.deploy import rehearsal_stack as rs
+from tests.deploy.botocore_recorder import expand
+from tests.deploy.iam import allowed
+from tests.deploy.rehearsal_events import answer_body, api_event
 
 CHILD = r'''
 import json, sys
@@ -124,3 +132,72 @@ class LambdaProcess:
             assert self.proc.stdin is not None
             self.proc.stdin.close()
             self.proc.wait(timeout=30)
+
+
+def _resource(service: str, action: str, names: tuple[str, str | None], stack: rs.Stack) -> str:
+    """The ARN a recorded call's action touches, in moto's account and region."""
+    name, index = names
+    if service == "dynamodb" and name != "*":
+        arn = f"arn:aws:dynamodb:{rs.REGION}:{rs.ACCOUNT}:table/{name}"
+        return f"{arn}/index/{index}" if index else arn
+    if action == "secretsmanager:GetSecretValue":
+        return name if name.startswith("arn:") else stack.secret_arn
+    return "*"
+
+
+def recorded_calls(process: LambdaProcess, stack: rs.Stack) -> list[tuple[str, str]]:
+    """(IAM action, resource) of every AWS call the process made, transactions item by item."""
+    calls = set()
+    for call in process.recorded():
+        service, operation, params = call["service"], call["operation"], call["params"]
+        if service == "dynamodb":
+            for action, table, index in expand(operation, params):
+                calls.add((action, _resource(service, action, (table, index), stack)))
+        else:
+            action = f"{service}:{operation}"
+            calls.add((action, _resource(service, action, (params.get("SecretId", "*"), None), stack)))
+    return sorted(calls)
+
+
+class Function:
+    """A function's process whose every invocation is followed by the check of the
+    AWS calls it made so far against its role: a missing permission fails at the
+    first request that needs it, as it would in production."""
+
+    def __init__(self, stack: rs.Stack, logical: str, process: LambdaProcess) -> None:
+        self.stack, self.logical, self.process = stack, logical, process
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        result = self.process.invoke(event)
+        self.calls()
+        return result
+
+    def calls(self) -> list[tuple[str, str]]:
+        calls = recorded_calls(self.process, self.stack)
+        policy = self.stack.role_policy(self.logical)
+        problems = [f"{self.logical}: {action} on {resource}" for action, resource in calls
+                    if not allowed(policy, action, resource)]
+        assert not problems, "not allowed by the function's role:\n" + "\n".join(problems)
+        return calls
+
+
+class Api(Function):
+    """The API function, fed API Gateway proxy events. A refused answer is reported
+    before the calls are checked, with the function's log (what moto refused)."""
+    requests = 0
+
+    def __call__(self, method: str, path: str, **params: Any) -> dict[str, Any]:
+        body = self._request(method, path, params)
+        self.calls()
+        return body
+
+    def _request(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.requests += 1
+        return answer_body(self.process.invoke(api_event(method, path, params, f"req-{self.requests}")))
+
+    def expect(self, method: str, path: str, **params: Any) -> dict[str, Any]:
+        body = self._request(method, path, params)
+        assert body.get("success") is True, \
+            f"{method} {path}: {body}\nthe function's log:\n{self.process.log_tail(2)}"
+        self.calls()
+        return body

@@ -234,6 +234,15 @@ def identity(endpoint: str, name: str, policy: dict[str, Any]) -> dict[str, str]
     return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
 
 
+def reset(endpoint: str) -> None:
+    """Forget every resource: moto's state is this process's, shared by every server and mock."""
+    import urllib.request
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+        pass
+
+
 def enforce_iam(endpoint: str, count: str = "0") -> str:
     """moto checks every request from now on ("0"), or not ("inf"); the previous setting.
 

@@ -53,11 +53,9 @@ import pytest
 
 from chalicelib.config import DEFAULT_MIN_WORK
 from tests.deploy import rehearsal_stack as rs
-from tests.deploy.botocore_recorder import expand
 from tests.deploy.conftest import Packaged
-from tests.deploy.iam import allowed
-from tests.deploy.rehearsal_events import answer_body, api_event, stream_events
-from tests.deploy.rehearsal_lambda import LambdaProcess
+from tests.deploy.rehearsal_events import stream_events
+from tests.deploy.rehearsal_lambda import Api, Function, LambdaProcess
 from tests.deploy.test_package import _runtime_dir
 from tests.solver import solve
 
@@ -111,22 +109,6 @@ def _start(stack: rs.Stack, function: str, environment: dict[str, str], keys: di
     return LambdaProcess(*paths, FUNCTIONS[function], env, workdir / f"{function}.calls")
 
 
-class Api:
-    def __init__(self, process: LambdaProcess) -> None:
-        self.process, self.requests = process, 0
-
-    def __call__(self, method: str, path: str, **params: Any) -> dict[str, Any]:
-        self.requests += 1
-        body = answer_body(self.process.invoke(api_event(method, path, params, f"req-{self.requests}")))
-        return body
-
-    def expect(self, method: str, path: str, **params: Any) -> dict[str, Any]:
-        body = self(method, path, **params)
-        assert body.get("success") is True, \
-            f"{method} {path}: {body}\nthe function's log:\n{self.process.log_tail()}"
-        return body
-
-
 def _mine(api: Api, **account: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """A job at the deployed base work, solved and submitted: (job, submit answer)."""
     job = api.expect("POST", "/pow/job", **account)
@@ -138,7 +120,7 @@ def _mine(api: Api, **account: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return job, done
 
 
-def _scenario(api: Api, consumer: LambdaProcess, stack: rs.Stack, site: dict[str, str],
+def _scenario(api: Api, consumer: Function, stack: rs.Stack, site: dict[str, str],
               operator: dict[str, str], run: Run) -> None:
     key, secret = site["site_key"], site["secret"]
     job, done = _mine(api, site=key, token="", hashes=1)
@@ -156,36 +138,11 @@ def _scenario(api: Api, consumer: LambdaProcess, stack: rs.Stack, site: dict[str
         for name, count in consumer.invoke(event).items():
             run.consumed[name] = run.consumed.get(name, 0) + count
     top = api.expect("GET", "/user/top", secret=secret, order="total")  # the consumer's rank entries
-    assert [(u["name"], u["total"]) for u in top["users"]] == [("alice", DEFAULT_MIN_WORK)], (top, run.consumed, consumer.log_tail())
+    assert [(u["name"], u["total"]) for u in top["users"]] == [("alice", DEFAULT_MIN_WORK)], (top, run.consumed)
     api.expect("POST", "/user/withdraw", secret=secret, name="alice", amount=WITHDRAWN)
     balance = api.expect("GET", "/user/balance", secret=secret, name="alice")
     assert (balance["balance"], balance["withdrawn"]) == (DEFAULT_MIN_WORK - WITHDRAWN, WITHDRAWN), balance
     run.answers = {"siteverify": verified, "top": top, "balance": balance}
-
-
-def _resource(service: str, action: str, names: tuple[str, str | None], stack: rs.Stack) -> str:
-    """The ARN a recorded call's action touches, in moto's account and region."""
-    name, index = names
-    if service == "dynamodb" and name != "*":
-        arn = f"arn:aws:dynamodb:{rs.REGION}:{rs.ACCOUNT}:table/{name}"
-        return f"{arn}/index/{index}" if index else arn
-    if action == "secretsmanager:GetSecretValue":
-        return name if name.startswith("arn:") else stack.secret_arn
-    return "*"
-
-
-def recorded_calls(process: LambdaProcess, stack: rs.Stack) -> list[tuple[str, str]]:
-    """(IAM action, resource) of every AWS call the process made, transactions item by item."""
-    calls = set()
-    for call in process.recorded():
-        service, operation, params = call["service"], call["operation"], call["params"]
-        if service == "dynamodb":
-            for action, table, index in expand(operation, params):
-                calls.add((action, _resource(service, action, (table, index), stack)))
-        else:
-            action = f"{service}:{operation}"
-            calls.add((action, _resource(service, action, (params.get("SecretId", "*"), None), stack)))
-    return sorted(calls)
 
 
 def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Run:
@@ -201,6 +158,7 @@ def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]],
     endpoint = f"http://127.0.0.1:{server._port}"
     run, processes, previous = Run(), [], None
     try:
+        rs.reset(endpoint)
         with warnings.catch_warnings():  # moto: "Tried to parse ... not supported" (taken out)
             warnings.simplefilter("ignore")
             run.stack = stack = rs.create_stack(template, packaged.out, endpoint)
@@ -211,19 +169,16 @@ def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]],
         previous = rs.enforce_iam(endpoint, "0")
         site = _create_site(endpoint, operator)
         processes = [_start(stack, fn, environments[fn], keys[fn], paths, workdir) for fn in FUNCTIONS]
-        _scenario(Api(processes[0]), processes[1], stack, site, operator, run)
-        problems = []
-        for fn, process in zip(FUNCTIONS, processes, strict=True):
-            run.calls[fn] = recorded_calls(process, stack)
-            problems += [f"{fn}: {action} on {resource}" for action, resource in run.calls[fn]
-                         if not allowed(stack.role_policy(fn), action, resource)]
-        assert not problems, "not allowed by the function's role:\n" + "\n".join(problems)
+        api, consumer = Api(stack, "APIHandler", processes[0]), Function(stack, "Streams", processes[1])
+        _scenario(api, consumer, stack, site, operator, run)
+        run.calls = {function.logical: function.calls() for function in (api, consumer)}
         return run
     finally:
         for process in processes:
             process.close()
         if previous is not None:
             rs.enforce_iam(endpoint, previous)
+        rs.reset(endpoint)
         server.stop()
 
 
@@ -297,7 +252,7 @@ BREAKAGES = {
     # moto's own IAM check refuses the call (the function answers internal_error).
     "api-role-without-GetSecretValue": (
         _drop_action("ApiHandlerRole", "secretsmanager:GetSecretValue", "signing-key-??????"),
-        "AccessDenied"),
+        "not authorized to perform: secretsmanager:GetSecretValue"),
     # Inside a transaction moto checks only TransactWriteItems: the recorded check catches it.
     "api-role-without-PutItem-on-guards": (
         _drop_action("ApiHandlerRole", "dynamodb:PutItem", "table/workproof-prod-guards"),
