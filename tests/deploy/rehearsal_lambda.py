@@ -180,6 +180,10 @@ class Function:
         assert not problems, "not allowed by the function's role:\n" + "\n".join(problems)
         return calls
 
+    def operations(self) -> list[str]:
+        """The API operations sent, as sent (a transaction is one)."""
+        return sorted({f"{c['service']}:{c['operation']}" for c in self.process.recorded()})
+
 
 class Api(Function):
     """The API function, fed API Gateway proxy events. A refused answer is reported
