@@ -4,12 +4,14 @@ moto, its packaged functions run as Lambda runs them, under their roles.
 1. `out/cloudformation.json` (package.sh's offline SAM transform of
    `out/sam.json`) is created as a stack in moto's CloudFormation running as
    a server on loopback (tests/deploy/rehearsal_stack.py), the functions' and
-   layer's zips uploaded to moto's S3. What moto cannot create, and what checks
-   each instead, is `rehearsal_stack.UNCREATABLE`: the WAF web ACL and its
-   association, the API Gateway stage and deployment (moto ignores the REST
-   API's OpenAPI body), the alarms and the dashboard, the budget, the alarm
-   e-mail subscription, and the signing-key secret (created beside the stack
-   from the template's own properties).
+   layer's zips uploaded to moto's S3. What moto cannot create is taken out,
+   each with the test that checks it instead (`rehearsal_stack.UNCREATABLE`;
+   all are linted by cfn-lint in make package): the WAF web ACL and its
+   association (test_limits.py, test_waf_routes.py), the API Gateway stage and
+   deployment (moto ignores the REST API's OpenAPI body; test_template.py's
+   stage and gateway-response tests), the 15 alarms, the dashboard, the budget
+   and the alarm e-mail subscription (test_monitoring.py), the signing-key
+   secret (test_template.py; created beside the stack from its properties).
 2. The packaged deployment.zip and layer (unpacked; not the source tree) run
    in clean interpreters (`python -I -S -B`, the runtime's boto3 on the path;
    tests/deploy/rehearsal_lambda.py), one per function, each with exactly the
@@ -187,7 +189,8 @@ def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]],
 
 @pytest.fixture(scope="module")
 def packaged_here(request: pytest.FixtureRequest) -> Packaged:
-    """The build this machine can run (x86_64 here; the declared arm64 build on a Graviton)."""
+    """The build this machine can run: the prod stage declares arm64, so on an x86_64
+    machine `packaged_x86` (the same files but for ada-url's and cffi's builds)."""
     arm = platform.machine() in ("aarch64", "arm64")
     return request.getfixturevalue("packaged" if arm else "packaged_x86")  # type: ignore[no-any-return]
 
@@ -264,6 +267,8 @@ def _set_default(parameter: str, value: int) -> Callable[[dict[str, Any]], None]
     return edit
 
 
+# Template edit -> what the failure must say. (IAM has no dynamodb:TransactWriteItems
+# action to take away: a transaction needs each item's own action on its table.)
 BREAKAGES = {
     # moto's own IAM check refuses the call (the function answers internal_error).
     "api-role-without-GetSecretValue": (
@@ -283,6 +288,8 @@ BREAKAGES = {
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
 def test_a_broken_stack_fails_the_rehearsal(breakage: str, packaged_here: Packaged, tmp_path: Path,
                                             rehearsal: Run) -> None:
+    """Each breakage fails the rehearsal for its own reason (after the unbroken one
+    passed: `rehearsal`)."""
     edit, reason = BREAKAGES[breakage]
     with pytest.raises(AssertionError) as failed:
         rehearse(packaged_here, tmp_path, edit)
