@@ -273,3 +273,62 @@ def test_options_not_served_are_named_in_the_console(visitor, site, live):
     warnings = [text for kind, text in visitor.console_lines if kind == "warning"]
     assert any(text.startswith('Workproof (turnstile): "refresh-expired" is not served') for text in warnings)
     assert any(text.startswith('Workproof (turnstile): size "invisible" is not served') for text in warnings)
+
+
+def test_recaptcha_invisible_invoked_by_execute_shows_its_work_then_submits(visitor, site, live):
+    # developers.google.com/recaptcha/docs/invisible, "Programmatically invoke the challenge";
+    # its button's id "submit" is renamed: it shadows form.submit(), which the snippet's own
+    # onSubmit calls (a TypeError with Google's script as with this one).
+    url = serve(site, "invisible.html", f"""<html>
+  <head>
+    <script src="{live.base_url}/recaptcha/api.js" async defer></script>
+    <script>
+      function onSubmit(token) {{
+        document.getElementById("i-recaptcha").submit();
+      }}
+      function validate(event) {{
+        event.preventDefault();
+        grecaptcha.execute();
+      }}
+      function onload() {{
+        var element = document.getElementById('submit-button');
+        element.onclick = validate;
+      }}
+    </script>
+  </head>
+  <body>
+    <form id="i-recaptcha" action="/form" method="POST">
+      Name: (required) <input id="field" name="field" value="dana">
+      <div id='recaptcha' class="g-recaptcha"
+          data-sitekey="{live.site_key}"
+          data-callback="onSubmit"
+          data-size="invisible"></div>
+      <button id='submit-button'>submit</button>
+    </form>
+    <script>onload();</script>
+  </body>
+</html>""")
+    visitor.goto(url)
+    visitor.wait_for_function("document.querySelector('#recaptcha [data-workproof-state]')")
+    assert visitor.evaluate("document.querySelector('#recaptcha .workproof-panel').hidden") is True
+    visitor.click("#submit-button")
+    assert visitor.evaluate("document.querySelector('#recaptcha .workproof-panel').hidden") is False
+    visitor.wait_for_url("**/form", timeout=SOLVE_MS)
+    posted = site.api.posted_forms[-1]
+    assert posted["field"] == "dana"
+    assert siteverify(live.base_url, live.secret, posted["g-recaptcha-response"])["success"] is True
+
+
+def test_turnstile_appearance_execute_appears_when_executed(visitor, site, live):
+    url = serve(site, "ts-appearance.html", f"""<!DOCTYPE html><html><head><title>t</title>
+<script src="{live.base_url}/turnstile/v0/api.js" async defer></script></head><body><form>
+<div class="cf-turnstile" data-sitekey="3x00000000000000000000FF" data-appearance="execute"
+ data-callback="done"></div></form><script>window.got = []; function done(t) {{ got.push(t); }}
+</script></body></html>""")
+    visitor.goto(url)
+    visitor.wait_for_function("document.querySelector('.cf-turnstile [data-workproof-state]')")
+    assert visitor.evaluate("document.querySelector('.cf-turnstile .workproof-panel').hidden") is True
+    visitor.evaluate("turnstile.execute('.cf-turnstile')")
+    visitor.wait_for_function("window.got.length === 1")
+    assert visitor.evaluate("document.querySelector('.cf-turnstile .workproof-panel').hidden") is False
+    assert visitor.evaluate("window.got") == [DUMMY]
