@@ -5,7 +5,7 @@ one URL.
 Same tokens as /token/verify (one consumption for both, exactly once), answered
 in their shape with HTTP 200 always:
     {"success": true, "challenge_ts": "2026-11-30T14:00:00Z", "hostname": "shop.example",
-     "hashes": 4194304, "error-codes": []}
+     "hashes": 4194304, "action": "login", "cdata": "", "error-codes": []}
     {"success": false, "error-codes": ["timeout-or-duplicate"]}
 A token is good when it reached the hashes its widget asked for (data-hashes,
 recorded at its first share) and the `hashes` parameter; without it, the
@@ -13,7 +13,9 @@ site's `captcha_hashes` setting (by default its base work), so a page asking
 for less than the site wants does not pass. An
 `idempotency_key` makes a retry within 5 minutes (Turnstile's rule) answer the
 same success instead of `timeout-or-duplicate`. `remoteip` is accepted and
-not used: a token is bound to its site, not to an address. The published test
+not used: a token is bound to its site, not to an address. `action` and
+`cdata` are Turnstile's: the label the widget was rendered with, stored when
+the token was created (token_labels), "" without one. The published test
 secrets (chalicelib/test_keys.py) answer without a site.
 """
 from __future__ import annotations
@@ -127,7 +129,8 @@ def siteverify(params: Params, now: int, request_id: str) -> dict[str, Any]:
     except InvalidToken:
         raise Refused(_why_not(site_key, name, now)) from None
     return {"success": True, "challenge_ts": iso8601(state.created), "hostname": state.host,
-            "hashes": state.hashes, "error-codes": []}
+            "hashes": state.hashes, "action": state.action, "cdata": state.cdata,
+            "error-codes": []}
 
 
 def _codes(error: ApiError) -> list[str]:

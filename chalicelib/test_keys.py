@@ -33,4 +33,4 @@ def refusal(secret: str) -> tuple[str, ...]:
 def success(now_iso: str) -> dict[str, Any]:
     """A passing test secret's answer, to any non-empty response."""
     return {"success": True, "challenge_ts": now_iso, "hostname": TEST_HOSTNAME, "hashes": 0,
-            "error-codes": []}
+            "action": "", "cdata": "", "error-codes": []}

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.expressions.update import Action
 
+from chalicelib import token_labels
 from chalicelib.errors import InvalidToken
 from chalicelib.pressure import default_levels
 from chalicelib.sites import SiteInfo, random_key
@@ -33,6 +34,8 @@ class TokenState:
     created: int  # first share, unix seconds
     target: int = 0  # the hashes its widget asked for
     host: str = ""  # host of the page whose share created it
+    action: str = ""  # the label its widget was rendered with (token_labels)
+    cdata: str = ""
 
 
 def captcha_hashes(site: SiteInfo, min_work: int) -> int:
@@ -52,7 +55,7 @@ def new_token_name() -> str:
 
 def state_of(item: Token) -> TokenState:
     return TokenState(int(item.hashes or 0), int(item.created or 0), int(item.target or 0),
-                      item.host or "")
+                      item.host or "", item.action or "", item.cdata or "")
 
 
 def usable(site_key: str, name: str, now: int) -> TokenState:
@@ -71,8 +74,9 @@ def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: in
     """Add a token credit to `tx` (condition label "token").
 
     A new token is created by its first credit (and must not exist yet),
-    recording when, the target its widget asked for and the page's host; a
-    continued one must exist, unverified and unexpired.
+    recording when, the target its widget asked for, the page's host and the
+    label of the request (token_labels.current); a continued one must exist,
+    unverified and unexpired, and keeps the label it was created with.
     """
     item = Token(Token.token_pk(site_key, name))
     actions: list[Action] = [Token.hashes.add(hashes)]
@@ -81,6 +85,11 @@ def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: in
                     Token.target.set(target)]
         if host:
             actions.append(Token.host.set(host[:253]))
+        label = token_labels.current()
+        if label.action:
+            actions.append(Token.action.set(label.action))
+        if label.cdata:
+            actions.append(Token.cdata.set(label.cdata))
         condition = Token.pk.does_not_exist()
     else:
         condition = Token.pk.exists() & Token.verified_by.does_not_exist() & (Token.expires > now)

@@ -6,16 +6,24 @@
  *
  *   grecaptcha.render(container, params) -> id     turnstile.render(container, params) -> id
  *   grecaptcha.reset(id?), getResponse(id?),       turnstile.reset(id?), getResponse(id?),
- *   execute(id?), ready(fn)                        execute(id?), remove(id?), ready(fn)
+ *   execute(id?), ready(fn)                        execute(id?), remove(id?), isExpired(id?),
+ *                                                  ready(fn)
  *
  * params: sitekey, callback, 'expired-callback', 'error-callback' (functions or global names),
- * theme (light | dark | auto), size and tabindex (accepted; the widget is always visible, as
- * consent requires), language or hl, and Workproof's hashes. Markup: class g-recaptcha or
- * cf-turnstile with data-sitekey, data-callback, data-expired-callback, data-error-callback,
- * data-theme, data-hashes. Script URL parameters: ?onload=fnName (called once the API is
- * ready), render=explicit (no automatic rendering), hl. The token goes into the form field
- * g-recaptcha-response or cf-turnstile-response inside the container, as theirs does.
- * Work starts on the visitor's click, or on execute(): the page's explicit request.
+ * theme (light | dark | auto), size, action, cdata, language or hl, tabindex (accepted),
+ * Turnstile's appearance, 'response-field' and 'response-field-name', and Workproof's hashes;
+ * markup: class g-recaptcha or cf-turnstile with the same as data- attributes. Script URL
+ * parameters: ?onload=fnName (called once the API is ready), render=explicit (no automatic
+ * rendering), hl. The token goes into the form field g-recaptcha-response or
+ * cf-turnstile-response inside the container, as theirs does.
+ *
+ * Work starts on the visitor's click, or on execute(): the page's explicit request, and the
+ * work is always shown. A widget theirs keeps invisible (reCAPTCHA's size invisible,
+ * Turnstile's appearance execute) is shown from execute() on. reCAPTCHA's button binding
+ * (class g-recaptcha on a button) is started by the click on that button, which submits
+ * nothing until the token is there: the widget appears next to the button, its progress
+ * shown and announced, then the data-callback gets the token (or, without one, the form is
+ * submitted with it). What is not served is named in the console (NOT_SERVED, reCAPTCHA v3).
  */
 (function (root) {
   'use strict';
@@ -38,12 +46,42 @@
   var API = scriptUrl ? scriptUrl.origin + scriptUrl.pathname.replace(flavor.path, '') : '';
   var SCRIPT_PARAMS = scriptUrl ? scriptUrl.searchParams : new URLSearchParams('');
   // Their params (and data- attributes) the widget takes as they are.
-  var PASSED = ['sitekey', 'callback', 'expired-callback', 'error-callback', 'theme', 'hashes'];
+  var PASSED = ['sitekey', 'callback', 'expired-callback', 'error-callback', 'theme', 'hashes',
+                'action', 'cdata', 'response-field-name'];
+  // Their sizes -> the widget's (reCAPTCHA's invisible: shown from execute() on).
+  var SIZES = {
+    grecaptcha: { normal: 'normal', compact: 'compact', invisible: 'normal' },
+    turnstile: { normal: 'turnstile', compact: 'compact', flexible: 'flexible' }
+  }[flavor.global];
+  // Their options that are not served, named in the console when a page sets them.
+  var NOT_SERVED = {
+    grecaptcha: {
+      badge: 'there is no badge: the widget is shown where the page puts it',
+      isolated: 'every widget is isolated already'
+    },
+    turnstile: {
+      'refresh-expired': 'an expired token is cleared and the visitor starts again (as "manual")',
+      'refresh-timeout': 'an unsolved widget never times out',
+      retry: 'transient errors are always retried, failures wait for the visitor',
+      'retry-interval': 'transient errors are retried after the server\'s Retry-After',
+      'feedback-enabled': 'there is no feedback form',
+      execution: 'work starts on the visitor\'s click or on execute(), never at render',
+      'before-interactive-callback': 'every widget is interactive: the visitor starts it',
+      'after-interactive-callback': 'every widget is interactive: the visitor starts it',
+      'unsupported-callback': 'a browser without WebAssembly solves in JavaScript',
+      'timeout-callback': 'an unsolved widget never times out'
+    }
+  }[flavor.global];
+  var V3 = 'reCAPTCHA v3 (api.js?render=SITE_KEY, grecaptcha.execute(siteKey, {action})) is not ' +
+           'served: proof of work needs a visible start. Use a reCAPTCHA v2 widget instead: a ' +
+           'class="g-recaptcha" element (or a button bound with class="g-recaptcha" and ' +
+           'data-callback), or grecaptcha.render() and grecaptcha.execute(widgetId).';
   var captcha = root.WorkProofCaptcha;
   var slots = [];  // {id, container, host, widget (WorkProofCaptcha's id), removed}
   var booted = false, waiting = [];
 
   function warn(message) { if (root.console) root.console.warn('Workproof (' + flavor.global + '): ' + message); }
+  function complain(message) { if (root.console) root.console.error('Workproof (' + flavor.global + '): ' + message); }
 
   /** An element, an element's id, or (Turnstile) a CSS selector. */
   function elementOf(ref) {
@@ -74,35 +112,112 @@
     return found;
   }
 
+  var warned = {};
+  /** Names, once a page, each option of theirs the page sets that is not served. */
+  function warnNotServed(container, params) {
+    for (var name in NOT_SERVED) {
+      if (warned[name] || (params[name] === undefined && !container.hasAttribute('data-' + name))) continue;
+      warned[name] = true;
+      warn('"' + name + '" is not served: ' + NOT_SERVED[name]);
+    }
+  }
+
+  /** A param, else the container's data- attribute (null when neither). */
+  function setting(container, params, name) {
+    return params[name] !== undefined && params[name] !== null ? params[name] : container.getAttribute('data-' + name);
+  }
+
   function optionsOf(container, params) {
     var options = { api: API, 'response-field': flavor.field };
     for (var i = 0; i < PASSED.length; i++) {
-      var name = PASSED[i];
-      var value = params[name] !== undefined ? params[name] : container.getAttribute('data-' + name);
-      if (value !== undefined && value !== null) options[name] = value;
+      var value = setting(container, params, PASSED[i]);
+      if (value !== undefined && value !== null) options[PASSED[i]] = value;
     }
+    if (String(setting(container, params, 'response-field')) === 'false') options['response-field'] = 'false';
+    var size = setting(container, params, 'size') || 'normal';
+    if (!SIZES[size]) warn('size "' + size + '" is not served: the ' + flavor.global + ' normal size is used');
+    options.size = SIZES[size] || SIZES.normal;
     var lang = params.language || params.hl || container.getAttribute('data-language');
     if (lang && lang !== 'auto') options.lang = lang;
     return options;
   }
 
-  /** Renders the widget into a new element inside `container`; returns its id. */
+  /** reCAPTCHA's "bind the challenge to a button": class g-recaptcha on a button. */
+  function isButton(el) {
+    var tag = el.tagName;
+    return flavor.global === 'grecaptcha' &&
+      (tag === 'BUTTON' || (tag === 'INPUT' && /^(submit|button|image)$/i.test(el.type)));
+  }
+
+  /** Shown only from execute() on: their invisible widgets (work is never hidden). */
+  function shownOnExecute(container, params) {
+    return setting(container, params, 'size') === 'invisible' ||
+      setting(container, params, 'appearance') === 'execute';
+  }
+
+  function stateOf(entry) { return entry.host.getAttribute('data-workproof-state'); }
+
+  /** Starts the work of a slot, showing it first when it was kept out of sight. */
+  function start(entry) {
+    if (entry.panel) entry.panel.hidden = false;
+    captcha.execute(entry.widget);
+  }
+
+  /** The form submitted as its button would have, the token in it (no data-callback). */
+  function submitWith(button) {
+    var form = button.form;
+    if (!form) return;
+    if (typeof form.requestSubmit !== 'function') { form.submit(); return; }
+    if (button.type === 'submit' || button.type === 'image') form.requestSubmit(button);
+    else form.requestSubmit();
+  }
+
+  /** The bound button's click is the visitor's start: no submit until the token is there. */
+  function bindButton(entry) {
+    entry.container.addEventListener('click', function (event) {
+      event.preventDefault();
+      var state = stateOf(entry);
+      if (entry.removed || state === 'working' || state === 'paused') return;
+      if (state === 'solved') captcha.reset(entry.widget);  // each click a new challenge, as theirs
+      start(entry);
+    });
+  }
+
+  /** Renders the widget into a new element inside `container` (or, for a bound button, next
+   * to it); returns its id. */
   function render(container, params) {
     var el = elementOf(container);
     if (!el) throw new Error('Workproof (' + flavor.global + '): no element ' + container);
     var existing = slotOf(el);
     if (existing) { warn('a widget is already rendered in this element'); return existing.id; }
+    params = params || {};
+    warnNotServed(el, params);
+    var bound = isButton(el);
+    var options = optionsOf(el, params);
     var host = doc.createElement('div');
-    el.appendChild(host);
+    var panel = null;
+    if (bound || shownOnExecute(el, params)) {
+      // Out of sight until its start; the panel, not the widget's host, carries `hidden`.
+      panel = doc.createElement('div');
+      panel.hidden = true;
+      panel.className = 'workproof-panel';
+      panel.appendChild(host);
+      if (bound) el.insertAdjacentElement('afterend', panel); else el.appendChild(panel);
+    } else {
+      el.appendChild(host);
+    }
+    if (bound && !options.callback) options.callback = function () { submitWith(el); };
     var widget;
     try {
-      widget = captcha.render(host, optionsOf(el, params || {}));
+      widget = captcha.render(host, options);
     } catch (err) {
-      el.removeChild(host);
+      (panel || host).parentNode.removeChild(panel || host);
       throw err;
     }
-    var entry = { id: flavor.idOf(slots.length), container: el, host: host, widget: widget, removed: false };
+    var entry = { id: flavor.idOf(slots.length), container: el, host: host, panel: panel,
+                  widget: widget, removed: false };
     slots.push(entry);
+    if (bound) bindButton(entry);
     return entry.id;
   }
 
@@ -118,7 +233,8 @@
     var entry = slot(ref);
     captcha.reset(entry.widget);  // stops its work and its expiry timer
     entry.removed = true;
-    if (entry.host.parentNode) entry.host.parentNode.removeChild(entry.host);
+    var outer = entry.panel || entry.host;
+    if (outer.parentNode) outer.parentNode.removeChild(outer);
   }
 
   /** Calls fn once the API is ready (after automatic rendering), at once if it is. */
@@ -135,16 +251,30 @@
       // Turnstile: execute(container, params) renders first when needed.
       var entry = slotOf(ref);
       if (!entry && flavor.global === 'turnstile' && elementOf(ref)) entry = slot(render(ref, params));
-      captcha.execute(slot(entry ? entry.id : ref).widget);
+      if (!entry && flavor.global === 'grecaptcha' && typeof ref === 'string' && !elementOf(ref)) {
+        // grecaptcha.execute(siteKey, {action}): reCAPTCHA v3's call, answered as v3 would fail.
+        complain(V3);
+        return Promise.reject(new Error('Workproof (grecaptcha): ' + V3));
+      }
+      start(entry || slot(ref));
     },
     ready: ready,
     workproof: true
   };
-  if (flavor.global === 'turnstile') api.remove = remove;
+  if (flavor.global === 'turnstile') {
+    api.remove = remove;
+    api.isExpired = function (ref) { return captcha.isExpired(slot(ref).widget); };
+  }
   root[flavor.global] = api;
 
+  // reCAPTCHA v3's script URL: api.js?render=SITE_KEY.
+  var renderParam = SCRIPT_PARAMS.get('render');
+  if (flavor.global === 'grecaptcha' && renderParam && renderParam !== 'explicit' && renderParam !== 'onload') {
+    complain(V3);
+  }
+
   function boot() {
-    if (SCRIPT_PARAMS.get('render') !== 'explicit') renderAll();
+    if (!renderParam || renderParam === 'onload') renderAll();  // theirs: explicit, or a v3 key
     booted = true;
     var onload = SCRIPT_PARAMS.get('onload');
     if (onload && typeof root[onload] === 'function') root[onload]();

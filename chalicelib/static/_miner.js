@@ -783,7 +783,10 @@
     this._emit('found', { job: job.text, nonce: nonces });
     // a refused (busy) submit is sent again, same job and nonces, while the job lives
     function expired() { return job.expires > 0 && Date.now() >= job.expires * 1000; }
-    this._call('/pow/submit', { job: job.text, nonce: nonces }, expired).then(function (res) {
+    var params = { job: job.text, nonce: nonces };
+    // A token's label (Turnstile's action and cdata): the submit that creates the token stores it.
+    if (this.kind === 'token') { params.action = this.opts.action; params.cdata = this.opts.cdata; }
+    this._call('/pow/submit', params, expired).then(function (res) {
       var current = job === self.job && self.running;
       if (!res.success) {
         if (!current) return;

@@ -18,7 +18,13 @@
  *   data-key | data-sitekey   site key (required)
  *   data-hashes               work to solve (default 4194304)
  *   data-response-field       coinhive-captcha-token (default), g-recaptcha-response,
- *                             h-captcha-response or cf-turnstile-response
+ *                             h-captcha-response or cf-turnstile-response; "false": no
+ *                             field, the token only through the callback (Turnstile's)
+ *   data-response-field-name  the field's name when it is none of those (Turnstile's)
+ *   data-action, data-cdata   Turnstile's label, stored with the token (at most 32 and 255
+ *                             characters of [A-Za-z0-9_-]) and answered by /siteverify
+ *   data-size                 normal (304 wide), compact (150 x 140), flexible (100 %,
+ *                             at least 300 wide) or turnstile (Turnstile's normal, 300 x 65)
  *   data-callback             called with the token when solved
  *   data-expired-callback     called when the token expired unused (after 55 minutes)
  *   data-error-callback       called with the error code when solving failed
@@ -35,6 +41,7 @@
  *   WorkProofCaptcha.render(elementOrId, options) -> widget id (0, 1, ...)
  *   WorkProofCaptcha.reset(id)          back to the start, token cleared
  *   WorkProofCaptcha.getResponse(id)    the token, or "" until solved
+ *   WorkProofCaptcha.isExpired(id)      true once a token expired unused (until the next one)
  * (id defaults to the first widget). Load with ?render=explicit to render only through
  * render(), and ?onload=fnName to have fnName() called once the API is ready; ?hl=xx sets
  * every widget's default language. The host element carries data-workproof-state
@@ -60,10 +67,20 @@
   var SITE_ERRORS = { invalid_site: true, not_configured: true, bad_request: true, missing_input: true,
                       not_found: true, wrong_method: true };
   var widgets = [];
-  // Published test site keys (Turnstile's always-pass and always-fail, reCAPTCHA's): no
-  // work and no call to the API; the token is a dummy that only the test secrets accept.
-  var TEST_SITE_KEYS = { '1x00000000000000000000AA': true, '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI': true,
-                         '2x00000000000000000000AB': false };
+  // Published test site keys: no work and no call to the API; the token is a dummy that
+  // only the test secrets accept. Turnstile's pass or fail as soon as they are rendered, as
+  // theirs do without a visitor's action, but for 3x..FF (an interactive challenge: a click);
+  // reCAPTCHA's waits for the click on its checkbox, as Google's does.
+  var TEST_SITE_KEYS = {
+    '1x00000000000000000000AA': { pass: true, click: false },   // visible, passes
+    '2x00000000000000000000AB': { pass: false, click: false },  // visible, fails
+    '1x00000000000000000000BB': { pass: true, click: false },   // invisible, passes
+    '2x00000000000000000000BB': { pass: false, click: false },  // invisible, fails
+    '3x00000000000000000000FF': { pass: true, click: true },    // forces an interaction
+    '6LeIxAcTAAAAAJcZVRqyHh71UMIEGNQ_MXjiZKhI': { pass: true, click: true }
+  };
+  // Box sizes (data-size): Workproof's own, and Turnstile's documented ones.
+  var SIZES = { normal: true, compact: true, flexible: true, turnstile: true };
   var TEST_TOKEN = 'XXXX.DUMMY.TOKEN.XXXX';
 
   var CSS =
@@ -101,7 +118,16 @@
     '.status{flex:1 1 auto;min-width:0;overflow:hidden;display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2}' +
     '.failed .status{color:var(--bad)}' +
     '.brand{flex:none;font-size:11px;white-space:nowrap}' +
-    '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}';
+    '.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}' +
+    // Turnstile's sizes: 300 x 65 (its normal), 150 x 140 (compact), 100 % from 300 wide (flexible).
+    ':host([data-workproof-size=flexible]){display:block;min-width:300px}' +
+    '.turnstile,.flexible{height:65px;min-height:0;padding:5px 10px;gap:3px}' +
+    '.turnstile{width:300px}.flexible{width:100%;min-width:300px;max-width:none}' +
+    '.turnstile .row,.flexible .row{min-height:1.35em}' +
+    '.turnstile .status,.flexible .status{-webkit-line-clamp:1}' +
+    '.turnstile button,.flexible button{min-height:24px}' +
+    '.compact{width:150px;height:140px;min-height:0;padding:8px 10px;overflow:hidden}' +
+    '.compact .top{flex-wrap:wrap;gap:4px}.compact .row{flex-direction:column;gap:2px}';
 
   function camel(name) {
     return name.replace(/-([a-z])/g, function (m, c) { return c.toUpperCase(); });
@@ -156,12 +182,19 @@
     this.onSolved = callbackOf(option(options, el, 'callback'));
     this.onExpired = callbackOf(option(options, el, 'expired-callback'));
     this.onError = callbackOf(option(options, el, 'error-callback'));
+    this.action = String(option(options, el, 'action') || '');
+    this.cdata = String(option(options, el, 'cdata') || '');
     var field = option(options, el, 'response-field');
-    if (field && FIELDS.indexOf(field) < 0) {
+    var named = option(options, el, 'response-field-name');
+    var noField = String(field) === 'false';
+    if (field && !noField && FIELDS.indexOf(field) < 0) {
       if (root.console) root.console.warn('Workproof captcha: unknown data-response-field ' + field);
       field = null;
     }
-    this.field = field || FIELDS[0];
+    this.field = named ? String(named) : noField ? '' : field || FIELDS[0];
+    var size = String(option(options, el, 'size') || 'normal');
+    this.size = SIZES[size] ? size : 'normal';
+    el.setAttribute('data-workproof-size', this.size);
     this.loc = root.WorkProof.locale(option(options, el, 'lang') || option(options, el, 'hl') ||
                                       SCRIPT_PARAMS.get('hl') || undefined);
     var theme = option(options, el, 'theme');
@@ -169,12 +202,18 @@
     this.whitelabel = String(option(options, el, 'whitelabel')) === 'true';
 
     // The field a backend reads: a hidden input in the widget's element, so it is posted
-    // with the form that holds the widget (reCAPTCHA keeps its textarea there too).
-    this.input = doc.createElement('input');
-    this.input.type = 'hidden';
-    this.input.name = this.field;
-    this.input.value = '';
-    el.appendChild(this.input);
+    // with the form that holds the widget (reCAPTCHA keeps its textarea there too); none
+    // with response-field "false" (the token reaches the page through its callback).
+    this.token = '';
+    this.expired = false;
+    this.input = null;
+    if (this.field) {
+      this.input = doc.createElement('input');
+      this.input.type = 'hidden';
+      this.input.name = this.field;
+      this.input.value = '';
+      el.appendChild(this.input);
+    }
 
     this._build();
     this.state = '';
@@ -240,7 +279,7 @@
   Widget.prototype._setState = function (state, status, announce) {
     var loc = this.loc;
     this.state = state;
-    this.box.className = 'box ' + this.theme + ' ' + state;
+    this.box.className = 'box ' + this.theme + ' ' + this.size + ' ' + state;
     this.el.setAttribute('data-workproof-state', state);
     this.label.textContent = loc.text({ idle: 'verify', working: 'verifying', paused: 'paused',
                                         solved: 'verified', failed: 'retry' }[state]);
@@ -306,12 +345,13 @@
     if (TEST_SITE_KEYS.hasOwnProperty(this.siteKey)) {
       setTimeout(function () {
         if (self.state !== 'working') return;
-        if (TEST_SITE_KEYS[self.siteKey]) self._solved(TEST_TOKEN);
+        if (TEST_SITE_KEYS[self.siteKey].pass) self._solved(TEST_TOKEN);
         else self._fail('test_site_key');
       }, 0);
       return;
     }
-    var opts = { api: this.api, indicator: this.el, language: loc.code };
+    var opts = { api: this.api, indicator: this.el, language: loc.code, action: this.action,
+                 cdata: this.cdata };
     if (this.threads) opts.threads = Number(this.threads);
     if (this.engine) opts.engine = this.engine;
     var miner = this.miner = new root.WorkProof.Token(this.siteKey, this.hashes, opts);
@@ -360,7 +400,9 @@
     var self = this, loc = this.loc;
     this.miner = null;
     this._progress(1);
-    this.input.value = token;
+    this.token = token;
+    this.expired = false;
+    if (this.input) this.input.value = token;
     this._setState('solved', loc.text('verified'), loc.text('verified'));
     this._disableTargets(false);
     // Tokens live one hour: clear this one and offer a fresh verification before it expires.
@@ -372,6 +414,7 @@
   Widget.prototype._expire = function () {
     var loc = this.loc;
     this.reset();
+    this.expired = true;
     this._setState('idle', loc.text('expired'), loc.text('expired'));
     call(this.onExpired);
   };
@@ -385,7 +428,9 @@
   Widget.prototype.reset = function () {
     clearTimeout(this.expiry);
     this._stopMiner();
-    this.input.value = '';
+    this.token = '';
+    this.expired = false;
+    if (this.input) this.input.value = '';
     this.quarter = 0;
     this.el.removeAttribute('data-workproof-error');
     this.fill.style.width = '0%';
@@ -411,7 +456,10 @@
   function render(ref, options) {
     var el = element(ref);
     for (var i = 0; i < widgets.length; i++) if (widgets[i].el === el) return i;
-    widgets.push(new Widget(el, options || {}));
+    var made = new Widget(el, options || {});
+    widgets.push(made);
+    var test = TEST_SITE_KEYS[made.siteKey];
+    if (test && !test.click) made.begin();  // no work to consent to: resolves as theirs does
     return widgets.length - 1;
   }
 
@@ -425,7 +473,8 @@
   root.WorkProofCaptcha = {
     render: render,
     reset: function (id) { widget(id).reset(); },
-    getResponse: function (id) { return widget(id).input.value; },
+    getResponse: function (id) { return widget(id).token; },
+    isExpired: function (id) { return widget(id).expired; },
     // The page's explicit request to start (reCAPTCHA's and Turnstile's execute()).
     execute: function (id) { widget(id).begin(); },
     renderAll: renderAll,

@@ -230,7 +230,9 @@ class Token(_Base):
     created (c: first share), expires (x: the TTL attribute, created + 1
     hour), target (tg: the hashes its widget asked for), host (of the page
     that made it), verified_by (v: the id of the request that verified it;
-    set once, so a verify whose answer was lost recognises its own write).
+    set once, so a verify whose answer was lost recognises its own write),
+    action (a) and cdata (cd): the label its widget was rendered with, set by
+    the credit that created it (token_labels).
     """
 
     class Meta(_Base.Meta):
@@ -243,6 +245,8 @@ class Token(_Base):
     target = NumberAttribute(null=True, attr_name="tg")
     host = UnicodeAttribute(null=True)
     verified_by = UnicodeAttribute(null=True, attr_name="v")
+    action = UnicodeAttribute(null=True, attr_name="a")
+    cdata = UnicodeAttribute(null=True, attr_name="cd")
 
     @classmethod
     def token_pk(cls, site_key: str, name: str) -> str:

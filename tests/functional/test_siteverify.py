@@ -61,8 +61,10 @@ def backend(client, site) -> Backend:
     return Backend(client, site.secret)
 
 
-def mine(client: Any, site_key: str, hashes: int, origin: str | None = "https://shop.example") -> dict:
-    """A token mined as the widget does: /pow/job with the widget's hashes, then the submit."""
+def mine(client: Any, site_key: str, hashes: int, origin: str | None = "https://shop.example",
+         **label: str) -> dict:
+    """A token mined as the widget does: /pow/job with the widget's hashes, then the submit
+    (with the widget's `action` and `cdata`, if any)."""
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
     if origin:
         headers["Origin"] = origin
@@ -71,7 +73,8 @@ def mine(client: Any, site_key: str, hashes: int, origin: str | None = "https://
         return json.loads(client.http.post(path, body=urlencode(params), headers=headers).body)
 
     job = post("/pow/job", site=site_key, token="", hashes=hashes)
-    done = post("/pow/submit", job=job["job"], nonce=solve(job["job"], job["difficulty"], job["count"]))
+    done = post("/pow/submit", job=job["job"], nonce=solve(job["job"], job["difficulty"], job["count"]),
+                **label)
     assert done["success"] is True and done["total"] >= hashes, done
     return {"token": job["token"], "hashes": done["total"]}
 
@@ -96,7 +99,8 @@ def test_success_answers_recaptchas_shape_then_timeout_or_duplicate(client, site
     created = tokens.usable(site.site_key, mined["token"], 0).created
     answer = backend.verify(response=mined["token"], remoteip="203.0.113.9")
     assert answer == {"success": True, "challenge_ts": siteverify.iso8601(created),
-                      "hostname": "shop.example", "hashes": mined["hashes"], "error-codes": []}
+                      "hostname": "shop.example", "hashes": mined["hashes"], "action": "", "cdata": "",
+                      "error-codes": []}
     assert answer["challenge_ts"].endswith("Z") and len(answer["challenge_ts"]) == 20
     assert backend.verify(response=mined["token"]) == refused("timeout-or-duplicate")
 

@@ -53,7 +53,7 @@ def test_test_secrets_answer_without_a_site(client, path, monkeypatch):
 
     monkeypatch.setattr(siteverify, "time", type("Clock", (), {"time": staticmethod(lambda: 1_764_001_800.0)}))
     passed = {"success": True, "challenge_ts": "2025-11-24T16:30:00Z", "hostname": "example.com",
-              "hashes": 0, "error-codes": []}
+              "hashes": 0, "action": "", "cdata": "", "error-codes": []}
     for secret in (PASS, RECAPTCHA_PASS):
         assert post(client, path, secret=secret, response="XXXX.DUMMY.TOKEN.XXXX") == passed
         assert post(client, path, secret=secret, response="any-other-response") == passed
