@@ -16,7 +16,6 @@ from chalicelib import (
     observe,
     siteverify,
     sources,
-    token_labels,
 )
 from chalicelib.dashboard import routes as dashboard_routes
 from chalicelib.errors import ApiError, NotFound
@@ -143,10 +142,8 @@ def pow_job(params: Params) -> dict[str, Any]:
 @_route("/pow/submit", "POST", cors=POW_CORS)
 def pow_submit(params: Params) -> dict[str, Any]:
     settings = config.settings()
-    # Turnstile's action and cdata: stored with the token this submit creates, if it does.
-    with token_labels.submitting(token_labels.from_params(params)):
-        return mining.submit(params, _origin(), int(time.time()), settings.min_work,
-                             settings.job_ttl, _source())
+    return mining.submit(params, _origin(), int(time.time()), settings.min_work,
+                         settings.job_ttl, _source())
 
 
 # reCAPTCHA / hCaptcha / Turnstile verify calls (their answer shape, not Coinhive's).

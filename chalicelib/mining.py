@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from chalicelib import front_door, ledger, links, sizing, sources, tokens
+from chalicelib import front_door, ledger, links, sizing, sources, token_labels, tokens
 from chalicelib.errors import (
     BadRequest,
     Busy,
@@ -191,11 +191,12 @@ def _credit_user(job: Job, now: int, request_id: str, tag: str) -> None:
         raise InvalidJob("a reset-all closed this job's epoch")
 
 
-def _credit_token(job: Job, now: int, request_id: str, origin: str | None, tag: str) -> None:
+def _credit_token(job: Job, now: int, request_id: str, origin: str | None, tag: str,
+                  label: token_labels.Label) -> None:
     tx = Transaction(client_request_token=request_id)
     tx.save("guard", _guard(job, now, request_id, tag), Guard.pk.does_not_exist())
     tokens.stage_credit(tx, job.site, job.account, job.work, now, new=job.new,
-                        target=job.target, host=_host(origin))
+                        target=job.target, host=_host(origin), label=label)
     try:
         tx.commit()
     except ConditionFailed as failed:
@@ -204,12 +205,13 @@ def _credit_token(job: Job, now: int, request_id: str, origin: str | None, tag: 
         raise InvalidToken("token unknown, expired or verified") from None
 
 
-def _credit(job: Job, now: int, origin: str | None, tag: str) -> None:
+def _credit(job: Job, now: int, origin: str | None, tag: str,
+            label: token_labels.Label = token_labels.NONE) -> None:
     request_id = secrets.token_hex(8)
     if job.kind == "user":
         _credit_user(job, now, request_id, tag)
     elif job.kind == "token":
-        _credit_token(job, now, request_id, origin, tag)
+        _credit_token(job, now, request_id, origin, tag, label)
     else:
         _credit_guard_only(job, now, request_id, tag)
     front_door.credited(job.id)
@@ -224,6 +226,8 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
     if not job_text or not nonce_text:
         raise MissingInput("job and nonce are required")
     nonces = parse_nonces(nonce_text)
+    # Turnstile's action and cdata: stored with the token this submit creates, if it does.
+    label = token_labels.from_params(params)
     job = verify(job_text, signing_keys(), now)
     site = _site_for(job.site, origin)
     check_share(job_text, job, nonces)
@@ -235,7 +239,7 @@ def submit(params: Params, origin: str | None, now: int, min_work: int, ttl: int
         raise Busy(wait, "over the source's submit rate")
     tag = sizing.share_tag(source)
     sizing.check_submitter(job, site, source, tag, now, min_work)
-    _credit(job, now, origin, tag)
+    _credit(job, now, origin, tag, label)
     min_work = sizing.work_floor(site, tag, now, min_work)
     contention = min(MAX_CONTENTION_FACTOR, 2 ** last_retries())
     total = job.total + job.work

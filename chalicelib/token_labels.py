@@ -8,16 +8,12 @@ was done for. Bound at the credit rather than signed into the job: the same
 page declares them either way (as with Turnstile), and the credit is where the
 token item is written once, conditionally; a job carries nothing a token keeps.
 
-The share path (mining) stages the credit without knowing labels, so the
-/pow/submit route hands the request's label over in a context variable,
-`submitting`, for the duration of that request only.
+mining.py reads the submit's label (`from_params`) and passes it to the
+credit it stages.
 """
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from chalicelib.errors import BadRequest
@@ -36,7 +32,6 @@ class Label:
 
 
 NONE = Label()
-_current: ContextVar[Label] = ContextVar("token_label", default=NONE)
 
 
 def _field(params: Params, name: str, max_chars: int) -> str:
@@ -49,17 +44,3 @@ def _field(params: Params, name: str, max_chars: int) -> str:
 def from_params(params: Params) -> Label:
     """The request's `action` and `cdata` (absent: empty), else bad_request."""
     return Label(_field(params, "action", MAX_ACTION), _field(params, "cdata", MAX_CDATA))
-
-
-@contextmanager
-def submitting(label: Label) -> Iterator[None]:
-    """`label` is the one a token created within this block is stored with."""
-    reset = _current.set(label)
-    try:
-        yield
-    finally:
-        _current.reset(reset)
-
-
-def current() -> Label:
-    return _current.get()

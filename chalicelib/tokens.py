@@ -70,12 +70,13 @@ def usable(site_key: str, name: str, now: int) -> TokenState:
 
 
 def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: int,
-                 *, new: bool, target: int = 0, host: str = "") -> None:
+                 *, new: bool, target: int = 0, host: str = "",
+                 label: token_labels.Label = token_labels.NONE) -> None:
     """Add a token credit to `tx` (condition label "token").
 
     A new token is created by its first credit (and must not exist yet),
     recording when, the target its widget asked for, the page's host and the
-    label of the request (token_labels.current); a continued one must exist,
+    `label` its widget was rendered with; a continued one must exist,
     unverified and unexpired, and keeps the label it was created with.
     """
     item = Token(Token.token_pk(site_key, name))
@@ -85,7 +86,6 @@ def stage_credit(tx: Transaction, site_key: str, name: str, hashes: int, now: in
                     Token.target.set(target)]
         if host:
             actions.append(Token.host.set(host[:253]))
-        label = token_labels.current()
         if label.action:
             actions.append(Token.action.set(label.action))
         if label.cdata:
