@@ -6,8 +6,8 @@ stack), headless Chromium renders the captcha as the demo page does
 the minimum work) and times SOLVES solves, click -> token in the form, at each slowdown:
 
 - DevTools: `Emulation.setCPUThrottlingRate` ×1, ×4, ×8 (what issue 16 names). It
-  slows the page's main thread only, not its Web Workers in proportion (DESIGN.md
-  section 6), so it understates a slow device.
+  slows the page's main thread only, not its Web Workers in proportion
+  (docs/abuse-and-costs.md, "Honest visitors stay fast"), so it understates a slow device.
 - Model: the solver's per-worker hash rate is measured at ×1 in the same run (every
   worker busy at once, as in a solve), and a device k times slower hashes at that rate
   ÷ k: each ×1 solve time plus (k - 1) × the expected hashing time, work ÷ (threads ×

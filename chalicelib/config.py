@@ -70,7 +70,7 @@ ENV_LOG_SAMPLE = "WORKPROOF_LOG_SAMPLE"
 DEFAULT_TABLE_PREFIX = "workproof-dev"
 DEFAULT_REGION = "us-east-1"
 # 2^22: the largest power of two at which the captcha on a mid phone (CPU
-# ×4) stays within 3 s p95 (`make bench-captcha`, README); a site under
+# ×4) stays within 3 s p95 (`make bench-captcha`, docs/abuse-and-costs.md); a site under
 # pressure steps up from it (chalicelib/pressure.py).
 DEFAULT_MIN_WORK = 4_194_304
 DEFAULT_JOB_TTL = 600
@@ -86,7 +86,7 @@ MIN_SIGNING_KEY_BYTES = 16
 # (the template parameter that sets it, its default as a string). The
 # template's parameter defaults, both functions' environments and
 # `chalice deploy`'s prod stage are checked against this by
-# tests/deploy/test_defaults.py; bench/bill.py and the README's cost
+# tests/deploy/test_defaults.py; bench/bill.py and docs/abuse-and-costs.md's cost
 # figures use the same numbers.
 DEPLOYED_SETTINGS: Mapping[str, tuple[str, str]] = {
     ENV_PUBLIC_URL: ("PublicUrl", ""),

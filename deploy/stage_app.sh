@@ -11,7 +11,7 @@
 #   deploy/stage_app.sh DIR        (PYTHON defaults to .venv/bin/python)
 #   LAMBDA_ARCH=x86_64 deploy/stage_app.sh DIR    (default: the prod stage's
 #   lambda_architecture in .chalice/config.json, arm64: Lambda's cheaper
-#   GB-second, which bench/bill.py and the README's figures price)
+#   GB-second, which bench/bill.py and docs/abuse-and-costs.md's figures price)
 #
 # Used by package.sh (chalice package) and chalice-deploy.sh (chalice deploy).
 set -euo pipefail

@@ -2,7 +2,7 @@
  * reCAPTCHA's and Turnstile's browser APIs over the Workproof widget, served as
  * /recaptcha/api.js (the `grecaptcha` object) and /turnstile/v0/api.js (`turnstile`), bundled
  * after i18n.js, the miner and the widget. A page written for either changes only the script's
- * host (and its backend the verify URL's): see the README, "Switching from reCAPTCHA or Turnstile".
+ * host (and its backend the verify URL's): see docs/captcha.md, "Switching from reCAPTCHA or Turnstile".
  *
  *   grecaptcha.render(container, params) -> id     turnstile.render(container, params) -> id
  *   grecaptcha.reset(id?), getResponse(id?),       turnstile.reset(id?), getResponse(id?),

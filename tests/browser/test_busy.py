@@ -1,5 +1,5 @@
 """A server over a limit answers `/pow/job` or `/pow/submit` with `busy` and
-Retry-After (DESIGN.md section 2): the captcha and the shortlink page tell the
+Retry-After (docs/contract.md §3 and §4): the captcha and the shortlink page tell the
 visitor, in their language, that they retry and when, then send the same
 request again (a refused submit: the same job and nonces) and finish as usual.
 The refusal is injected once per test with Playwright's `page.route`, in front

@@ -1,6 +1,6 @@
-"""The README's backend recipes (section "Backend recipes"), each run as written there
-against a `make run` stack: a solved token signs up once; the same token again and a
-tampered one are refused with HTTP 403. The code is read from the README, so the text
+"""docs/captcha.md's backend recipes (section "Backend recipes"), each run as written
+there against a `make run` stack: a solved token signs up once; the same token again and
+a tampered one are refused with HTTP 403. The code is read from that page, so the text
 and the test cannot drift apart."""
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.docs import page
 from tests.solver import solve
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -32,10 +33,10 @@ Check = Callable[[str], int]  # token -> the HTTP status of POST /signup
 
 
 def recipe(name: str) -> str:
-    """The code block after `<!-- recipe: NAME -->` in the README."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The code block after `<!-- recipe: NAME -->` in docs/captcha.md."""
+    text = page("captcha.md")
     found = re.search(rf"<!-- recipe: {name} -->\n```\w+\n(.*?)\n```\n", text, re.DOTALL)
-    assert found, f"README has no recipe {name}"
+    assert found, f"docs/captcha.md has no recipe {name}"
     return found.group(1) + "\n"
 
 
@@ -102,7 +103,7 @@ def test_flask_recipe(live_server, env, monkeypatch):
     monkeypatch.setenv("WORKPROOF_API", env["WORKPROOF_API"])
     monkeypatch.setenv("WORKPROOF_SECRET", env["WORKPROOF_SECRET"])
     namespace: dict[str, Any] = {"__name__": "recipe_flask"}
-    exec(compile(recipe("flask"), "README.md (flask)", "exec"), namespace)
+    exec(compile(recipe("flask"), "docs/captcha.md (flask)", "exec"), namespace)
     client = namespace["app"].test_client()
 
     def signup(token: str) -> int:
@@ -118,7 +119,7 @@ import django
 from django.conf import settings
 settings.configure(DEBUG=False, SECRET_KEY="recipe-test", ALLOWED_HOSTS=["testserver"])
 django.setup()
-exec(compile(open(sys.argv[1]).read(), "README.md (django)", "exec"))
+exec(compile(open(sys.argv[1]).read(), "docs/captcha.md (django)", "exec"))
 from django.test import RequestFactory
 answers = []
 for token in sys.argv[2:]:

@@ -75,6 +75,14 @@ def test_the_contract_and_the_licence_are_linked_from_the_readme() -> None:
     assert {"docs/contract.md", "LICENSE"} <= set(links_of("README.md", text))
 
 
+def test_every_docs_page_the_changelog_and_the_security_policy_are_in_the_readmes_contents() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    contents = text.split("\n## Contents\n", 1)[1].split("\n## ", 1)[0]
+    listed = {link.split("#", 1)[0] for link in links_of("README.md", contents)}
+    pages = {path.relative_to(ROOT).as_posix() for path in (ROOT / "docs").glob("*.md")}
+    assert sorted((pages | {"CHANGELOG.md", "SECURITY.md"}) - listed) == []
+
+
 def test_the_checks_tell_a_link_out_from_a_link_in() -> None:
     assert escapes("README.md", "../outside/notes.md") == "leaves the repository"
     assert escapes("docs/contract.md", "../../notes.md") == "leaves the repository"
