@@ -352,7 +352,31 @@ def main() -> int:
           f"({', '.join(f'{k}={v}' for k, v in DEPLOY_RESERVATION.items())}; a new account's "
           f"smaller quota gets none, and its own quota bounds Lambda instead):\n")
     print(report(template, DEPLOY_RESERVATION))
+    print(methods_report(ROOT / "out" / "sam.json"))
     return 0
+
+
+def methods_report(sam_path: Path) -> str:
+    """Every method of the packaged API that invokes Lambda, with its throttle
+    (`make package` writes the packaged template)."""
+    if str(ROOT) not in sys.path:  # run as a script: `python bench/bill.py`
+        sys.path.insert(0, str(ROOT))
+    from bench import gateway_methods
+
+    if not sam_path.exists():
+        return f"\n(no {sam_path}: run make package for the per-method throttles)"
+    sam = json.loads(sam_path.read_text())
+    limits = gateway_methods.method_limits(sam, parameters(sam))
+    methods = gateway_methods.lambda_methods(sam)
+    lines = ["", f"Lambda-invoking methods of the packaged API: {len(methods)}; "
+             f"{sum(1 for m in methods if m not in limits)} without a throttle. WAF's route "
+             "rules refuse every method the contract does not serve; without WAF, these "
+             f"limits add up to {sum(v for v, _ in limits.values()):,.0f} requests/s.", "",
+             "| method | path | requests/s | from |", "|---|---|---:|---|"]
+    lines += [f"| {method} | {path} | {limits[(path, method)][0]:,.0f} | "
+              f"{limits[(path, method)][1]} |" if (path, method) in limits
+              else f"| {method} | {path} | — | **none** |" for path, method in methods]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

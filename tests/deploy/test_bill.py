@@ -141,3 +141,24 @@ def test_the_report_reads_a_template_file(tmp_path: Path) -> None:
             "+ WAF all-sources 18,000 per 60 s | $7.56 |") \
         in text
     assert "| **total** | | | **16.80** |" in text
+
+
+def test_every_lambda_invoking_method_of_the_packaged_api_has_a_limit(packaged: Any) -> None:
+    """A method that reaches the function without a throttle is a hole in the
+    bill's ceiling: each has its own or the stage's default, read from the
+    packaged template, not from a list kept here."""
+    from bench import gateway_methods
+
+    params = bill.parameters(packaged.sam)
+    methods = gateway_methods.lambda_methods(packaged.sam)
+    limits = gateway_methods.method_limits(packaged.sam, params)
+    assert ("/pow/job", "POST") in methods and ("/pow/submit", "POST") in methods
+    assert set(limits) == set(methods), "Lambda-invoking methods without a throttle"
+    assert limits[("/pow/job", "POST")] == (float(params["PowRateLimit"]), "own")
+    assert limits[("/siteverify", "POST")][1] == "own"
+    # Without the stage default, every method without its own setting has none: the check bites.
+    sam = json.loads(json.dumps(packaged.sam))
+    sam["Resources"]["RestAPI"]["Properties"]["MethodSettings"] = [
+        s for s in sam["Resources"]["RestAPI"]["Properties"]["MethodSettings"]
+        if s["ResourcePath"] != "/*"]
+    assert set(gateway_methods.method_limits(sam, params)) < set(methods)
