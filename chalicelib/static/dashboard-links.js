@@ -60,8 +60,8 @@
     WD.cell(row, ints.format(link.hashes), 'num');
     WD.cell(row, ints.format(link.visitsStarted), 'num');
     WD.cell(row, ints.format(link.visitsCompleted), 'num');
-    WD.cell(row, when(link.lastVisit));
-    WD.cell(row, when(link.created));
+    WD.cell(row, when(link.lastVisit), 'when');
+    WD.cell(row, when(link.created), 'when');
     var actions = WD.cell(row, '', 'actions');
     var state = document.createElement('span');
     state.className = 'state' + (link.disabled ? ' off' : '');

@@ -86,6 +86,8 @@
     line.setAttribute('role', isError ? 'alert' : 'status');
     line.textContent = text;
     box.appendChild(line);
+    // Right under the control that caused it, but that may be the viewport's last line.
+    if (where && box.scrollIntoView) box.scrollIntoView({ block: 'nearest' });
   };
 
   WD.fail = function (answer, where) {
