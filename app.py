@@ -155,7 +155,7 @@ for number, path in enumerate(siteverify.PATHS):
 @app.route("/l/{code}", methods=["GET"])
 def shortlink_page(code: str) -> Response:
     try:
-        link = links.get(code)
+        link = links.get(code, include_disabled=True)
     except ApiError as error:
         return error_response(error)
     # The page loads the library and calls /pow/* under the API's own base

@@ -212,6 +212,10 @@ def normalise(response: Response, rest_status: bool = False) -> Response:
         return response
     if response.status_code < 400:
         return response
+    # A page the app made for a browser (a disabled link's 410): Chalice's own errors are
+    # never HTML.
+    if str(response.headers.get("Content-Type", "")).startswith("text/html"):
+        return response
     body = response.body
     if isinstance(body, (bytes, str)):
         try:

@@ -1,4 +1,5 @@
-"""Shortlinks: creation, lookup, and the target's displayable host."""
+"""Shortlinks: creation, lookup, disabling and deletion (the dashboard's, each
+conditional on the owning site), and the target's displayable host."""
 from __future__ import annotations
 
 import base64
@@ -7,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from chalicelib.errors import InternalError, InvalidLink, InvalidPage, InvalidUrl, dynamo_error_code
 from chalicelib.sites import KEY_ALPHABET, random_key
@@ -23,6 +24,7 @@ class LinkInfo:
     url: str
     hashes: int
     created: int = 0
+    disabled: bool = False
 
 
 def display_host(url: str) -> str:
@@ -57,20 +59,59 @@ def create(site_key: str, url: str, hashes: int) -> LinkInfo:
     raise InternalError("could not allocate a link code")
 
 
-def get(code: str | None) -> LinkInfo:
+def _checked_code(code: str | None) -> str:
     if not code or len(code) > 64 or any(c not in KEY_ALPHABET for c in code):
         raise InvalidLink("malformed link code")
+    return code
+
+
+def get(code: str | None, include_disabled: bool = False) -> LinkInfo:
+    """The link to serve; a disabled one is refused (invalid_link) unless
+    `include_disabled` (the link page, which tells its visitor it is disabled)."""
     try:
-        item = Link.get(code, consistent_read=False)
+        item = Link.get(_checked_code(code), consistent_read=False)
     except DoesNotExist:
         raise InvalidLink("unknown link") from None
+    if item.disabled and not include_disabled:
+        raise InvalidLink("disabled link")
     try:
         # Links stored before targets were parsed as browsers do are served
         # in their serialized form, or not at all.
         url = validate_url(item.url)
     except InvalidUrl:
         raise InvalidLink("stored target is not a valid URL") from None
-    return LinkInfo(item.pk, item.site_key, url, int(item.hashes), int(item.created))
+    return LinkInfo(item.pk, item.site_key, url, int(item.hashes), int(item.created),
+                    bool(item.disabled))
+
+
+def set_disabled(site_key: str, code: str | None, disabled: bool) -> None:
+    """Disable (or enable again) one of the site's links: a link of another site,
+    or none, is invalid_link, and nothing is written."""
+    link = Link(_checked_code(code))
+    try:
+        link.update(actions=[Link.disabled.set(True) if disabled else Link.disabled.remove()],
+                    condition=Link.pk.exists() & (Link.site_key == site_key))
+    except UpdateError as exc:
+        if dynamo_error_code(exc) == "ConditionalCheckFailedException":
+            raise InvalidLink("unknown link") from None
+        raise
+
+
+def delete(site_key: str, code: str | None) -> None:
+    """Delete one of the site's links (its visit counts stay in the stats)."""
+    try:
+        Link(_checked_code(code)).delete(condition=Link.site_key == site_key)
+    except DeleteError as exc:
+        if dynamo_error_code(exc) == "ConditionalCheckFailedException":
+            raise InvalidLink("unknown link") from None
+        raise
+
+
+def disabled_codes(codes: list[str]) -> set[str]:
+    """Which of these links (at most a page, 100: one BatchGetItem) are disabled:
+    the by_site index does not hold the flag."""
+    items = Link.batch_get(codes, attributes_to_get=["pk", "disabled"])
+    return {item.pk for item in items if item.disabled}
 
 
 LIST_PAGE = 100

@@ -55,7 +55,7 @@ LIBRARY_FILES = frozenset({
 })
 # Files of static/ never served as they are: pages the API fills in, and the
 # vendored library's license. (Bundle parts, "_*.js", are never served alone.)
-INTERNAL_FILES = frozenset({"link.html", "dashboard.html", "uPlot.LICENSE"})
+INTERNAL_FILES = frozenset({"link.html", "link-disabled.html", "dashboard.html", "uPlot.LICENSE"})
 
 
 @lru_cache(maxsize=64)
@@ -137,10 +137,17 @@ def render_link_page(host: str, hashes: int, code: str, site_key: str, api_base:
 
 
 def link_page(link: LinkInfo, api_base: str, accept_language: str | None = None) -> Response:
-    """The shortlink page: the target's host and the work, never the target."""
-    page, lang = render_link_page(display_host(link.url), link.hashes, link.code, link.site_key,
-                                  api_base, accept_language)
-    return Response(body=page, status_code=200,
+    """The shortlink page: the target's host and the work, never the target; for a
+    disabled link, 410 Gone and a page that says so (in English), with no work."""
+    if link.disabled:
+        page = fill(_read(STATIC_DIR / "link-disabled.html"),
+                    {"api": api_base, "host": display_host(link.url)})
+        status, lang = 410, "en"
+    else:
+        page, lang = render_link_page(display_host(link.url), link.hashes, link.code,
+                                      link.site_key, api_base, accept_language)
+        status = 200
+    return Response(body=page, status_code=status,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Content-Language": lang,
                              "Vary": "Accept-Language",
@@ -165,9 +172,11 @@ DASHBOARD_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-s
                  "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
-def dashboard_page(prefix: str) -> Response:
-    """The dashboard's page; `prefix` is the stage path its files and calls live under."""
-    return Response(body=fill(_read(STATIC_DIR / "dashboard.html"), {"api": prefix}),
+def dashboard_page(prefix: str, local: bool) -> Response:
+    """The dashboard's page; `prefix` is the stage path its files and calls live under;
+    `local`: a local run's, whose sign-in text names `make run` (hidden otherwise)."""
+    values = {"api": prefix, "where": "local" if local else "deployed"}
+    return Response(body=fill(_read(STATIC_DIR / "dashboard.html"), values),
                     status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store",

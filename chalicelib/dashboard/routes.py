@@ -11,13 +11,14 @@ from collections.abc import Callable
 
 from chalice.app import Blueprint, Response
 
+from chalicelib import config
 from chalicelib.errors import WrongMethod
 from chalicelib.http import ALL_METHODS, ANY_CONTENT, error_response, stage_prefix
 from chalicelib.pages import dashboard_page
 
 blueprint = Blueprint(__name__)
 
-# path under /dashboard, accepted method, module (auth or views), view function's name
+# path under /dashboard, accepted method, module (auth, views or link_views), view's name
 SIGNED_OUT_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("/signin", "POST", "auth", "sign_in"),
 )
@@ -29,7 +30,11 @@ SIGNED_IN_ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("/user", "GET", "views", "user"),
     ("/user/withdraw", "POST", "views", "withdraw"),
     ("/user/reset", "POST", "views", "reset"),
-    ("/links", "GET", "views", "site_links"),
+    ("/links", "GET", "link_views", "site_links"),
+    ("/links/create", "POST", "link_views", "create_link"),
+    ("/links/disable", "POST", "link_views", "disable_link"),
+    ("/links/enable", "POST", "link_views", "enable_link"),
+    ("/links/delete", "POST", "link_views", "delete_link"),
     ("/settings", "GET", "views", "settings"),
     ("/settings/origins", "POST", "views", "set_origins"),
     ("/settings/levels", "POST", "views", "set_levels"),
@@ -45,9 +50,10 @@ def lazy_view(module: str, name: str, accepted: str, signed_in: bool) -> Callabl
 
     @functools.cache
     def built() -> Callable[..., Response]:
-        from chalicelib.dashboard import auth, views, wire
+        from chalicelib.dashboard import auth, link_views, views, wire
 
-        fn: wire.DashboardFn = getattr({"auth": auth, "views": views}[module], name)
+        modules = {"auth": auth, "views": views, "link_views": link_views}
+        fn: wire.DashboardFn = getattr(modules[module], name)
         return wire.dashboard_view(blueprint, accepted, signed_in=signed_in)(fn)
 
     def view() -> Response:
@@ -61,8 +67,12 @@ def dashboard() -> Response:
     request = blueprint.current_request
     if request.method != "GET":
         return error_response(WrongMethod())
-    # Same page signed in or not: its script asks /dashboard/session.
-    return dashboard_page(stage_prefix(request))
+    # Same page signed in or not: its script asks /dashboard/session. Local or deployed
+    # by the signing keys' source: a deployed stack always reads them from Secrets
+    # Manager (its template sets the secret), a local run never does; the Host header
+    # would not tell (a local run behind a proxy, a deployed one under any domain).
+    local = not config.settings().signing_secret_id
+    return dashboard_page(stage_prefix(request), local)
 
 
 for signed_in, routes in ((False, SIGNED_OUT_ROUTES), (True, SIGNED_IN_ROUTES)):

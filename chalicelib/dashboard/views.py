@@ -4,8 +4,7 @@ Overview: `stats.site_stats` (the figures of `/stats/site`) and `stats.hourly`
 for captchas and link visits. Users: `ranks.top`, `ledger.balance`,
 `ledger.withdraw`, `ledger.reset`, each with a request id of its own like the
 API's (so a withdrawal from the page is exactly `/user/withdraw`'s). Links:
-the site's links (`links.list_for_site`) and their visit counts
-(`stats.link_visits`). Settings: `sites.update_site`, the site's
+link_views.py. Settings: the snippets (snippets.py), `sites.update_site`, the site's
 pressure levels (`sites.set_levels`) with where it stands now, in the admin
 command's figures (`show-levels`), and the least hashes siteverify asks of a
 token when the backend names none (`tokens.captcha_hashes`).
@@ -14,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib import config, ledger, links, pressure, ranks, sites, stats, targets, tokens
+from chalicelib import config, ledger, pressure, ranks, sites, stats, targets, tokens
 from chalicelib.dashboard.session import DashboardError
+from chalicelib.dashboard.snippets import snippets
 from chalicelib.dashboard.wire import Call
-from chalicelib.errors import BadRequest, InvalidAmount, InvalidPage, InvalidUrl, MissingInput
+from chalicelib.errors import BadRequest, InvalidAmount, InvalidUrl, MissingInput
 from chalicelib.params import positive_amount, to_int
 from chalicelib.store.transactions import new_request_id
 
@@ -27,7 +27,6 @@ HOURLY_METRICS = {"captchas_solved": "captchasSolved", "captchas_verified": "cap
                   "link_visits": "linkVisits"}
 MAX_ORIGINS = 32
 MAX_ORIGIN_CHARS = 256
-SNIPPET_CAPTCHA_HASHES = 4194304  # captcha.js's default: a few seconds in a browser
 
 
 def overview(call: Call) -> dict[str, Any]:
@@ -67,52 +66,6 @@ def reset(call: Call) -> dict[str, Any]:
     site, name = call.signed_site(), call.params.name()
     ledger.reset(site, name, new_request_id())
     return {"name": name}
-
-
-def site_links(call: Call) -> dict[str, Any]:
-    """A page of the site's links (newest first) with their visits."""
-    page = call.params.values.get("page")
-    if page is not None and (not isinstance(page, str) or len(page) > 256):
-        raise InvalidPage("not a page cursor")
-    found, next_page = links.list_for_site(call.signed_site().site_key, page)
-    visits = stats.link_visits([link.code for link in found]) if found else {}
-    base = call.base_url
-    rows = []
-    for link in found:
-        seen = visits.get(link.code)
-        try:
-            host = links.display_host(link.url)
-        except InvalidUrl:  # stored before targets were parsed as browsers do: never served
-            host = ""
-        rows.append({"code": link.code, "url": f"{base}/l/{link.code}",
-                     "host": host, "hashes": link.hashes,
-                     "created": link.created,
-                     "visitsStarted": seen.started if seen else 0,
-                     "visitsCompleted": seen.completed if seen else 0,
-                     "lastVisit": seen.last_visit if seen else 0})
-    return {"links": rows, "nextPage": next_page}
-
-
-def snippets(api: str, site_key: str) -> dict[str, str]:
-    """What an operator pastes into their pages, with this site's key filled in."""
-    captcha = (
-        f'<form action="/your-form-handler" method="post">\n'
-        f'  <!-- your fields -->\n'
-        f'  <div class="workproof-captcha" data-key="{site_key}" '
-        f'data-hashes="{SNIPPET_CAPTCHA_HASHES}"></div>\n'
-        f'  <button type="submit">Send</button>\n'
-        f'</form>\n'
-        f'<script src="{api}/lib/captcha.js" async></script>\n'
-        f'<!-- Your server checks the form field coinhive-captcha-token once:\n'
-        f'     POST {api}/token/verify  secret=… token=… hashes={SNIPPET_CAPTCHA_HASHES} -->\n')
-    miner = (
-        f'<script src="{api}/lib/workproof.js"></script>\n'
-        f'<script>\n'
-        f'  // Credits the hashes to this user: {api}/user/balance?name=…\n'
-        f'  var miner = new WorkProof.User("{site_key}", "USER-NAME");\n'
-        f'  miner.start();\n'
-        f'</script>\n')
-    return {"captcha": captcha, "miner": miner}
 
 
 class InvalidLevels(DashboardError):

@@ -10,7 +10,6 @@
   var POLL_MS = 5000;
   var HOUR = 3600;
   var ints = WD.ints;
-  var rates = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
   var compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
   var hourOnly = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
   var dayOnly = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric' });
@@ -97,7 +96,7 @@
     charts.hashes.setData([hours, s.hashes.slice(-n)]);
     charts.activity.setData([hours, s.captchasSolved.slice(-n), s.captchasVerified.slice(-n),
       s.linkVisits.slice(-n)]);
-    $('ov-rate').textContent = rates.format(data.hashesPerSecond);
+    $('ov-rate').textContent = WD.rate(data.hashesPerSecond);
     $('ov-total').textContent = ints.format(data.hashesTotal);
     $('ov-solved').textContent = ints.format(sum(s.captchasSolved.slice(-n)));
     $('ov-verified').textContent = ints.format(sum(s.captchasVerified.slice(-n)));

@@ -2,7 +2,9 @@
  * Workproof dashboard, settings: allowed origins, the work levels under pressure
  * (shown with where the site stands now, and set), the least captcha work
  * siteverify asks when the backend names none, secret rotation (asks for
- * the current secret; the new one is shown once, then sign in again) and the snippets to paste.
+ * the current secret; the new one is shown once, then sign in again) and the snippets to paste
+ * (the two-URL switch from reCAPTCHA and Turnstile among them). Each form's messages show
+ * in the feedback box under it.
  */
 (function () {
   'use strict';
@@ -41,12 +43,13 @@
     WD.call('POST', 'settings/levels', body).then(function (answer) {
       if (!answer.success && answer.error === 'invalid_levels') {
         WD.say('Levels must rise, each from 1 to 4,294,967,296 hashes (at most 8 levels); '
-          + 'step-up and ceiling from 1 to 10,000,000 shares a minute.', true);
+          + 'step-up and ceiling from 1 to 10,000,000 shares a minute.', true, 'levels-feedback');
         return;
       }
-      if (!WD.ok(answer)) return;
+      if (!WD.ok(answer, 'levels-feedback')) return;
       showPressure(answer.pressure);
-      WD.say(answer.pressure.custom ? 'Levels saved.' : 'Back to the default levels.');
+      WD.say(answer.pressure.custom ? 'Levels saved.' : 'Back to the default levels.', false,
+        'levels-feedback');
     });
   }
 
@@ -67,12 +70,14 @@
   function saveCaptcha(body) {
     WD.call('POST', 'settings/captcha', body).then(function (answer) {
       if (!answer.success && answer.error === 'bad_request') {
-        WD.say('The least captcha work is a whole number of hashes from 1 to 9,007,199,254,740,991.', true);
+        WD.say('The least captcha work is a whole number of hashes from 1 to 9,007,199,254,740,991.', true,
+          'captcha-feedback');
         return;
       }
-      if (!WD.ok(answer)) return;
+      if (!WD.ok(answer, 'captcha-feedback')) return;
       showCaptcha(answer.captcha);
-      WD.say(answer.captcha.custom ? 'Least captcha work saved.' : 'Back to the base work.');
+      WD.say(answer.captcha.custom ? 'Least captcha work saved.' : 'Back to the base work.', false,
+        'captcha-feedback');
     });
   }
 
@@ -89,8 +94,8 @@
       showPressure(answer.pressure);
       showCaptcha(answer.captcha);
       $('origins').value = answer.origins.join('\n');
-      $('snippet-captcha').textContent = answer.snippets.captcha;
-      $('snippet-miner').textContent = answer.snippets.miner;
+      ['captcha', 'miner', 'recaptchaFront', 'recaptchaBack', 'turnstileFront', 'turnstileBack']
+        .forEach(function (name) { $('snippet-' + name).textContent = answer.snippets[name]; });
     });
   }
 
@@ -100,13 +105,14 @@
       .filter(function (s) { return s; });
     WD.call('POST', 'settings/origins', { origins: origins }).then(function (answer) {
       if (!answer.success && answer.error === 'bad_request') {
-        WD.say('Each line must be an origin: https://host or https://host:port.', true);
+        WD.say('Each line must be an origin: https://host or https://host:port.', true,
+          'origins-feedback');
         return;
       }
-      if (!WD.ok(answer)) return;
+      if (!WD.ok(answer, 'origins-feedback')) return;
       $('origins').value = answer.origins.join('\n');
       WD.say(answer.origins.length ? 'Saved: only these origins may run your miners.'
-        : 'Saved: any origin may run your miners.');
+        : 'Saved: any origin may run your miners.', false, 'origins-feedback');
     });
   });
 
@@ -120,17 +126,18 @@
         secretField.value = '';  // the secret leaves the page as soon as it is sent
         WD.call('POST', 'settings/rotate', { secret: secret }).then(function (answer) {
           if (!answer.success && answer.error === 'invalid_secret') {
-            WD.say('That is not the current secret of this site: nothing was changed.', true);
+            WD.say('That is not the current secret of this site: nothing was changed.', true,
+              'rotate-feedback');
             return;
           }
-          if (!WD.ok(answer)) return;
+          if (!WD.ok(answer, 'rotate-feedback')) return;
           var dialog = $('secret-dialog');
           $('new-secret').value = answer.secret;
           dialog.addEventListener('close', function () {
             $('new-secret').value = '';  // shown once: gone from the page when closed
             WD.signedOut('');
             $('signin-key').value = answer.siteKey;
-            WD.say('Secret rotated: sign in with the new one.');
+            WD.say('Secret rotated: sign in with the new one.', false, 'signin-feedback');
           }, { once: true });
           dialog.showModal();
         });

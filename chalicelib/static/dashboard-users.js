@@ -66,8 +66,8 @@
 
   function find(name) {
     WD.call('GET', 'user' + WD.query({ name: name })).then(function (answer) {
-      if (!WD.ok(answer)) { show(null); return; }
-      WD.say('');
+      if (!WD.ok(answer, 'user-search-feedback')) { show(null); return; }
+      WD.say('', false, 'user-search-feedback');
       show(answer.user);
     });
   }
@@ -91,8 +91,9 @@
       .then(function (ok) {
         if (!ok) return;
         WD.call('POST', 'user/withdraw', { name: user.name, amount: amount }).then(function (answer) {
-          if (!WD.ok(answer)) return;
-          WD.say('Withdrew ' + ints.format(answer.amount) + ' hashes from “' + answer.name + '”.');
+          if (!WD.ok(answer, 'withdraw-feedback')) return;
+          WD.say('Withdrew ' + ints.format(answer.amount) + ' hashes from “' + answer.name + '”.', false,
+            'withdraw-feedback');
           $('withdraw-amount').value = '';
           show(answer.user);
           load();
@@ -107,8 +108,8 @@
       .then(function (ok) {
         if (!ok) return;
         WD.call('POST', 'user/reset', { name: user.name }).then(function (answer) {
-          if (!WD.ok(answer)) return;
-          WD.say('“' + answer.name + '” was reset to zero.');
+          if (!WD.ok(answer, 'withdraw-feedback')) return;
+          WD.say('“' + answer.name + '” was reset to zero.', false, 'withdraw-feedback');
           find(answer.name);
           load();
         });

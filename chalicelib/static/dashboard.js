@@ -26,6 +26,8 @@
     insufficent_funds: 'Not enough balance for that withdrawal.',
     invalid_amount: 'The amount must be a whole number of hashes, at least 1.',
     invalid_page: 'That page of results is no longer valid: reload it.',
+    invalid_link: 'No such link of this site (deleted already?): reload the list.',
+    invalid_url: 'The target must be a full http or https URL.',
     missing_input: 'Fill in every field.',
     bad_request: 'The server refused the request as malformed.',
     internal_error: 'Something went wrong on the server: try again.',
@@ -70,26 +72,51 @@
     return parts.length ? '?' + parts.join('&') : '';
   };
 
-  WD.say = function (text, isError) {
-    var status = $('status');
-    status.textContent = text || '';
-    status.hidden = !text;
-    status.classList.toggle('error', !!isError);
+  /**
+   * Says `text` in the feedback box `where` (the id of the box next to the form or
+   * control that caused it; default: the page's own, for what no control caused).
+   * A confirmation is a role=status line, an error a role=alert one; empty text clears.
+   */
+  WD.say = function (text, isError, where) {
+    var box = $(where || 'status');
+    box.textContent = '';
+    if (!text) return;
+    var line = document.createElement('p');
+    line.className = 'status' + (isError ? ' error' : '');
+    line.setAttribute('role', isError ? 'alert' : 'status');
+    line.textContent = text;
+    box.appendChild(line);
+    // Right under the control that caused it, but that may be the viewport's last line.
+    if (where && box.scrollIntoView) box.scrollIntoView({ block: 'nearest' });
   };
 
-  WD.fail = function (answer) {
+  WD.fail = function (answer, where) {
     var text = MESSAGES[answer.error] || ('Refused: ' + answer.error);
     if (answer.error === 'too_many_attempts' && answer.retryAfter) {
       text = 'Too many failed sign-ins from your address: try again in ' + answer.retryAfter + ' s.';
     }
-    WD.say(text, true);
+    WD.say(text, true, where);
   };
 
-  /** True for a success; otherwise says why (a lost session already did) and is false. */
-  WD.ok = function (answer) {
+  /** True for a success; otherwise says why in `where` (a lost session already did) and is false. */
+  WD.ok = function (answer, where) {
     if (answer.success) return true;
-    if (answer.error !== 'signed_out') WD.fail(answer);
+    if (answer.error !== 'signed_out') WD.fail(answer, where);
     return false;
+  };
+
+  /** A rate in hashes a second, in the miner's units: H/s, kH/s, MH/s, GH/s (3 significant digits). */
+  var rateDigits = new Intl.NumberFormat(undefined, { maximumSignificantDigits: 3 });
+  var RATE_UNITS = ['H/s', 'kH/s', 'MH/s', 'GH/s'];
+  WD.rate = function (hashesPerSecond) {
+    var value = Number(hashesPerSecond) || 0;
+    var unit = 0;
+    // Rounded first, so 999,999 H/s reads 1 MH/s and never "1,000 kH/s".
+    while (unit < RATE_UNITS.length - 1 && Number(value.toPrecision(3)) >= 1000) {
+      value /= 1000;
+      unit += 1;
+    }
+    return rateDigits.format(value) + ' ' + RATE_UNITS[unit];
   };
 
   // --- shared page parts --------------------------------------------------------
@@ -153,7 +180,9 @@
   function showView(name) {
     var signedIn = !!state.site;
     // A message belongs to the view it was said in: leaving that view clears it.
-    if (name !== state.view) WD.say('');
+    if (name !== state.view) {
+      document.querySelectorAll('.feedback').forEach(function (box) { box.textContent = ''; });
+    }
     $('view-signin').hidden = signedIn;
     $('nav').hidden = !signedIn;
     $('site-line').hidden = !signedIn;
@@ -188,7 +217,7 @@
     state.site = null;
     state.csrf = '';
     showView(null);
-    WD.say(message || '', !!message);
+    WD.say(message || '', !!message, 'signin-feedback');
   }
   WD.signedOut = signedOut;
 
@@ -201,8 +230,8 @@
       .then(function (answer) {
         button.disabled = false;
         secretField.value = '';  // the secret leaves the page as soon as it is sent
-        if (!answer.success) { WD.fail(answer); return; }
-        WD.say('');
+        if (!answer.success) { WD.fail(answer, 'signin-feedback'); return; }
+        WD.say('', false, 'signin-feedback');
         signedIn(answer);
       });
   });
@@ -211,7 +240,7 @@
     WD.call('POST', 'signout').then(function (answer) {
       if (!answer.success && answer.error !== 'signed_out') { WD.fail(answer); return; }
       signedOut('');
-      WD.say('Signed out.');
+      WD.say('Signed out.', false, 'signin-feedback');
     });
   });
 

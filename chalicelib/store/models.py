@@ -418,6 +418,8 @@ class Link(_Base):
     url = UnicodeAttribute()
     hashes = NumberAttribute()
     created = NumberAttribute(default=0)
+    # Set (True) by the dashboard's disable: the link page says so, jobs are refused.
+    disabled = BooleanAttribute(null=True)
 
     by_site = LinksBySite()
 

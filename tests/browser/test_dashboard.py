@@ -177,7 +177,7 @@ def test_every_view_shows_the_mined_work(browser, world, tmp_path, viewport, lab
     row = f"#links-table tbody tr[data-code='{world.link_code}']"
     page.wait_for_selector(row)
     cells = page.eval_on_selector_all(f"{row} td", "cells => cells.map(c => c.textContent)")
-    assert cells[:3] == [world.link_code, "example.com", grouped(65536, separator)]
+    assert cells[:3] == [world.link_code, "https://example.com/file.zip", grouped(65536, separator)]
     page.screenshot(path=str(tmp_path / f"{label}-links.png"), full_page=True)
 
     # Settings: the snippets carry the site key.
@@ -265,7 +265,7 @@ def test_settings_show_and_set_the_levels_under_pressure(browser, live, tmp_path
     page.fill("#levels-step-up", "60")
     page.fill("#levels-ceiling", "120")
     page.click("#levels-form button[type=submit]")
-    wait_js(page, "document.getElementById('status').textContent === 'Levels saved.'")
+    wait_js(page, "(document.querySelector('#levels-feedback [role=status]') || {}).textContent === 'Levels saved.'")
     assert page.eval_on_selector_all(f"{rows} td:nth-child(2)", "cells => cells.map(c => c.textContent)") \
         == ["1,024", "4,096", "16,384"]
     shown = live.admin("show-levels", w.site_key)
@@ -274,11 +274,11 @@ def test_settings_show_and_set_the_levels_under_pressure(browser, live, tmp_path
 
     page.fill("#levels-works", "4096,1024")  # not rising: refused, nothing changes
     page.click("#levels-form button[type=submit]")
-    wait_js(page, "document.getElementById('status').classList.contains('error')")
+    wait_js(page, "!!document.querySelector('#levels-feedback [role=alert].error')")
     assert live.admin("show-levels", w.site_key)["levels"] == [1024, 4096, 16384]
 
     page.click("#levels-reset")
-    wait_js(page, "document.getElementById('status').textContent === 'Back to the default levels.'")
+    wait_js(page, "document.getElementById('levels-feedback').textContent === 'Back to the default levels.'")
     assert live.admin("show-levels", w.site_key)["custom"] is False
     assert page.input_value("#levels-works") == ",".join(map(str, defaults["levels"]))
     ctx.close()
@@ -336,7 +336,7 @@ def test_withdraw_and_reset_from_the_page_are_recorded_like_the_api(browser, wor
 
     page.click("#withdraw-form button[type=submit]")
     page.click("#confirm-ok")
-    wait_js(page, "document.getElementById('status').textContent.indexOf('Withdrew') === 0")
+    wait_js(page, "document.getElementById('withdraw-feedback').textContent.indexOf('Withdrew') === 0")
     assert world.api("/user/balance", name="payee") == {
         "success": True, "name": "payee", "total": total, "withdrawn": 1000, "balance": total - 1000}
     assert page.inner_text("#user-balance") == format(total - 1000, ",")
@@ -344,7 +344,7 @@ def test_withdraw_and_reset_from_the_page_are_recorded_like_the_api(browser, wor
     page.fill("#withdraw-amount", str(total))  # more than the balance
     page.click("#withdraw-form button[type=submit]")
     page.click("#confirm-ok")
-    wait_js(page, "document.getElementById('status').textContent.indexOf('Not enough') === 0")
+    wait_js(page, "(document.querySelector('#withdraw-feedback [role=alert]') || {textContent: ''}).textContent.indexOf('Not enough') === 0")
 
     page.click("#reset-user")
     page.click("#confirm-ok")
@@ -376,7 +376,7 @@ def test_wrong_secret_is_refused_and_never_leaves_the_post_body(browser, live):
     page.fill("#signin-key", w.site_key)
     page.fill("#signin-secret", "not-the-secret-" + w.secret[:8])
     page.click("#signin-submit")
-    wait_js(page, "document.getElementById('status').textContent.indexOf('do not match') > 0")
+    wait_js(page, "(document.querySelector('#signin-feedback [role=alert]') || {textContent: ''}).textContent.indexOf('do not match') > 0")
     assert page.is_visible("#view-signin") and not page.is_visible("#nav")
     assert page.input_value("#signin-secret") == ""
     assert all("secret" not in u and w.secret[:8] not in u for u in urls)
@@ -448,11 +448,12 @@ def test_the_links_table_fits_its_card_and_messages_stay_with_their_view(browser
     page.click("nav a[data-view='users']")
     page.fill("#user-name", "nobody-by-this-name")
     page.click("#user-search button[type=submit]")
-    wait_js(page, "document.getElementById('status').textContent.indexOf('No user') === 0")
-    assert page.is_visible("#status")
+    wait_js(page, "document.getElementById('user-search-feedback').textContent.indexOf('No user') === 0")
+    assert page.is_visible("#user-search-feedback")
     page.click("nav a[data-view='links']")
     page.wait_for_selector(f"#links-table tbody tr[data-code='{world.link_code}']")
-    assert page.is_hidden("#status"), "the users view's message left with it"
+    assert page.evaluate("document.getElementById('user-search-feedback').textContent") == "", \
+        "the users view's message left with it"
     drawn, shown = page.evaluate("(card => [card.scrollWidth, card.clientWidth])"
                                  "(document.getElementById('links-table').parentElement)")
     assert drawn <= shown, f"the table overflows its card ({drawn} px in {shown} px)"

@@ -206,6 +206,7 @@ def _tour(client, site) -> None:
     assert get("/user/list", count=32)["success"]
     code = post("/link/create", url="https://example.com/x", hashes=1)["url"].rsplit("/", 1)[1]
     mine(client, site, link=code)
+    _dashboard_links(client, site)
     get("/stats/payout")
     get("/stats/site")
     get("/stats/history", begin=0, end=3600)
@@ -214,6 +215,18 @@ def _tour(client, site) -> None:
     post("/user/reset-all")
     mine(client, site, user="alice")
     drain()
+
+
+def _dashboard_links(client, site) -> None:
+    """The Links view's writes and its listing (a page's disabled flags: BatchGetItem)."""
+    from tests.functional.dashboard_client import Dashboard
+
+    dash = Dashboard(client)
+    assert dash.sign_in(site.site_key, site.secret)["success"]
+    code = dash.post("links/create", url="https://example.com/y", hashes=1)["code"]
+    assert dash.post("links/disable", code=code)["success"]
+    assert dash.get("links")["success"]
+    assert dash.post("links/delete", code=code)["success"]
 
 
 @pytest.mark.iam_last

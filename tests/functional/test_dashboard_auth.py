@@ -34,7 +34,10 @@ GETS = ["session", "overview", "users", "user?name=alice", "links", "settings"]
 POSTS = {"signout": {}, "user/withdraw": {"name": "alice", "amount": 1},
          "user/reset": {"name": "alice"}, "settings/origins": {"origins": []},
          "settings/levels": {"reset": True}, "settings/captcha": {"reset": True},
-         "settings/rotate": {"secret": "x"}}
+         "settings/rotate": {"secret": "x"},
+         "links/create": {"url": "https://example.com/", "hashes": 1},
+         "links/disable": {"code": "a" * 12}, "links/enable": {"code": "a" * 12},
+         "links/delete": {"code": "a" * 12}}
 NOW = 1_764_000_030  # 30 s into a minute
 
 

@@ -215,8 +215,9 @@ def test_links_are_listed_newest_first_with_host_and_work(api, dash, site, monke
     answer = dash.get("links")
     assert answer == {"success": True, "nextPage": None, "links": [
         {"code": codes[i], "url": f"http://localhost/l/{codes[i]}",
+         "target": f"https://host{i}.example.com/file?x={i}",
          "host": f"host{i}.example.com", "hashes": 65536 + i, "created": 1_764_000_000 + i,
-         "visitsStarted": 0, "visitsCompleted": 0, "lastVisit": 0}
+         "disabled": False, "visitsStarted": 0, "visitsCompleted": 0, "lastVisit": 0}
         for i in (2, 1, 0)]}
 
 

@@ -17,7 +17,7 @@ CHECKED_TREES = ("chalicelib", "ops")
 # Module paths, as the README's import rules name them.
 ENDPOINTS = ("chalicelib/api.py", "chalicelib/mining.py", "chalicelib/siteverify.py",
              "chalicelib/pages.py", "chalicelib/dashboard/auth.py",
-             "chalicelib/dashboard/views.py")
+             "chalicelib/dashboard/views.py", "chalicelib/dashboard/link_views.py")
 # In the Layout block, names sit left of this column, descriptions from it on.
 DESCRIPTION_COLUMN = 24
 
