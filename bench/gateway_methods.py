@@ -30,7 +30,7 @@ def lambda_methods(sam: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def _setting_key(path: str, method: str) -> tuple[str, str]:
-    return ("/" + path.lstrip("/").replace("/", "~1"), method)
+    return ("/" + path.replace("/", "~1"), method)
 
 
 def method_limits(sam: Mapping[str, Any],
