@@ -51,7 +51,9 @@ class Rule:
 # spreads one source over many); it fills up to 20 at one a second.
 RULES: Mapping[str, Rule] = {
     POW_JOB: Rule(capacity=20, per_second=1.0, failure_cost=3, first=4),
-    POW_SUBMIT: Rule(capacity=20, per_second=2.0, failure_cost=4),
+    # Only valid work draws on it (front_door.admit_work): a refused submit
+    # is charged to POW_JUNK instead, so no failure cost here.
+    POW_SUBMIT: Rule(capacity=20, per_second=2.0, failure_cost=0),
     # What a source's refused /pow/* requests draw on instead (a garbage or
     # duplicate submit, an unknown site...): junk never drains the buckets
     # that honest neighbours behind the same address need for their work.

@@ -8,9 +8,10 @@ shares (`front_door.RATES`). No DynamoDB call of its own.
 A job is bound to the source that asked for it: the signed job carries
 the asker's share tag (`Job.src`). A share submitted from another source
 is still credited (a phone that changed networks mid-job), but the
-submitting source gains nothing by it: the submit takes one of its own
-`/pow/job` tokens (as if it had asked), faces the site's admission, and
-must hold at least the work the submitting source's own jobs would.
+submitting source gains nothing by it: the share must hold at least the
+work the submitting source's own jobs would, takes one of its own
+`/pow/job` tokens (as if it had asked), and faces the site's and the
+source's admission.
 """
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def source_rate(site: SiteInfo, tag: str, now: int) -> pressure.SourceRate:
     """The source's accepted rates: what this container saw of it, or what the
     stream consumer published from every container, whichever lands more."""
     local = front_door.RATES.rate(tag, now)
-    published = site.heavy.get(tag)
-    return published.at(now) if published and published.at(now).shares > local.shares else local
+    published = site.heavy[tag].at(now) if tag in site.heavy else None
+    return published if published and published.shares > local.shares else local
 
 
 def source_factor(site: SiteInfo, tag: str, now: int) -> float:
