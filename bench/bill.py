@@ -55,6 +55,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if __package__ in (None, ""):  # run as a script: `python bench/bill.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench import edge_door  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "merge-template.json"
 CHALICE_CONFIG = ROOT / ".chalice" / "config.json"
@@ -80,7 +84,8 @@ ACCOUNT_CONCURRENCY = 1_000          # Lambda, per account and region
 LOG_BYTES_PER_INVOCATION = 1_500     # assumed, see above
 
 HOUR = 3600
-LAYERS = ("WAF", "API Gateway", "Lambda", "DynamoDB", "CloudWatch Logs")
+MONTH_HOURS = 730
+LAYERS = ("WAF", "API Gateway", "CloudFront", "Lambda", "DynamoDB", "CloudWatch Logs")
 
 # Logical ids of the stack's functions and chalice's names for them in .chalice/config.json.
 API_FUNCTION, STREAMS_FUNCTION = "APIHandler", "Streams"
@@ -96,13 +101,23 @@ DEPLOY_RESERVATION = {"ApiReservedConcurrency": 70, "StreamsReservedConcurrency"
 
 def layer_costs(requests: float, lambda_invocations: float, lambda_gb_seconds: float,
                 wru: float, rru: float, waf_requests: float, log_bytes: float = 0.0,
-                arch: str | None = None) -> dict[str, float]:
-    """Dollars per layer for the given counts (any period: the counts' own);
-    Lambda at the deployed architecture's price unless `arch` is given."""
+                arch: str | None = None, door: str = edge_door.REST,
+                edge_plan: edge_door.Plan | None = None, hours: float = 0.0) -> dict[str, float]:
+    """Dollars per layer for the given counts (any period: the counts' own, `hours` long);
+    Lambda at the deployed architecture's price unless `arch` is given. On the
+    cloudfront door `requests` are the ones CloudFront passed to the function
+    and `waf_requests` every one it inspected: with a flat-rate plan the front
+    door costs the plan's fee for `hours` (a month is 730 h) whatever they are."""
     arch = arch or lambda_arch()
+    if door == edge_door.EDGE:
+        front = {"WAF": 0.0 if edge_plan else waf_requests * WAF_REQUEST, "API Gateway": 0.0,
+                 "CloudFront": edge_plan.monthly * hours / MONTH_HOURS if edge_plan
+                 else waf_requests * (edge_door.CLOUDFRONT_REQUEST + edge_door.CLOUDFRONT_FUNCTION)}
+    else:
+        front = {"WAF": waf_requests * WAF_REQUEST, "API Gateway": requests * API_GATEWAY_REQUEST,
+                 "CloudFront": 0.0}
     return {
-        "WAF": waf_requests * WAF_REQUEST,
-        "API Gateway": requests * API_GATEWAY_REQUEST,
+        **front,
         "Lambda": lambda_invocations * LAMBDA_REQUEST + lambda_gb_seconds * LAMBDA_GB_SECOND[arch],
         "DynamoDB": wru * DYNAMODB_WRU + rru * DYNAMODB_RRU,
         "CloudWatch Logs": log_bytes / 1e9 * LOGS_GB,
@@ -136,13 +151,7 @@ def _resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, An
     return {k: v for k, v in template["Resources"].items() if v.get("Type") == kind}
 
 
-def _enabled(template: Mapping[str, Any], resource: Mapping[str, Any], params: Mapping[str, Any]) -> bool:
-    """Whether a resource's condition holds; only `Fn::Equals [Ref, literal]` conditions are read."""
-    name = resource.get("Condition")
-    if name is None:
-        return True
-    ref, literal = template["Conditions"][name]["Fn::Equals"]
-    return str(params[ref["Ref"]]) == str(literal)
+_enabled = edge_door.enabled
 
 
 @dataclass(frozen=True)
@@ -199,12 +208,17 @@ def fixed_monthly(template: Mapping[str, Any],
     """What the stack costs each month before any request (storage and backups aside)."""
     params = parameters(template, overrides)
     out = []
+    plan = edge_door.plan(params)
+    if plan is not None:
+        # The plan includes its distribution's web ACL and rules.
+        out.append(FixedCost(f"CloudFront flat-rate plan ({params['EdgePlan']})", 1, plan.monthly))
     acls = [r for r in _resources(template, "AWS::WAFv2::WebACL").values() if _enabled(template, r, params)]
-    if acls:
+    if acls and plan is None:
         out.append(FixedCost("WAF web ACL", len(acls), WAF_WEB_ACL_MONTH))
         out.append(FixedCost("WAF rules", sum(len(a["Properties"]["Rules"]) for a in acls), WAF_RULE_MONTH))
-    out.append(FixedCost("Secrets Manager secret",
-                         len(_resources(template, "AWS::SecretsManager::Secret")), SECRET_MONTH))
+    secrets = [r for r in _resources(template, "AWS::SecretsManager::Secret").values()
+               if _enabled(template, r, params)]
+    out.append(FixedCost("Secrets Manager secret", len(secrets), SECRET_MONTH))
     periods = [p for a in _resources(template, "AWS::CloudWatch::Alarm").values() for p in _alarm_metrics(a)]
     out.append(FixedCost("CloudWatch alarm metrics (standard)", sum(p >= 60 for p in periods),
                          ALARM_METRIC_MONTH))
@@ -276,9 +290,14 @@ def worst_case(template: Mapping[str, Any], overrides: Mapping[str, Any] | None 
                functions: Mapping[str, Function] | None = None, arch: str | None = None) -> Ceiling:
     params = parameters(template, overrides)
     functions = functions or function_settings()
-    acl = template["Resources"].get("WebAcl")
+    acl = template["Resources"].get(edge_door.acl_logical_id(params))
     waf = acl is not None and _enabled(template, acl, params)
-    if waf:
+    edge = edge_door.door(params) == edge_door.EDGE
+    if edge:
+        # No stage throttle: the function's instances bound what reaches it.
+        instances = float(params[RESERVED[API_FUNCTION]]) or ACCOUNT_CONCURRENCY
+        rps = instances / edge_door.MIN_API_SECONDS
+    elif waf:
         window = float(params["WafWindowSeconds"])
         other = float(params["WafOtherRoutesLimit"]) / window
         rps = min(float(ACCOUNT_API_RPS), _own_throttles_per_second(template, params) + other)
@@ -293,7 +312,8 @@ def worst_case(template: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     streams_gbs = _gb_seconds(float(params[RESERVED[STREAMS_FUNCTION]]), records, functions[STREAMS_FUNCTION])
     per_hour = layer_costs(requests=rps * HOUR, lambda_invocations=rps * HOUR, lambda_gb_seconds=api_gbs,
                            wru=wru * HOUR, rru=rru * HOUR, waf_requests=rps * HOUR if waf else 0.0,
-                           log_bytes=(rps + records) * HOUR * LOG_BYTES_PER_INVOCATION, arch=arch)
+                           log_bytes=(rps + records) * HOUR * LOG_BYTES_PER_INVOCATION, arch=arch,
+                           door=edge_door.door(params), edge_plan=edge_door.plan(params), hours=1.0)
     streams = layer_costs(0, records * HOUR, streams_gbs, 0, 0, 0, arch=arch)["Lambda"]
     return Ceiling(rps, api_gbs, records, streams_gbs, wru, rru, waf, {**per_hour, "Stream consumer": streams})
 
@@ -311,13 +331,40 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
     fixed = fixed_monthly(template, overrides)
     c = worst_case(template, overrides, functions)
     api, streams = functions[API_FUNCTION], functions[STREAMS_FUNCTION]
-    lines = [f"Workproof's bill at the template's defaults — us-east-1 list prices of {PRICES_DATE}, "
-             f"{lambda_arch()} Lambda", "", "Fixed, per month:", "",
+    lines = [f"Workproof's bill at the template's defaults (FrontDoor={edge_door.door(params)}) — "
+             f"us-east-1 list prices of {PRICES_DATE}, {lambda_arch()} Lambda", "", "Fixed, per month:", "",
              "| item | count | unit $/month | $/month |", "|---|---:|---:|---:|"]
     lines += [f"| {f.item} | {f.count} | {f.unit_price:.2f} | {f.monthly:.2f} |" for f in fixed]
     lines += [f"| **total** | | | **{sum(f.monthly for f in fixed):.2f}** |", "",
               "Worst case, per hour (every layer at its ceiling):", "",
               "| layer | ceiling | $/hour |", "|---|---|---:|"]
+    rows = [*_front_door_rows(template, params, c), *[
+        ("Lambda", f"{c.requests_per_second:,.0f} invocations/s, {c.api_gb_seconds:,.0f} GB-s "
+                   f"({params[RESERVED[API_FUNCTION]]} reserved × {api.memory_gb * 1024:.0f} MB)"),
+        ("Stream consumer", f"{c.stream_records_per_second:,.0f} records/s as batches of one, "
+                            f"{c.streams_gb_seconds:,.0f} GB-s ({params[RESERVED[STREAMS_FUNCTION]]} reserved "
+                            f"× {streams.memory_gb * 1024:.0f} MB)"),
+        ("DynamoDB", f"{c.wru_per_second:,.0f} WRU/s + {c.rru_per_second:,.0f} RRU/s (every table and index at "
+                     "its maximum)"),
+        ("CloudWatch Logs", f"{LOG_BYTES_PER_INVOCATION:,} bytes per invocation (assumed)"),
+    ]]
+    lines += [f"| {layer} | {text} | {_money(c.layers[layer])} |" for layer, text in rows]
+    lines.append(f"| **total** | | **{_money(c.total)}** |")
+    return "\n".join(lines)
+
+
+def _front_door_rows(template: Mapping[str, Any], params: Mapping[str, Any],
+                     c: Ceiling) -> list[tuple[str, str]]:
+    """The report's WAF, API Gateway and CloudFront rows for the chosen door."""
+    if edge_door.door(params) == edge_door.EDGE:
+        plan = edge_door.plan(params)
+        front = (f"flat-rate plan {params['EdgePlan']}: {_money(plan.monthly)} a month whatever is sent "
+                 "(blocked requests free, no overage)" if plan else
+                 "pay-as-you-go: every request sent, blocked ones included, "
+                 f"{_money(1e6 * (edge_door.CLOUDFRONT_REQUEST + edge_door.CLOUDFRONT_FUNCTION))}/M")
+        return [("WAF", "included in the plan" if plan else f"{_money(1e6 * WAF_REQUEST)}/M inspected"),
+                ("API Gateway", "execute-api endpoint turned off (the cloudfront door)"),
+                ("CloudFront", front)]
     if c.waf:
         bound = (f"{c.requests_per_second:,.0f} requests/s: /pow/* throttles "
                  f"{_own_throttles_per_second(template, params, True):,.0f} + verification and "
@@ -328,30 +375,18 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
         bound = f"{c.requests_per_second:,.0f} requests/s: the account's regional limit (WAF off)"
     waf_note = (f"{c.requests_per_second:,.0f} requests/s inspected; each million more sent "
                 f"(blocked) adds {_money(1e6 * WAF_REQUEST)}") if c.waf else "off"
-    rows = [
-        ("WAF", waf_note),
-        ("API Gateway", bound),
-        ("Lambda", f"{c.requests_per_second:,.0f} invocations/s, {c.api_gb_seconds:,.0f} GB-s "
-                   f"({params[RESERVED[API_FUNCTION]]} reserved × {api.memory_gb * 1024:.0f} MB)"),
-        ("Stream consumer", f"{c.stream_records_per_second:,.0f} records/s as batches of one, "
-                            f"{c.streams_gb_seconds:,.0f} GB-s ({params[RESERVED[STREAMS_FUNCTION]]} reserved "
-                            f"× {streams.memory_gb * 1024:.0f} MB)"),
-        ("DynamoDB", f"{c.wru_per_second:,.0f} WRU/s + {c.rru_per_second:,.0f} RRU/s (every table and index at "
-                     "its maximum)"),
-        ("CloudWatch Logs", f"{LOG_BYTES_PER_INVOCATION:,} bytes per invocation (assumed)"),
-    ]
-    lines += [f"| {layer} | {text} | {_money(c.layers[layer])} |" for layer, text in rows]
-    lines.append(f"| **total** | | **{_money(c.total)}** |")
-    return "\n".join(lines)
+    return [("WAF", waf_note), ("API Gateway", bound), ("CloudFront", "not used (the REST door)")]
 
 
 def main() -> int:
     template = load_template()
-    print(report(template))
-    print(f"\nAs `make deploy` reserves concurrency on an account with the standard quota "
-          f"({', '.join(f'{k}={v}' for k, v in DEPLOY_RESERVATION.items())}; a new account's "
-          f"smaller quota gets none, and its own quota bounds Lambda instead):\n")
-    print(report(template, DEPLOY_RESERVATION))
+    for door in (edge_door.EDGE, edge_door.REST):
+        print(f"## FrontDoor={door}\n")
+        print(report(template, {"FrontDoor": door}))
+        print(f"\nAs `make deploy` reserves concurrency on an account with the standard quota "
+              f"({', '.join(f'{k}={v}' for k, v in DEPLOY_RESERVATION.items())}; a new account's "
+              f"smaller quota gets none, and its own quota bounds Lambda instead):\n")
+        print(report(template, {"FrontDoor": door, **DEPLOY_RESERVATION}) + "\n")
     print(methods_report(ROOT / "out" / "sam.json"))
     return 0
 
