@@ -15,7 +15,15 @@ import pytest
 
 from bench import bill
 
-DEFAULTS = bill.load_template()
+
+def _rest_door(template: dict[str, Any]) -> dict[str, Any]:
+    """These figures are the REST door's (the cloudfront door's: tests/deploy/test_edge_door.py)."""
+    template = copy.deepcopy(template)
+    template["Parameters"]["FrontDoor"]["Default"] = "rest"
+    return template
+
+
+DEFAULTS = _rest_door(bill.load_template())
 FUNCTIONS = {"APIHandler": bill.Function(0.5, 30.0), "Streams": bill.Function(0.5, 30.0)}
 
 
@@ -126,6 +134,7 @@ def test_layer_costs_prices_each_layer() -> None:
     assert costs == {
         "WAF": pytest.approx(1.20),
         "API Gateway": pytest.approx(3.50),
+        "CloudFront": 0.0,
         "Lambda": pytest.approx(0.20 + 0.133334),
         "DynamoDB": pytest.approx(0.625 + 0.125),
         "CloudWatch Logs": pytest.approx(1.00),
@@ -135,7 +144,7 @@ def test_layer_costs_prices_each_layer() -> None:
 
 def test_the_report_reads_a_template_file(tmp_path: Path) -> None:
     path = tmp_path / "merge-template.json"
-    path.write_text(json.dumps(_with_default("PowRateLimit", 50)))
+    path.write_text(json.dumps(_with_default("PowRateLimit", 50)))  # (the REST door's default)
     text = bill.report(bill.load_template(path), functions=FUNCTIONS)
     assert ("| API Gateway | 600 requests/s: /pow/* throttles 100 + verification and scripts throttles 200 "
             "+ WAF all-sources 18,000 per 60 s | $7.56 |") \

@@ -14,8 +14,8 @@ from tests.deploy.conftest import Packaged
 
 
 def _acl(packaged: Packaged) -> dict[str, Any]:
-    (acl,) = resources(packaged.sam, "AWS::WAFv2::WebACL").values()
-    return acl
+    """The REST door's web ACL (the cloudfront door's: tests/deploy/test_edge_door.py)."""
+    return dict(resources(packaged.sam, "AWS::WAFv2::WebACL")["WebAcl"])
 
 
 def _rules(packaged: Packaged) -> dict[str, dict[str, Any]]:
@@ -36,8 +36,11 @@ def test_waf_is_on_by_default_and_guards_the_stage(packaged: Packaged) -> None:
     assert params["EnableWaf"]["Default"] == "true"
     acl = _acl(packaged)
     (assoc,) = resources(packaged.sam, "AWS::WAFv2::WebACLAssociation").values()
-    assert acl["Condition"] == assoc["Condition"] == "WafEnabled"
+    assert acl["Condition"] == assoc["Condition"] == "RestWafEnabled"
     assert packaged.sam["Conditions"]["WafEnabled"] == {"Fn::Equals": [{"Ref": "EnableWaf"}, "true"]}
+    assert packaged.sam["Conditions"]["RestWafEnabled"] == {
+        "Fn::And": [{"Condition": "WafEnabled"}, {"Condition": "RestDoor"}]}
+    assert packaged.sam["Conditions"]["RestDoor"] == {"Fn::Equals": [{"Ref": "FrontDoor"}, "rest"]}
     assert assoc["Properties"]["WebACLArn"] == {"Fn::GetAtt": ["WebAcl", "Arn"]}
     assert assoc["Properties"]["ResourceArn"]["Fn::Sub"].endswith("/restapis/${RestAPI}/stages/${RestAPI.Stage}")
     assert acl["Properties"]["DefaultAction"] == {"Allow": {}}
