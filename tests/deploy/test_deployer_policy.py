@@ -29,7 +29,12 @@ UNSCOPED = {"cloudformation:ValidateTemplate", "cloudformation:GetTemplateSummar
             "lambda:ListEventSourceMappings", "logs:DescribeLogGroups",
             "secretsmanager:GetRandomPassword", "kms:DescribeKey", "kms:CreateGrant",
             "lambda:CreateEventSourceMapping", "lambda:UpdateEventSourceMapping",
-            "lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping"}
+            "lambda:DeleteEventSourceMapping", "lambda:GetEventSourceMapping",
+            # A plan subscription's ARN is AWS's own id: no name to scope it to.
+            "pricingplanmanager:CreateSubscription", "pricingplanmanager:GetSubscription",
+            "pricingplanmanager:ListSubscriptions", "pricingplanmanager:CancelSubscription",
+            "pricingplanmanager:AssociateResourcesToSubscription",
+            "pricingplanmanager:DisassociateResourcesFromSubscription"}
 
 
 def unconditioned(policy: dict[str, Any]) -> dict[str, Any]:
@@ -89,6 +94,10 @@ def _lambda_needs(kind: str, props: dict[str, Any]) -> list[tuple[str, str]]:
         layer = arn.format("lambda") + "layer:" + props["LayerName"]
         return [("lambda:PublishLayerVersion", layer), ("lambda:GetLayerVersion", layer + ":3"),
                 ("lambda:DeleteLayerVersion", layer + ":3")]
+    if kind == "AWS::Lambda::Url":
+        return [(f"lambda:{a}", function) for a in
+                ("CreateFunctionUrlConfig", "UpdateFunctionUrlConfig", "GetFunctionUrlConfig",
+                 "DeleteFunctionUrlConfig")]
     if kind == "AWS::Lambda::Permission":
         return [("lambda:AddPermission", function), ("lambda:RemovePermission", function)]
     if kind == "AWS::Lambda::EventSourceMapping":
@@ -105,12 +114,17 @@ def _edge_needs(kind: str, logical_id: str, props: dict[str, Any]) -> list[tuple
                 ("apigateway:PUT", api), ("apigateway:PATCH", api + "/stages/api"),
                 ("apigateway:DELETE", api)]
     if kind == "AWS::WAFv2::WebACL":
-        acl = arn.format("wafv2") + f"regional/webacl/{props['Name']}/1a2b3c4d"
+        scope = "global" if props["Scope"] == "CLOUDFRONT" else "regional"
+        acl = (f"arn:aws:wafv2:us-east-1:{ACCOUNT}:" if scope == "global" else arn.format("wafv2")) + \
+            f"{scope}/webacl/{props['Name']}/1a2b3c4d"
         return [(f"wafv2:{a}", acl) for a in ("CreateWebACL", "UpdateWebACL", "GetWebACL", "DeleteWebACL")]
     if kind == "AWS::WAFv2::WebACLAssociation":
         acl = arn.format("wafv2") + f"regional/webacl/{STACK}/1a2b3c4d"
         return [("wafv2:AssociateWebACL", acl), ("wafv2:AssociateWebACL", api + "/stages/api"),
                 ("apigateway:SetWebACL", api + "/stages/api"), ("wafv2:DisassociateWebACL", acl)]
+    found = _cloudfront_needs(kind, props)
+    if found:
+        return found
     if kind == "AWS::CloudWatch::Alarm":
         alarm = arn.format("cloudwatch") + "alarm:" + str(props.get("AlarmName", generated(logical_id)))
         return [(f"cloudwatch:{a}", alarm) for a in ("PutMetricAlarm", "DescribeAlarms", "DeleteAlarms")]
@@ -126,6 +140,27 @@ def _edge_needs(kind: str, logical_id: str, props: dict[str, Any]) -> list[tuple
     if kind == "AWS::CloudWatch::Dashboard":
         dashboard = f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{props['DashboardName']}"
         return [(f"cloudwatch:{a}", dashboard) for a in ("PutDashboard", "GetDashboard", "DeleteDashboards")]
+    return []
+
+
+def _cloudfront_needs(kind: str, props: dict[str, Any]) -> list[tuple[str, str]]:
+    cloudfront = f"arn:aws:cloudfront::{ACCOUNT}:"
+    if kind == "AWS::CloudFront::Distribution":
+        distribution = cloudfront + "distribution/E1A2B3C4D5E6F7"
+        return [(f"cloudfront:{a}", distribution) for a in
+                ("CreateDistribution", "UpdateDistribution", "GetDistribution", "DeleteDistribution",
+                 "TagResource")]
+    if kind == "AWS::CloudFront::Function":
+        function = cloudfront + f"function/{props['Name']}"
+        return [(f"cloudfront:{a}", function) for a in
+                ("CreateFunction", "UpdateFunction", "PublishFunction", "DescribeFunction", "DeleteFunction")]
+    if kind == "AWS::CloudFront::OriginRequestPolicy":
+        policy = cloudfront + "origin-request-policy/1a2b3c4d-5e6f"
+        return [(f"cloudfront:{a}", policy) for a in
+                ("CreateOriginRequestPolicy", "GetOriginRequestPolicy", "DeleteOriginRequestPolicy")]
+    if kind == "AWS::PricingPlanManager::Subscription":
+        return [(f"pricingplanmanager:{a}", "*") for a in
+                ("CreateSubscription", "GetSubscription", "CancelSubscription")]
     return []
 
 
