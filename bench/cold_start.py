@@ -50,7 +50,6 @@ print(time.perf_counter() - start)
 """
 THIRD_PARTY_FLOOR = """import pynamodb.attributes, pynamodb.models, chalice.app
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 """
 
 

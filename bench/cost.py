@@ -27,16 +27,21 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# us-east-1 list prices, as of the date printed.
-PRICES_DATE = "2026-11-30"
-DYNAMODB_WRU = 0.625 / 1e6   # on-demand, per write request unit (since Nov 2024)
-DYNAMODB_RRU = 0.125 / 1e6   # on-demand, per read request unit
-API_GATEWAY_REST = 3.50 / 1e6  # REST API, per request (first 333 M a month)
-LAMBDA_REQUEST = 0.20 / 1e6
-LAMBDA_GB_SECOND = {"arm64": 0.0000133334, "x86": 0.0000166667}
+# us-east-1 list prices: one place, bench/bill.py.
+from bench.bill import (  # noqa: E402
+    API_GATEWAY_REQUEST as API_GATEWAY_REST,
+)
+from bench.bill import (  # noqa: E402
+    DYNAMODB_RRU,
+    DYNAMODB_WRU,
+    LAMBDA_GB_SECOND,
+    LAMBDA_REQUEST,
+    LOGS_GB,
+    PRICES_DATE,
+)
+
 LAMBDA_MEMORY_GB = 0.5       # .chalice/config.json lambda_memory_size
 LAMBDA_MS = 25               # assumed billed duration of one request (warm)
-LOGS_GB = 0.50               # CloudWatch Logs, per GB ingested (standard class)
 # What CloudWatch Logs adds to each line it ingests (its own event overhead is
 # billed: 26 bytes per event), and the Lambda runtime's START/END/REPORT lines
 # of each invocation, measured on a deployed function's log group (about 300 bytes).
@@ -61,10 +66,11 @@ def _environment() -> None:
 
 
 class LogMeter:
-    """The bytes the requests write to CloudWatch Logs: the request line (its
-    Logger's stream) and the EMF lines (printed), each line with CloudWatch's
-    event overhead. A successful read's line is written for `sample` of them
-    (observe.logged), so it counts that part of its bytes."""
+    """The bytes the requests write to CloudWatch Logs: the request line, its
+    metrics on it (its Logger's stream), and any metrics-only line (printed),
+    each line with CloudWatch's event overhead. Every line is written (the
+    sample's draw always passes) as the app writes it, `sampled` field
+    included; a successful read's line counts for the `sample` part of them."""
 
     def __init__(self, sample: float) -> None:
         import io
@@ -78,7 +84,8 @@ class LogMeter:
         for text in self.lines.getvalue().splitlines():
             line = json.loads(text)
             record = observe.Record(route=str(line.get("route", "")))
-            part = 1.0 if observe.logged(record, str(line.get("result")), 0.0) else self.sample
+            sampled = observe.sample_of(record, str(line.get("result")), self.sample)
+            part = 1.0 if sampled is None else sampled
             total += part * (len(text.encode()) + 1 + LOG_EVENT_OVERHEAD)
         total += sum(len(text.encode()) + 1 + LOG_EVENT_OVERHEAD
                      for text in self.emf.getvalue().splitlines())
@@ -100,11 +107,13 @@ class Bench:
         # embedded store on 127.0.0.1:8001, not this in-process moto.
         self.client = Client(app_module.app, stage_name="bench")
         info, self.secret = sites.create_site("bench")
+        self.sent = 0  # response bytes, headers included
         self.site_key = info.site_key
 
     def call(self, path: str, **params: Any) -> dict[str, Any]:
         response = self.client.http.post(path, body=urlencode(params), headers={
             "Content-Type": "application/x-www-form-urlencoded"})
+        self.sent += response_bytes(response)
         return json.loads(response.body)
 
     def api(self, path: str, **params: Any) -> dict[str, Any]:
@@ -138,15 +147,28 @@ class Bench:
         handler = observe.LOGGER.registered_handler
         previous = handler.setStream(meter.lines)  # type: ignore[attr-defined]
         try:
+            sent = self.sent
             with Recorder(_clients(), self.backend) as request, \
                     contextlib.redirect_stdout(meter.emf):
                 result = action()
+            self.last_sent = self.sent - sent
             with Recorder(_clients(), self.backend) as consumer, \
                     contextlib.redirect_stdout(LogMeter(sample).emf):
                 drain()
         finally:
             handler.setStream(previous)  # type: ignore[attr-defined]
         return result, request.cost, consumer.cost, meter.expected_bytes()
+
+
+# What API Gateway adds to each answer's headers (x-amzn-RequestId, Date,
+# Connection, x-amz-apigw-id, ...), about 200 bytes, plus the status line.
+GATEWAY_HEADER_BYTES = 220
+
+
+def response_bytes(response: Any) -> int:
+    """An answer's bytes on the wire: body, the app's headers, API Gateway's."""
+    headers = sum(len(k) + len(str(v)) + 4 for k, v in response.headers.items())
+    return len(response.body) + headers + GATEWAY_HEADER_BYTES
 
 
 def _clients() -> list[Any]:
@@ -307,6 +329,66 @@ def batch_share_cost(bench: Bench) -> Any:
     return consumer.cost
 
 
+def _doors_figures(*args: Any) -> Any:
+    from bench import doors
+
+    return doors.Figures(*args)
+
+
+def _widget_load(bench: Bench, sample: float) -> tuple[float, float, int]:
+    """(Lambda $, logs $, bytes sent gzipped) of one /lib/captcha.js load on the REST door."""
+    import gzip
+
+    def load() -> Any:
+        return bench.client.http.get("/lib/captcha.js")
+
+    response, _, _, logged = bench.measure(load, sample)
+    logs = (logged + LAMBDA_RUNTIME_LOG_BYTES) / 1e9 * LOGS_GB
+    sent = len(gzip.compress(response.body)) + response_bytes(response) - len(response.body)
+    return lambda_dollars("arm64"), logs, sent
+
+
+def _doors(bench: Bench, figures: dict[str, Any], sample: float, out: Any) -> None:
+    from bench import doors
+
+    lambda_, logs, sent = _widget_load(bench, sample)
+    captcha = figures["captcha solve (job + submit + verify)"]
+    siteverify = figures["/siteverify"]
+    share = figures["/pow/submit user share (steady)"]
+    rows = {
+        "user share (steady)": doors.Figures(1, share.dynamodb, share.lambda_, share.logs,
+                                             share.sent_bytes, doors.share_offpath(bench)),
+    }
+    for rate in (1, 10):
+        rows[f"captcha with widget load ({rate}/s)"] = doors.Figures(
+            3, captcha.dynamodb - figures["/token/verify"].dynamodb + siteverify.dynamodb,
+            captcha.lambda_, captcha.logs - figures["/token/verify"].logs + siteverify.logs,
+            captcha.sent_bytes - figures["/token/verify"].sent_bytes + siteverify.sent_bytes,
+            doors.captcha_offpath(bench, rate), doors.WIDGET_LOADS,
+            lambda_ * doors.WIDGET_LOADS, logs * doors.WIDGET_LOADS, sent * doors.WIDGET_LOADS)
+    size, window = doors.batching()["ledger"]
+    out()
+    out(f"Both doors, all-in $/M (arm64): request path + the consumer at the template's "
+        f"batching (ledger {size} records / {window} s; guards {doors.batching()['guards']}; "
+        f"tokens {doors.batching()['tokens']}) + logs; REST door + API Gateway "
+        f"${API_GATEWAY_REST * 1e6:.2f}/M + transfer ${doors.DATA_TRANSFER_OUT_GB}/GB out; "
+        f"flat door: CloudFront plan fee / allowance per request (transfer included, Lambda "
+        f"logs not). Captcha = job + submit + /siteverify + {doors.WIDGET_LOADS} widget script "
+        f"loads (REST door: from the API, max-age 300; flat door: CloudFront's cache, "
+        f"immutable URLs: plan requests, no Lambda, no logs). User share: 30 miners at a "
+        f"share each 2–10 s.")
+    out("| request | consumer WRU | REST door $/M | flat door Free $/M | flat door Pro $/M "
+        "| target (flat Free) |")
+    out("|---|---:|---:|---:|---:|---|")
+    for label, f in rows.items():
+        target = next(v for k, v in doors.TARGETS.items() if label.startswith(k))
+        free = doors.flat(f, "Free")
+        verdict = "PASS" if free * 1e6 <= target else "FAIL"
+        out(f"| {label} | {f.offpath_wru:.2f} | {doors.rest(f, API_GATEWAY_REST) * 1e6:.2f} | "
+            f"{free * 1e6:.2f} | {doors.flat(f, 'Pro') * 1e6:.2f} | "
+            f"≤ ${target:.2f}: {verdict} |")
+
+
 def main() -> int:
     import argparse
 
@@ -317,6 +399,8 @@ def main() -> int:
                         help="the part of successful reads whose line is logged (deployed default)")
     args = parser.parse_args()
     _environment()
+    os.environ["WORKPROOF_LOG_SAMPLE"] = str(args.log_sample)
+    observe.drawn = lambda record, sample: True  # every line written, weighed by LogMeter
     from moto import mock_aws
 
     out = partial(print, file=sys.__stdout__, flush=True)
@@ -342,9 +426,11 @@ def main() -> int:
               f"{LAMBDA_RUNTIME_LOG_BYTES} bytes of Lambda's START/END/REPORT a call")
         out()
         header = ("| request | calls | WRU base + index = total | RRU | off path WRU (alone) "
-                  "| DynamoDB $/M | log bytes | logs $/M | all-in $/M arm64 | all-in $/M x86 |")
+                  "| DynamoDB $/M | log bytes | logs $/M | response bytes "
+                  "| request path $/M arm64 | request path $/M x86 |")
         out(header)
-        out("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        out("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        figures: dict[str, Any] = {}
         for label, setup in scenarios(bench):
             action = setup()
             _, request, consumer, logged = bench.measure(action, args.log_sample)
@@ -356,9 +442,12 @@ def main() -> int:
             logs = log_bytes / 1e9 * LOGS_GB
             out(f"| {label} | {request.by_key()} | {request.base_wru:g} + {index} = "
                   f"{request.wru:g} | {request.rru:g} | {consumer.wru:g} | {db * 1e6:.2f} | "
-                  f"{log_bytes:,.0f} | {logs * 1e6:.2f} | "
+                  f"{log_bytes:,.0f} | {logs * 1e6:.2f} | {bench.last_sent:,} | "
                   f"{(db + gateway + logs + lambda_dollars('arm64') * per_request) * 1e6:.2f} | "
                   f"{(db + gateway + logs + lambda_dollars('x86') * per_request) * 1e6:.2f} |")
+            figures[label] = _doors_figures(per_request, db, lambda_dollars("arm64") * per_request,
+                                           logs, bench.last_sent, consumer.wru)
+        _doors(bench, figures, args.log_sample, out)
         batch = batch_share_cost(bench)
         out()
         out(f"Stream consumer, 100 user shares of 10 users in one batch: {batch.by_key()}, "

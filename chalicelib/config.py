@@ -318,3 +318,9 @@ def use(chosen: Settings) -> None:
     started with them would."""
     global _installed
     _installed = chosen
+
+
+def metrics_disabled() -> bool:
+    """Powertools' own switch, read when asked (`make run` sets it, ops/request_log.py):
+    lines then carry no metrics."""
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").strip().lower() == "true"

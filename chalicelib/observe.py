@@ -2,9 +2,10 @@
 
 Logs go through Powertools for AWS Lambda's Logger (JSON, one line per
 request at INFO; an `internal_error` is logged at ERROR with its traceback,
-nothing else carries one). Metrics go through Powertools Metrics in
-CloudWatch embedded metric format: printed lines CloudWatch turns into
-metrics, no API call; each request's are printed once, when it ends.
+nothing else carries one). Metrics ride on that line in CloudWatch's
+embedded metric format (`emf`): CloudWatch turns them into metrics, no API
+call, no line of their own; a request whose line is sampled out prints its
+metrics, if it has any, alone. CloudWatch Logs bills every byte ingested.
 
 A line never holds a secret, a full token or a job: the secret is never
 put in it, a token appears as `token_hint` (first 4 characters and length)
@@ -14,6 +15,7 @@ into the request's record; nothing here reads a request itself.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import sys
 import time
@@ -24,11 +26,15 @@ from types import TracebackType
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+
+from chalicelib import config
 
 SERVICE = "workproof"
 NAMESPACE = "Workproof"
 LOGGER = Logger(service=SERVICE)
+# CloudWatch stamps every event it ingests, and a line's place in the code is
+# the same for every request: neither is worth its bytes on every line.
+LOGGER.remove_keys(["location", "timestamp"])
 
 # The captcha backends' verify routes (chalicelib/siteverify.py), counted as verifies.
 SITEVERIFY_ROUTES = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
@@ -147,7 +153,7 @@ def request_series(record: Record, result: str) -> Series:
     """The metrics a request publishes, by dimension set (contract: deploy/README.md).
 
     Every series has `service=workproof`, and one request publishes one
-    dimension set (one EMF line) but for DynamoDB retries after a refusal:
+    dimension set but for DynamoDB retries after a refusal:
     shares and hashes accepted with no other dimension, `SharesRefused` by
     `error`, `Verifies` and `Withdrawals` by `result`. No series is per site:
     a custom metric costs $0.30 a month, so one per site would bill per site;
@@ -172,52 +178,80 @@ def request_series(record: Record, result: str) -> Series:
     return series
 
 
-def publish(series: Series, properties: Mapping[str, Any]) -> None:
-    """Print each dimension set's metrics as one EMF line (`properties`: searchable, not dimensions)."""
+def emf(series: Series) -> dict[str, Any]:
+    """The series as members of a log line in CloudWatch's embedded metric
+    format: CloudWatch turns them into metrics, so a request's metrics ride
+    on its one line (empty: no series, or metrics disabled)."""
+    if not series or config.metrics_disabled():
+        return {}
+    directives: list[dict[str, Any]] = []
+    members: dict[str, Any] = {"service": SERVICE}
     for dimensions, values in series.items():
-        metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
-        for dimension, label in dimensions:
-            metrics.add_dimension(name=dimension, value=label)
-        for name, count in values.items():
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
-        for key, value in properties.items():
-            if value is not None:
-                metrics.add_metadata(key=key, value=value)
-        metrics.flush_metrics()
+        directives.append({
+            "Namespace": NAMESPACE,
+            "Dimensions": [sorted([*(name for name, _ in dimensions), "service"])],
+            "Metrics": [{"Name": name, "Unit": "Count"} for name in values]})
+        members.update(dimensions)
+        members.update(values)
+    return {"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives},
+            **members}
+
+
+def publish(series: Series) -> None:
+    """Print the series as one metrics-only line (a request whose line is not written)."""
+    members = emf(series)
+    if members:
+        print(json.dumps(members, separators=(",", ":")), flush=True)
 
 
 # --- the request's line --------------------------------------------------------------
+
+def sample_of(record: Record, result: str, log_sample: float) -> float | None:
+    """The part of such requests whose line is written: `log_sample` for a
+    successful read, None (every one) otherwise."""
+    if result != SUCCESS or not record.route.startswith(READ_ROUTES) or log_sample >= 1.0:
+        return None
+    return log_sample
+
 
 def logged(record: Record, result: str, log_sample: float) -> bool:
     """Whether the request's line is written: always, but for the successful
     reads, of which a `log_sample` part are (chosen by request id, so a
     request's line is there or not wherever it is asked)."""
-    if result != SUCCESS or not record.route.startswith(READ_ROUTES) or log_sample >= 1.0:
-        return True
+    sample = sample_of(record, result, log_sample)
+    return sample is None or drawn(record, sample)
+
+
+def drawn(record: Record, sample: float) -> bool:
+    """Whether the request is in the sample (by its request id)."""
     seed = record.request_id or secrets.token_hex(8)
     draw = int.from_bytes(hashlib.sha256(seed.encode("utf-8", "replace")).digest()[:4], "big")
-    return draw < log_sample * 2**32
+    return draw < sample * 2**32
 
 
 def finish(record: Record, result: str, status: int, log_sample: float = 1.0) -> None:
-    """Log the request's line (successful reads: a `log_sample` part of them)
-    and publish its metrics; ends the record."""
+    """Log the request's line, its metrics on it (successful reads: a
+    `log_sample` part of them, marked `sampled`; the others publish their
+    metrics, if any, alone); ends the record."""
     _current.set(None)
     result = record.result or result
     series = request_series(record, result)
-    properties = {"request_id": record.request_id, "route": record.route, "site": record.site}
-    if not logged(record, result, log_sample):
-        publish(series, properties)
+    sample = sample_of(record, result, log_sample)
+    if sample is not None and not drawn(record, sample):
+        publish(series)
         return
     line: dict[str, Any] = {
         "request_id": record.request_id, "route": record.route, "method": record.method,
         "site": record.site, "result": result, "status": status,
         "duration_ms": record.elapsed_ms(),
     }
+    if sample is not None:
+        line["sampled"] = sample
     if record.token:
         line["token_hint"] = record.token
     if record.retries:
         line["dynamo_retries"] = record.retries
+    line.update(emf(series))
     if result == INTERNAL_ERROR:
         line["detail"] = record.detail or "internal error"
         LOGGER.error("request", extra=line, exc_info=record.exc_info or False)
@@ -226,45 +260,45 @@ def finish(record: Record, result: str, status: int, log_sample: float = 1.0) ->
         LOGGER.error("request", extra=line)
     else:
         LOGGER.info("request", extra=line)
-    publish(series, properties)
 
 
 # --- the stream consumer -------------------------------------------------------------
 
 def consume(handle: Callable[[dict[str, Any]], Mapping[str, int]],
             event: dict[str, Any]) -> Mapping[str, int]:
-    """Run the stream consumer on one batch: one log line and its metrics.
+    """Run the stream consumer on one batch: one log line, its metrics on it.
 
     A failing batch is logged with its traceback, counted in
     `StreamFailures` and raised again (Lambda retries the batch whole).
     """
     records = event.get("Records", [])
     record = start("stream")
-    line: dict[str, Any] = {"records": len(records)}
-    counts: Mapping[str, int] = {}
     try:
         counts = handle(event)
     except Exception:
-        exc_type, exc, tb = sys.exc_info()
-        assert exc_type is not None and exc is not None
-        line.update(result=INTERNAL_ERROR, duration_ms=record.elapsed_ms())
-        LOGGER.error("stream batch", extra=line, exc_info=(exc_type, exc, tb))
+        _batch_line(record, len(records), {}, current_exc_info())
         raise
-    else:
-        line.update(result=SUCCESS, duration_ms=record.elapsed_ms(), **counts)
-        LOGGER.info("stream batch", extra=line)
-    finally:
-        _current.set(None)
-        failed = line["result"] != SUCCESS
-        series: Series = {(): {
-            "StreamRecords": len(records),
-            "StreamCountersWritten": counts.get("stats", 0) + counts.get("verifies", 0),
-            "StreamRanksWritten": counts.get("ranks", 0),
-            "StreamFailures": int(failed),
-        }}
-        if record.retries:
-            _add(series, (), "DynamoRetries", record.retries)
-        if record.throttles:
-            _add(series, (), "DynamoThrottles", record.throttles)
-        publish(series, {})
+    _batch_line(record, len(records), counts, None)
     return counts
+
+
+def _batch_line(record: Record, records: int, counts: Mapping[str, int],
+                exc_info: ExcInfo | None) -> None:
+    _current.set(None)
+    series: Series = {(): {
+        "StreamRecords": records,
+        "StreamCountersWritten": counts.get("stats", 0) + counts.get("verifies", 0),
+        "StreamRanksWritten": counts.get("ranks", 0),
+        "StreamFailures": int(exc_info is not None),
+    }}
+    if record.retries:
+        _add(series, (), "DynamoRetries", record.retries)
+    if record.throttles:
+        _add(series, (), "DynamoThrottles", record.throttles)
+    line: dict[str, Any] = {"records": records, "duration_ms": record.elapsed_ms()}
+    if exc_info is not None:
+        line.update(result=INTERNAL_ERROR, **emf(series))
+        LOGGER.error("stream batch", extra=line, exc_info=exc_info)
+    else:
+        line.update(result=SUCCESS, **counts, **emf(series))
+        LOGGER.info("stream batch", extra=line)

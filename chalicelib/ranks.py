@@ -5,8 +5,9 @@ in a batch it writes (or deletes) one rank entry (`User.rank_pk`)
 carrying the sparse index keys — the partition (`User.rank_partition_for`)
 and the order keys (fixed-width descending hex, then the name, so ties sort
 by UTF-8 name) — so that a credit on the request path rewrites no index entry.
-A user changed many times within one batch costs one rank write. Rank
-entries trail the ledger by the stream's delay and are exact once quiet.
+A user changed many times within one batch costs one rank write, so the
+ledger's mapping gathers batches for up to 30 s (deploy/merge-template.json,
+bench/rank_batching.py): rank entries trail the ledger by that and are exact once quiet.
 """
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ guards' stream feeds `apply_shares()`, the tokens' stream feeds
 link it touches, however many shares it holds — in one transaction with a
 batch marker keyed by the batch's first record: a redelivered batch finds
 its marker and counts nothing twice; one that grew since skips what the
-marker covers. Reads trail the shares by the stream's delay (about a second).
+marker covers. Reads trail the shares by the stream's batching (docs/contract.md
+§6: about 2 s for shares, up to about 32 s for verifies).
 """
 from __future__ import annotations
 

@@ -22,14 +22,17 @@ def _module() -> Any:
 def test_plan_is_the_templates_mappings_for_the_stage() -> None:
     the_plan = _module().plan("dev")
     template = json.loads((ROOT / "deploy" / "merge-template.json").read_text())
-    declared = [r["Properties"] for r in template["Resources"].values()
-                if r.get("Type") == "AWS::Lambda::EventSourceMapping"]
+    resources = template["Resources"]
+    declared = {f"workproof-dev-{resources[table]['Properties']['TableName'].rsplit('-', 1)[1]}": props
+                for props in (r["Properties"] for r in resources.values()
+                              if r.get("Type") == "AWS::Lambda::EventSourceMapping")
+                for table in [props["EventSourceArn"]["Fn::GetAtt"][0]]}
     assert the_plan["function"] == "workproof-dev-streams"
     assert the_plan["queue"]["name"] == "workproof-dev-streams-failures"
     assert [m["table"] for m in the_plan["mappings"]] == sorted(
         f"workproof-dev-{models.table_for(m).suffix}" for m in models.STREAM_TABLES)
     for mapping in the_plan["mappings"]:
-        expected = {k: v for k, v in declared[0].items()
+        expected = {k: v for k, v in declared[mapping["table"]].items()
                     if k not in ("EventSourceArn", "FunctionName", "DestinationConfig")}
         assert mapping["settings"] == expected
         assert mapping["settings"]["BisectBatchOnFunctionError"] is False
@@ -79,8 +82,12 @@ def test_applies_queue_and_mappings_idempotently(aws: dict[str, Any]) -> None:
     streams = {aws["dynamodb"].describe_table(TableName=f"workproof-prod-{models.table_for(m).suffix}")[
         "Table"]["LatestStreamArn"] for m in models.STREAM_TABLES}
     assert {m["EventSourceArn"] for m in mappings} == streams
+    batch_sizes = {m["table"]: m["settings"]["BatchSize"] for m in the_plan["mappings"]}
+    by_stream = {aws["dynamodb"].describe_table(TableName=t)["Table"]["LatestStreamArn"]: size
+                 for t, size in batch_sizes.items()}
+    assert sorted(batch_sizes.values()) == [100, 1000, 1000]  # guards, ledger and tokens
     for mapping in mappings:
-        assert mapping["BatchSize"] == 100
+        assert mapping["BatchSize"] == by_stream[mapping["EventSourceArn"]]
         assert mapping["StartingPosition"] == "TRIM_HORIZON"
         assert mapping["BisectBatchOnFunctionError"] is False
         assert mapping["MaximumRetryAttempts"] == -1

@@ -19,7 +19,7 @@ from tests.functional.store import aws  # noqa: F401 - aws: the shared store
 from tests.solver import find_bad_nonce, solve
 
 MIN_WORK = 256
-LINE_KEYS = {"level", "location", "message", "timestamp", "service", "request_id", "route",
+LINE_KEYS = {"level", "message", "service", "request_id", "route",
              "method", "site", "result", "status", "duration_ms"}
 
 
@@ -42,8 +42,9 @@ class Captured:
         return [line for line in self.lines() if line["message"] == "request"]
 
     def metrics(self) -> list[dict[str, Any]]:
+        """Every line that carries metrics: request lines, and metrics-only lines printed."""
         self.text()
-        found = []
+        found = [line for line in self.lines() if "_aws" in line]
         for line in "".join(self.out).splitlines():
             if line.startswith("{") and '"_aws"' in line:
                 found.append(json.loads(line))
@@ -273,15 +274,44 @@ def test_emf_line_shape_one_line_per_request(api, captured):
     credit(api.site.site_key, "alice", 10)
     captured.clear()
     api.post("/user/withdraw", name="alice", amount=1)
-    [line] = captured.metrics()
+    # The request's metrics ride on its one line: no line of their own.
+    [line] = captured.lines()
+    assert captured.metrics() == [line]
     assert line["_aws"]["CloudWatchMetrics"] == [{
         "Namespace": "Workproof", "Dimensions": [["result", "service"]],
         "Metrics": [{"Name": "Withdrawals", "Unit": "Count"}]}]
     assert isinstance(line["_aws"]["Timestamp"], int)
-    # Dimension values, the metric's values, and searchable properties (not dimensions).
-    assert {k: v for k, v in line.items() if k != "_aws"} == {
-        "service": "workproof", "result": "success", "Withdrawals": [1.0], "request_id": "",
-        "route": "/user/withdraw", "site": api.site.site_key}
+    # Dimension values and the metric's value, beside the request's fields.
+    assert {k: v for k, v in line.items() if k not in ("_aws", "duration_ms")} == {
+        "level": "INFO", "message": "request", "service": "workproof", "result": "success",
+        "Withdrawals": 1, "request_id": "", "route": "/user/withdraw", "method": "POST",
+        "site": api.site.site_key, "status": 200}
+
+
+def test_a_sampled_line_says_so_and_an_unsampled_reads_metrics_print_alone(
+        api, captured, app_settings, monkeypatch):
+    from chalicelib import observe
+
+    app_settings(WORKPROOF_LOG_SAMPLE="0.25")
+    credit(api.site.site_key, "alice", 10)
+    monkeypatch.setattr(observe, "drawn", lambda record, sample: True)
+    captured.clear()
+    api.get("/user/balance", name="alice")
+    api.post("/user/withdraw", name="alice", amount=1)
+    read, write = captured.requests()
+    assert (read["route"], read["sampled"]) == ("/user/balance", 0.25)
+    assert "sampled" not in write  # every write is logged
+    monkeypatch.setattr(observe, "drawn", lambda record, sample: False)
+    captured.clear()
+    api.get("/user/balance", name="alice")
+    assert captured.requests() == []
+    record = observe.start("/user/balance", "GET", "r-1")
+    observe.dynamo_retry(throttled=True)
+    observe.finish(record, observe.SUCCESS, 200, 0.25)
+    assert captured.requests() == []
+    [alone] = captured.metrics()
+    assert {k: v for k, v in alone.items() if k != "_aws"} == {
+        "service": "workproof", "DynamoRetries": 1, "DynamoThrottles": 1}
 
 
 def test_successful_reads_are_logged_for_a_sample_failures_and_writes_always(

@@ -81,3 +81,28 @@ def test_an_older_batch_delivered_late_does_not_undo_a_newer_one(api: Api) -> No
     streams.handle_event(newer)
     streams.handle_event(older)
     assert _top(api) == [("alice", 12)]
+
+
+def test_a_user_with_50_shares_in_one_batch_costs_one_rank_write(api: Api) -> None:
+    """The ledger mapping gathers up to 30 s (deploy/merge-template.json): a
+    miner's shares in one batch collapse to one rank entry write."""
+    from chalicelib import streams
+    from chalicelib.store import transactions
+
+    pending_records()
+    for _ in range(50):
+        credit(api.site.site_key, "alice", 3)
+    (event,) = pending_records(batch_size=1000)
+    assert len(event["Records"]) == 51  # the 50 credits, and one more write of the first
+    writes: list[str] = []
+    real = transactions.write_one
+
+    def counted(operation: str, model_cls: Any, kwargs: dict[str, Any]) -> Any:
+        writes.append(operation)
+        return real(operation, model_cls, kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transactions, "write_one", counted)
+        assert streams.handle_event(event)["ranks"] == 1
+    assert writes == ["PutItem"]
+    assert _top(api) == [("alice", 150)]
