@@ -73,11 +73,6 @@ LAMBDA_GB_SECOND = {"x86": 0.0000166667, "arm64": 0.0000133334}
 DYNAMODB_WRU = 0.625 / 1e6           # on-demand
 DYNAMODB_RRU = 0.125 / 1e6
 LOGS_GB = 0.50                       # CloudWatch Logs ingestion (standard class), per GB
-DATA_TRANSFER_OUT_GB = 0.09          # to the internet, first 10 TB a month (the REST door)
-# CloudFront flat-rate plans: (fee a month, requests included). Transfer is
-# included; CloudWatch Logs of the Lambda behind it are not.
-CLOUDFRONT_PLANS = {"Free": (0.0, 1_000_000), "Pro": (15.0, 10_000_000),
-                    "Business": (200.0, 125_000_000), "Premium": (1000.0, 500_000_000)}
 SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10            # standard resolution, per metric an alarm reads
 HIGH_RES_ALARM_METRIC_MONTH = 0.30   # period under 60 s

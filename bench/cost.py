@@ -371,7 +371,7 @@ def _doors(bench: Bench, figures: dict[str, Any], sample: float, out: Any) -> No
     out(f"Both doors, all-in $/M (arm64): request path + the consumer at the template's "
         f"batching (ledger {size} records / {window} s; guards {doors.batching()['guards']}; "
         f"tokens {doors.batching()['tokens']}) + logs; REST door + API Gateway "
-        f"${API_GATEWAY_REST * 1e6:.2f}/M + transfer ${doors.DATA_TRANSFER_OUT_GB}/GB out; "
+        f"${API_GATEWAY_REST * 1e6:.2f}/M + transfer ${doors.REST_TRANSFER_GB}/GB out; "
         f"flat door: CloudFront plan fee / allowance per request (transfer included, Lambda "
         f"logs not). Captcha = job + submit + /siteverify + {doors.WIDGET_LOADS} widget script "
         f"loads (REST door: from the API, max-age 300; flat door: CloudFront's cache, "
@@ -382,10 +382,10 @@ def _doors(bench: Bench, figures: dict[str, Any], sample: float, out: Any) -> No
     out("|---|---:|---:|---:|---:|---|")
     for label, f in rows.items():
         target = next(v for k, v in doors.TARGETS.items() if label.startswith(k))
-        free = doors.flat(f, "Free")
+        free = doors.flat(f, "FREE")
         verdict = "PASS" if free * 1e6 <= target else "FAIL"
         out(f"| {label} | {f.offpath_wru:.2f} | {doors.rest(f, API_GATEWAY_REST) * 1e6:.2f} | "
-            f"{free * 1e6:.2f} | {doors.flat(f, 'Pro') * 1e6:.2f} | "
+            f"{free * 1e6:.2f} | {doors.flat(f, 'PRO') * 1e6:.2f} | "
             f"≤ ${target:.2f}: {verdict} |")
 
 

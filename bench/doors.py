@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.bill import CLOUDFRONT_PLANS, DATA_TRANSFER_OUT_GB, DYNAMODB_WRU
+from bench.bill import DYNAMODB_WRU
+from bench.edge_door import PLANS, REST_TRANSFER_GB
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "merge-template.json"
 WIDGET_LOADS = 2  # /lib/ scripts a captcha page loads (captcha.js and its worker), as today
@@ -39,13 +40,14 @@ class Figures:
 
 
 def plan_per_request(tier: str) -> float:
-    fee, allowance = CLOUDFRONT_PLANS[tier]
-    return fee / allowance
+    """The plan's fee spread over its allowance used in full (CloudWatch Logs of the
+    Lambda behind it are not in the plan; transfer is)."""
+    return PLANS[tier].request_price
 
 
 def rest(f: Figures, gateway: float) -> float:
     calls = f.requests + f.static_loads
-    transfer = (f.sent_bytes + f.static_bytes) / 1e9 * DATA_TRANSFER_OUT_GB
+    transfer = (f.sent_bytes + f.static_bytes) / 1e9 * REST_TRANSFER_GB
     return (gateway * calls + f.dynamodb + f.lambda_ + f.static_lambda + f.logs
             + f.static_logs + f.offpath_wru * DYNAMODB_WRU + transfer)
 
