@@ -100,8 +100,11 @@ def test_function_gets_the_secret_by_ref(packaged: Packaged) -> None:
     props = _function(packaged.sam)
     env = props["Environment"]["Variables"]
     secrets_ = resources(packaged.sam, "AWS::SecretsManager::Secret")
-    assert list(secrets_) == ["SigningKeySecret"]
+    # The signing keys, and the string CloudFront proves itself with (the function-URL door).
+    assert sorted(secrets_) == ["OriginSecret", "SigningKeySecret"]
     assert env[config.ENV_SIGNING_SECRET_ARN] == {"Ref": "SigningKeySecret"}
+    assert env[config.ENV_ORIGIN_SECRET_ARN] == {"Ref": "OriginSecret"}
+    assert secrets_["OriginSecret"]["Properties"]["Name"] == "workproof-prod/origin-secret"
     assert config.ENV_SIGNING_KEYS not in env, "the signing key must never be in the template"
     assert props["Handler"] == "app.app"
     assert props["Runtime"] == "python3.11"
@@ -165,7 +168,8 @@ def test_policy_names_only_this_stacks_resources(packaged: Packaged, logical: st
     policy_file, fn = ROLES[logical]
     table_names = {t["Properties"]["TableName"] for t in
                    resources(packaged.sam, "AWS::DynamoDB::Table").values()}
-    secret_name = packaged.sam["Resources"]["SigningKeySecret"]["Properties"]["Name"]
+    secret_names = {r["Properties"]["Name"] for r in
+                    resources(packaged.sam, "AWS::SecretsManager::Secret").values()}
     queue_name = packaged.sam["Resources"]["StreamsFailureQueue"]["Properties"]["QueueName"]
     log_group = f"/aws/lambda/{_function(packaged.sam, fn)['FunctionName']}"
     for st in policy(policy_file)["Statement"]:
@@ -175,7 +179,8 @@ def test_policy_names_only_this_stacks_resources(packaged: Packaged, logical: st
                 table = arn.split(":table/", 1)[1].split("/")[0]
                 assert table in table_names, arn
             elif ":secretsmanager:" in arn:
-                assert arn.endswith(f":secret:{secret_name}-??????"), arn
+                name = arn.split(":secret:", 1)[1].removesuffix("-??????")
+                assert name in secret_names and arn.endswith("-??????"), arn
             elif ":sqs:" in arn:
                 assert arn == f"arn:aws:sqs:*:*:{queue_name}", arn
             else:
