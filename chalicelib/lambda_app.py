@@ -13,9 +13,10 @@ makes it the REST event Chalice routes, and Chalice's answer a 2.0 answer.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 from typing import Any
 
-from chalice.app import Chalice, Response
+from chalice.app import Chalice, Response, RouteEntry
 
 from chalicelib import config, function_url, observe, secret_refs
 from chalicelib.errors import ApiError, Forbidden, InternalError, NotFound
@@ -63,6 +64,17 @@ def _answer(error: ApiError, rest_status: bool) -> dict[str, Any]:
     return function_url.url_response(response.to_dict())
 
 
+def preflight(methods: Mapping[str, RouteEntry]) -> dict[str, Any] | None:
+    """A CORS route's preflight answer, as API Gateway's generated OPTIONS method
+    gives it without calling the function; None for a route without CORS."""
+    with_cors = [method for method, entry in methods.items() if entry.cors is not None]
+    if not with_cors or "OPTIONS" in methods:
+        return None
+    headers = methods[with_cors[0]].cors.get_access_control_headers()
+    headers["Access-Control-Allow-Methods"] = ",".join([*with_cors, "OPTIONS"])
+    return {"statusCode": 200, "headers": headers, "body": "", "isBase64Encoded": False}
+
+
 class WorkproofApp(Chalice):
     """Chalice, also serving Lambda function URL events (see the module's docstring)."""
 
@@ -87,4 +99,8 @@ class WorkproofApp(Chalice):
         rest = function_url.rest_event(event, self.routes)
         if rest is None:  # a path no route has the shape of (API Gateway's own not_found)
             return _answer(NotFound(), settings.rest_status)
+        if rest["httpMethod"] == "OPTIONS":
+            cors = preflight(self.routes[rest["resource"]])
+            if cors is not None:
+                return cors
         return function_url.url_response(super().__call__(rest, context))

@@ -221,6 +221,24 @@ def test_cookies_come_as_a_list_and_leave_as_one(door, site):
         {"success": False, "error": "signed_out"}
 
 
+def test_a_cors_preflight_is_answered_as_api_gateway_does(door):
+    asked = {"origin": ORIGIN, "access-control-request-method": "POST",
+             "access-control-request-headers": "content-type"}
+    answer = door.send("OPTIONS", "/pow/job", headers=asked)
+    assert answer["statusCode"] == 200 and answer["body"] == ""
+    headers = answer["headers"]
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert set(headers["Access-Control-Allow-Methods"].split(",")) == \
+        {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+    assert "Content-Type" in headers["Access-Control-Allow-Headers"].split(",")
+    assert headers["Access-Control-Max-Age"] == "600"
+    assert headers["Access-Control-Expose-Headers"] == "Retry-After"
+    # A route without CORS gets none; nor does a direct hit.
+    assert door.call("OPTIONS", "/token/verify", headers=asked) == \
+        {"success": False, "error": "wrong_method"}
+    assert door.call("OPTIONS", "/pow/job", headers=asked, origin=None) == FORBIDDEN
+
+
 @pytest.mark.parametrize("path", ["/no/such/path", "/token", "/token/verify/extra",
                                   "/" + "/".join("x" * 13), "//pow/job"])
 def test_unknown_paths_are_not_found(door, path):
