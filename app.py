@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalice.app import Chalice, CORSConfig, Request, Response
+from chalice.app import CORSConfig, Request, Response
 
 from chalicelib import (
     api,
@@ -27,6 +27,7 @@ from chalicelib.http import (
     error_response,
     serve,
 )
+from chalicelib.lambda_app import WorkproofApp
 from chalicelib.pages import COMPAT_SCRIPTS, compat_script, link_page, openapi_file, static_file
 from chalicelib.params import Params
 from chalicelib.store import models
@@ -36,8 +37,9 @@ from chalicelib.store import models
 config.use(config.Settings.from_environ(os.environ))
 
 # Chalice's own log setup would put the shared "workproof" logger at ERROR:
-# chalicelib/observe.py's Powertools Logger owns it.
-app = Chalice(app_name="workproof", configure_logs=False)
+# chalicelib/observe.py's Powertools Logger owns it. One handler for both
+# front doors: API Gateway's events and CloudFront's function URL ones.
+app = WorkproofApp(app_name="workproof", configure_logs=False)
 models.bind(config.settings().tables, config.settings().region)
 
 POW_CORS = CORSConfig(allow_origin="*", allow_headers=["Content-Type"], max_age=600,

@@ -9,14 +9,13 @@ here and nowhere else.
 """
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
+
+from chalicelib.secret_refs import MIN_SIGNING_KEY_BYTES, SigningKeys, is_secret_id, parse_signing_keys
 
 # Table names (each stage gets its own; CloudFormation passes them by Ref).
 ENV_SITES_TABLE = "WORKPROOF_SITES_TABLE"
@@ -56,6 +55,9 @@ ENV_SIGNING_SECRET_ARN = "WORKPROOF_SIGNING_SECRET_ARN"
 # at the key `make run` / `make store` generate). A relative path is taken from
 # the project's root (the folder holding app.py), wherever chalice runs from.
 ENV_SIGNING_KEY_FILE = "WORKPROOF_SIGNING_KEY_FILE"
+# The secret (ARN or name) whose string CloudFront sends as `x-workproof-origin`
+# (chalicelib/lambda_app.py); unset = every function URL request refused.
+ENV_ORIGIN_SECRET_ARN = "WORKPROOF_ORIGIN_SECRET_ARN"
 # Minimum work per submit (k x D), in hashes.
 ENV_MIN_WORK = "WORKPROOF_MIN_WORK"
 # Seconds a job stays valid.
@@ -80,7 +82,6 @@ DEFAULT_LOG_SAMPLE = "0.1"
 # One job holds at most this much work (pow.MAX_JOB_WORK), so no minimum above it.
 MAX_MIN_WORK = 2**32
 JOB_TTL_RANGE = (60, 86400)
-MIN_SIGNING_KEY_BYTES = 16
 
 # The deployed stack's settings, each with its one default: variable ->
 # (the template parameter that sets it, its default as a string). The
@@ -96,6 +97,12 @@ DEPLOYED_SETTINGS: Mapping[str, tuple[str, str]] = {
     ENV_SOURCE_LIMITS: ("SourceLimits", DEFAULT_SOURCE_LIMITS),
     ENV_LOG_SAMPLE: ("LogSample", DEFAULT_LOG_SAMPLE),
 }
+# Settings the stack sets to a resource it creates (by Ref): variable -> the
+# resource's logical id. Unset, the origin secret's "" closes its door.
+DEPLOYED_RESOURCES: Mapping[str, str] = {
+    ENV_SIGNING_SECRET_ARN: "SigningKeySecret",
+    ENV_ORIGIN_SECRET_ARN: "EdgeOriginSecret",
+}
 # Settings only a local run uses (a deployed stack reads its keys from
 # Secrets Manager and reaches DynamoDB at its regional endpoint).
 LOCAL_ONLY_SETTINGS = frozenset({ENV_SIGNING_KEYS, ENV_SIGNING_KEY_FILE, ENV_DYNAMODB_ENDPOINT})
@@ -105,10 +112,6 @@ _DIGITS = re.compile(r"[1-9][0-9]{0,99}")
 _TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
 # us-east-1, us-gov-west-1, eusc-de-east-1, ...
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z0-9]+)+-[0-9]{1,2}")
-_SECRET_ARN = re.compile(r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+")
-_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]{1,512}")
-
-SigningKeys = tuple[tuple[str, bytes], ...]
 
 
 class SettingsError(ValueError):
@@ -166,34 +169,6 @@ def _whole_number(environ: Mapping[str, str], name: str, default: int, low: int,
     return int(value)
 
 
-def _decode_key(encoded: str) -> bytes:
-    return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-
-
-def parse_signing_keys(spec: str) -> SigningKeys:
-    """`kid:base64key[,kid:base64key...]` (first signs), or raw secret strings.
-
-    A raw string (Secrets Manager's GenerateSecretString output) gets a key
-    id derived from it. ValueError (never quoting a key) if a key is missing,
-    undecodable or shorter than 16 bytes.
-    """
-    keys: list[tuple[str, bytes]] = []
-    for part in (p.strip() for p in spec.split(",")):
-        if not part:
-            continue
-        if ":" in part:
-            kid, _, encoded = part.partition(":")
-            try:
-                keys.append((kid, _decode_key(encoded)))
-            except (binascii.Error, ValueError):
-                raise ValueError("a key is not base64url") from None
-        else:
-            keys.append((hashlib.sha256(part.encode()).hexdigest()[:8], part.encode()))
-    if not keys or any(len(key) < MIN_SIGNING_KEY_BYTES for _kid, key in keys):
-        raise ValueError(f"signing keys missing or shorter than {MIN_SIGNING_KEY_BYTES} bytes")
-    return tuple(keys)
-
-
 def _signing_keys(environ: Mapping[str, str]) -> SigningKeys:
     spec = environ.get(ENV_SIGNING_KEYS, "")
     if not spec:
@@ -206,10 +181,10 @@ def _signing_keys(environ: Mapping[str, str]) -> SigningKeys:
                             f"{MIN_SIGNING_KEY_BYTES} bytes or more (value not shown)") from None
 
 
-def _secret_id(environ: Mapping[str, str]) -> str:
-    value = environ.get(ENV_SIGNING_SECRET_ARN, "")
-    if value and not (_SECRET_ARN.fullmatch(value) or _SECRET_NAME.fullmatch(value)):
-        raise _bad(ENV_SIGNING_SECRET_ARN, value, "not a Secrets Manager secret ARN or name")
+def _secret_id(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "")
+    if value and not is_secret_id(value):
+        raise _bad(name, value, "not a Secrets Manager secret ARN or name")
     return value
 
 
@@ -275,6 +250,7 @@ class Settings:
     signing_keys: SigningKeys = field(default=(), repr=False)
     signing_secret_id: str = ""
     signing_key_file: str = ""  # `chalice local`: the file holding the keys, read on first use
+    origin_secret_id: str = ""  # the function-URL door's secret; "" = that door closed
     min_work: int = DEFAULT_MIN_WORK
     job_ttl: int = DEFAULT_JOB_TTL
     source_limits: float = 1.0  # factor on the per-source buckets; 0 = off
@@ -289,8 +265,9 @@ class Settings:
             public_url=_public_url(environ),
             rest_status=_rest_status(environ),
             signing_keys=_signing_keys(environ),
-            signing_secret_id=_secret_id(environ),
+            signing_secret_id=_secret_id(environ, ENV_SIGNING_SECRET_ARN),
             signing_key_file=environ.get(ENV_SIGNING_KEY_FILE, ""),
+            origin_secret_id=_secret_id(environ, ENV_ORIGIN_SECRET_ARN),
             min_work=_whole_number(environ, ENV_MIN_WORK, DEFAULT_MIN_WORK, 1, MAX_MIN_WORK,
                                    "not a positive integer",
                                    f"more than {MAX_MIN_WORK} (the most one job holds)"),

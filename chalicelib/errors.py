@@ -31,6 +31,13 @@ class NotConfigured(ApiError):
     code, rest_status = "not_configured", 503
 
 
+class Forbidden(ApiError):
+    """A function URL request without the front door's secret: the function URL
+    hit directly, not through CloudFront (chalicelib/lambda_app.py)."""
+
+    code, rest_status = "forbidden", 403
+
+
 class BadRequest(ApiError):
     code, rest_status = "bad_request", 400
 

@@ -16,9 +16,9 @@ import secrets
 import time
 from dataclasses import asdict, dataclass
 
-from chalicelib import b64url, config
-from chalicelib.config import SigningKeys
+from chalicelib import b64url, config, secret_refs
 from chalicelib.errors import BadRequest, InternalError, InvalidJob, InvalidShare
+from chalicelib.secret_refs import SigningKeys
 
 VERSION = "v1"
 NONCE_RE = re.compile(r"^(0|[1-9][0-9]{0,15})$")
@@ -62,7 +62,7 @@ class Job:
 def parse_keys(spec: str) -> SigningKeys:
     """`kid:base64key[,kid:base64key...]` (first signs), or one raw secret string."""
     try:
-        return config.parse_signing_keys(spec)
+        return secret_refs.parse_signing_keys(spec)
     except ValueError as error:
         raise InternalError(str(error)) from None
 
@@ -83,10 +83,7 @@ def _load_keys(settings: config.Settings) -> SigningKeys:
 
         return parse_keys(read_key_file(settings.signing_key_file))
     if settings.signing_secret_id:
-        import boto3  # only when deployed with Secrets Manager
-
-        return parse_keys(boto3.client("secretsmanager").get_secret_value(
-            SecretId=settings.signing_secret_id)["SecretString"])
+        return parse_keys(secret_refs.read_secret_string(settings.signing_secret_id))
     raise InternalError("no proof-of-work signing key configured")
 
 

@@ -60,7 +60,7 @@ def test_every_setting_the_app_reads_has_its_place() -> None:
     read = settings_read() - {config.ENV_REGION}  # the Lambda runtime sets the region
     tables = {t.env_var for t in models.TABLES}
     placed = set(config.DEPLOYED_SETTINGS) | tables | config.LOCAL_ONLY_SETTINGS \
-        | {config.ENV_SIGNING_SECRET_ARN}
+        | set(config.DEPLOYED_RESOURCES)
     assert read - placed == set(), "a setting with no deployed default"
     assert set(config.DEPLOYED_SETTINGS) <= read, "a deployed setting the app never reads"
 
@@ -90,6 +90,26 @@ def test_each_function_is_given_every_setting_its_code_reads(packaged: Packaged,
     for variable, (parameter, _default) in config.DEPLOYED_SETTINGS.items():
         assert env.get(variable) == {"Ref": parameter}, f"{logical} lacks {variable}"
     assert not config.LOCAL_ONLY_SETTINGS & set(env), logical
+
+
+def test_the_api_function_is_given_each_resource_by_ref(packaged: Packaged) -> None:
+    """A setting naming a resource the stack creates (a secret) is that resource's
+    Ref, in the API function's environment only (the consumer reads no secret);
+    unset, each is the app's default (the function-URL door closed)."""
+    resources = packaged.sam["Resources"]
+    for logical in sorted(FUNCTIONS):
+        env = _function(packaged.sam, logical)["Environment"]["Variables"]
+        for variable, resource in config.DEPLOYED_RESOURCES.items():
+            if logical == "APIHandler":
+                assert resource in resources, f"no resource {resource} for {variable}"
+                # A resource only one door creates is given only on that door.
+                condition = resources[resource].get("Condition")
+                expected = {"Ref": resource} if condition is None else \
+                    {"Fn::If": [condition, {"Ref": resource}, ""]}
+                assert env.get(variable) == expected, f"{logical} lacks {variable}"
+            else:  # (chalice's stage variables name the signing key's secret for every function)
+                assert not isinstance(env.get(variable), dict), f"{logical} is given {resource}"
+    assert config.Settings.from_environ({}).origin_secret_id == ""
 
 
 def test_chalice_deploys_prod_stage_runs_the_same_defaults() -> None:

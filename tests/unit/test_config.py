@@ -111,12 +111,18 @@ def test_region_is_an_aws_region_name(value: str) -> None:
         f"AWS_DEFAULT_REGION={value}: not an AWS region name (like us-east-1)"
 
 
+@pytest.mark.parametrize("variable", ["WORKPROOF_SIGNING_SECRET_ARN", "WORKPROOF_ORIGIN_SECRET_ARN"])
 @pytest.mark.parametrize("value", ["has space", "arn:aws:s3:::bucket/key", "x" * 513, "a,b"])
-def test_signing_secret_is_an_arn_or_a_secret_name(value: str) -> None:
-    assert message(WORKPROOF_SIGNING_SECRET_ARN=value).startswith(
-        "WORKPROOF_SIGNING_SECRET_ARN=")
-    assert message(WORKPROOF_SIGNING_SECRET_ARN=value).endswith(
-        ": not a Secrets Manager secret ARN or name")
+def test_a_secret_is_an_arn_or_a_secret_name(variable: str, value: str) -> None:
+    assert message(**{variable: value}).startswith(f"{variable}=")
+    assert message(**{variable: value}).endswith(": not a Secrets Manager secret ARN or name")
+
+
+def test_the_origin_secret_is_named_or_the_door_is_closed() -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:workproof-prod/origin-secret-AbCdEf"
+    assert Settings.from_environ({"WORKPROOF_ORIGIN_SECRET_ARN": arn}).origin_secret_id == arn
+    assert Settings.from_environ({"WORKPROOF_ORIGIN_SECRET_ARN": ""}).origin_secret_id == ""
+    assert Settings.from_environ({}).origin_secret_id == ""
 
 
 @pytest.mark.parametrize("value", ["k1:" + base64.urlsafe_b64encode(b"short").decode(),
