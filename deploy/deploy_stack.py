@@ -2,13 +2,20 @@
 AWS account, create the first site, print where everything is, smoke-test.
 
     python deploy/deploy_stack.py [--region R] [--alarm-email E] [--monthly-budget USD]
+                            [--front-door cloudfront|rest] [--edge-plan FREE|PRO|BUSINESS|PREMIUM|NONE]
                             [--site-name NAME] [--yes]
 
 Each step prints one line; each is the AWS CLI call the manual path in
 deploy/README.md shows, made through boto3 (the same API, and a dependency
 the repository already has). Variables: AWS_REGION / AWS_DEFAULT_REGION,
-ALARM_EMAIL, MONTHLY_BUDGET, SITE_NAME; a missing one is asked for when a
-person is at the terminal.
+ALARM_EMAIL, MONTHLY_BUDGET, FRONT_DOOR, EDGE_PLAN, SITE_NAME; a missing one
+is asked for when a person is at the terminal.
+
+The front door: the cloudfront door (a CloudFront distribution on a flat-rate
+plan, FREE unless EDGE_PLAN says otherwise) in us-east-1, where AWS creates a
+CloudFront distribution's WAF web ACL; the REST door elsewhere, unless asked.
+A paid plan is a purchase: it is created PENDING_APPROVAL and billed only once
+approved, which this script leaves to a person (it says how).
 
 1. who and where: the account (sts) and region;
 2. the account's Lambda concurrency quota: reserve 70 + 10 concurrent
@@ -26,7 +33,8 @@ person is at the terminal.
    (created without it, so a failed first create rolls back to nothing);
 7. the first site if the stack has none: its secret written to
    .workproof/prod-first-site.json (mode 600), never printed;
-8. the API URL, the dashboard URL, and `make smoke` against them.
+8. the API URL (the distribution's on the cloudfront door), the dashboard URL,
+   a paid plan's approval step, and `make smoke` against them.
 """
 from __future__ import annotations
 
@@ -49,6 +57,13 @@ STACK = "workproof-prod"
 MIN_UNRESERVED = 100
 TABLE_SUFFIXES = ("sites", "ledger", "tokens", "guards", "stats", "links")
 SECRET_NAME = f"{STACK}/signing-key"
+# The cloudfront door's origin header (deleted with the stack, so a secret of
+# that name may be waiting out its recovery window too).
+ORIGIN_SECRET_NAME = f"{STACK}/origin-header"
+FRONT_DOORS = ("cloudfront", "rest")
+EDGE_PLANS = ("FREE", "PRO", "BUSINESS", "PREMIUM", "NONE")
+# AWS creates a CloudFront distribution's (CLOUDFRONT-scope) web ACL only here.
+EDGE_REGION = "us-east-1"
 FIRST_SITE_FILE = ROOT / ".workproof" / "prod-first-site.json"
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
 
@@ -80,15 +95,28 @@ def stack_state(cfn: Any) -> str | None:
     return str(stacks[0]["StackStatus"]) if stacks else None
 
 
-def leftovers(dynamodb: Any, secrets: Any) -> tuple[list[str], bool]:
-    """(tables of this stack's names that exist, whether its secret waits out deletion)."""
+def front_door(region: str, asked: str) -> str:
+    """The door to deploy: the one asked for, else cloudfront where it can be made."""
+    if asked and asked not in FRONT_DOORS:
+        raise DeployError(f"FRONT_DOOR={asked}: one of {', '.join(FRONT_DOORS)}")
+    if asked == "cloudfront" and region != EDGE_REGION:
+        raise DeployError(f"the cloudfront door's WAF web ACL can only be created in {EDGE_REGION}: "
+                          f"deploy there (REGION={EDGE_REGION}) or FRONT_DOOR=rest")
+    return asked or ("cloudfront" if region == EDGE_REGION else "rest")
+
+
+def _pending(secrets: Any, name: str) -> bool:
+    try:
+        return "DeletedDate" in secrets.describe_secret(SecretId=name)
+    except secrets.exceptions.ResourceNotFoundException:
+        return False
+
+
+def leftovers(dynamodb: Any, secrets: Any) -> tuple[list[str], list[str]]:
+    """(tables of this stack's names that exist, its secrets waiting out deletion)."""
     names = set(dynamodb.list_tables().get("TableNames", []))
     tables = [f"{STACK}-{s}" for s in TABLE_SUFFIXES if f"{STACK}-{s}" in names]
-    try:
-        pending = "DeletedDate" in secrets.describe_secret(SecretId=SECRET_NAME)
-    except secrets.exceptions.ResourceNotFoundException:
-        pending = False
-    return tables, pending
+    return tables, [n for n in (SECRET_NAME, ORIGIN_SECRET_NAME) if _pending(secrets, n)]
 
 
 def upload(s3: Any, bucket: str, path: Path) -> str:
@@ -205,21 +233,31 @@ def clear_the_way(session: Any, yes: bool) -> str:
         raise DeployError(f"the stack is {state}: wait for it to finish, then run make deploy again")
     if state is not None:
         return "UPDATE"
-    tables, secret_pending = leftovers(session.client("dynamodb"),
-                                       session.client("secretsmanager"))
+    tables, pending = leftovers(session.client("dynamodb"), session.client("secretsmanager"))
     if tables:
         raise DeployError(f"no stack, but its tables exist ({', '.join(tables)}): an earlier "
                           "stack kept them. Keep their data: deploy/README.md 'If the first "
                           "deploy failed'; or remove them: make destroy")
-    if secret_pending:
-        if not confirm(f"{SECRET_NAME} waits out its recovery window (an earlier stack's "
-                       "signing key; its jobs expired long ago): delete it for good?", yes):
-            raise DeployError(f"{SECRET_NAME} is scheduled for deletion: its name is taken "
+    for name in pending:
+        if not confirm(f"{name} waits out its recovery window (an earlier stack's "
+                       "secret: its jobs expired long ago, its distribution is gone): "
+                       "delete it for good?", yes):
+            raise DeployError(f"{name} is scheduled for deletion: its name is taken "
                               "until then (make deploy YES=1 deletes it for good)")
-        session.client("secretsmanager").delete_secret(SecretId=SECRET_NAME,
-                                                       ForceDeleteWithoutRecovery=True)
-        say(f"{SECRET_NAME}: deleted for good")
+        session.client("secretsmanager").delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+        say(f"{name}: deleted for good")
     return "CREATE"
+
+
+def plan_note(found: dict[str, str], plan: str) -> str | None:
+    """What a person must do about the flat-rate plan, if anything."""
+    if found.get("EdgePlanStatus") != "PENDING_APPROVAL":
+        return None
+    return (f"the {plan} flat-rate plan waits for your approval and bills nothing until then "
+            "(until approved, CloudFront bills pay-as-you-go): approve it in the CloudFront "
+            "console (the distribution's pricing plan), or with the PricingPlanManager API's "
+            f"ApprovePaidSubscription for {found.get('EdgePlanArn', 'the stack output EdgePlanArn')} "
+            "(deploy/README.md 'The front door')")
 
 
 def package_and_upload(session: Any, account: str, region: str) -> str:
@@ -254,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
                         or os.environ.get("AWS_DEFAULT_REGION", ""))
     parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL", ""))
     parser.add_argument("--monthly-budget", default=os.environ.get("MONTHLY_BUDGET", ""))
+    parser.add_argument("--front-door", default=os.environ.get("FRONT_DOOR", ""))
+    parser.add_argument("--edge-plan", default=os.environ.get("EDGE_PLAN", "FREE"),
+                        choices=EDGE_PLANS)
     parser.add_argument("--site-name", default=os.environ.get("SITE_NAME", ""))
     parser.add_argument("--yes", action="store_true", default=os.environ.get("YES") == "1")
     args = parser.parse_args(argv)
@@ -276,6 +317,10 @@ def deploy(args: argparse.Namespace) -> None:
     session = boto3.Session(region_name=region)
     account = session.client("sts").get_caller_identity()["Account"]
     say(f"account {account}, region {region}, stack {STACK}")
+    door = front_door(region, args.front_door)
+    say(f"front door: {door}" + (f" (flat-rate plan {args.edge_plan})" if door == "cloudfront" else
+                                  "" if args.front_door else
+                                  f" (the cloudfront door needs {EDGE_REGION}: see deploy/README.md)"))
     limit = int(session.client("lambda").get_account_settings()["AccountLimit"]
                 ["ConcurrentExecutions"])
     reserved = reservation(limit)
@@ -285,7 +330,8 @@ def deploy(args: argparse.Namespace) -> None:
                 f"{MIN_UNRESERVED} unreserved; ask AWS for a higher quota)"))
     kind = clear_the_way(session, args.yes)
     url = package_and_upload(session, account, region)
-    values: dict[str, str | int] = {"AlarmEmail": email, "MonthlyBudget": budget, **reserved}
+    values: dict[str, str | int] = {"AlarmEmail": email, "MonthlyBudget": budget, **reserved,
+                                    "FrontDoor": door, "EdgePlan": args.edge_plan}
     cfn = session.client("cloudformation")
     if kind == "CREATE":
         values["ProtectTables"] = "false"
@@ -296,8 +342,11 @@ def deploy(args: argparse.Namespace) -> None:
         run_change_set(cfn, "UPDATE", url, {**values, "ProtectTables": "true"})
     found = outputs(cfn)
     site_key, secret_file = first_site(args.site_name or "first-site")
-    api = found["EndpointURL"].rstrip("/")
+    api = found.get("EdgeURL", found["EndpointURL"]).rstrip("/")
     say(f"API: {api}")
+    note = plan_note(found, args.edge_plan)
+    if note:
+        say(note)
     say(f"dashboard: {found.get('DashboardURL', api + '/dashboard')}")
     if email:
         say(f"alarms notify {email} once the address confirms AWS's subscription mail")

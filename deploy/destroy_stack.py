@@ -21,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from deploy_stack import SECRET_NAME, STACK, TABLE_SUFFIXES, DeployError, say, stack_state  # noqa: E402
+from deploy_stack import ORIGIN_SECRET_NAME, SECRET_NAME, STACK, TABLE_SUFFIXES, DeployError, say, stack_state  # noqa: E402
 
 
 def _sure(question: str, yes: bool, typed: str | None = None) -> bool:
@@ -56,11 +56,12 @@ def delete_data(session: Any) -> None:
         dynamodb.delete_table(TableName=name)
         say(f"table {name} deleted")
     secrets = session.client("secretsmanager")
-    try:
-        secrets.delete_secret(SecretId=SECRET_NAME, ForceDeleteWithoutRecovery=True)
-        say(f"secret {SECRET_NAME} deleted for good")
-    except secrets.exceptions.ResourceNotFoundException:
-        pass
+    for secret in (SECRET_NAME, ORIGIN_SECRET_NAME):  # (so a new stack can take their names)
+        try:
+            secrets.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+            say(f"secret {secret} deleted for good")
+        except secrets.exceptions.ResourceNotFoundException:
+            pass
 
 
 def delete_rest(session: Any, account: str, region: str) -> None:

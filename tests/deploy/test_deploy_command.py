@@ -67,6 +67,29 @@ def test_leftover_tables_stop_a_first_deploy_with_the_way_out(account: Any) -> N
         stack.clear_the_way(account, yes=False)
 
 
+@pytest.mark.parametrize(("region", "asked", "door"), [
+    ("us-east-1", "", "cloudfront"), ("eu-west-1", "", "rest"), ("us-east-1", "rest", "rest"),
+    ("eu-west-1", "rest", "rest")])
+def test_the_cloudfront_door_where_aws_can_make_its_acl_else_the_rest_door(
+        region: str, asked: str, door: str) -> None:
+    assert stack.front_door(region, asked) == door
+
+
+def test_the_cloudfront_door_asked_for_elsewhere_stops_with_the_way_out() -> None:
+    with pytest.raises(stack.DeployError, match="only be created in us-east-1.*FRONT_DOOR=rest"):
+        stack.front_door("eu-west-1", "cloudfront")
+    with pytest.raises(stack.DeployError, match="one of cloudfront, rest"):
+        stack.front_door("us-east-1", "edge")
+
+
+def test_a_paid_plan_left_for_a_person_to_approve_is_said_and_a_free_one_is_not() -> None:
+    arn = "arn:aws:pricingplanmanager::123456789012:subscription/abc"
+    note = stack.plan_note({"EdgePlanStatus": "PENDING_APPROVAL", "EdgePlanArn": arn}, "PRO")
+    assert note is not None and "PRO" in note and arn in note and "bills nothing until" in note
+    assert stack.plan_note({"EdgePlanStatus": "ACTIVE", "EdgePlanArn": arn}, "FREE") is None
+    assert stack.plan_note({}, "FREE") is None
+
+
 def test_a_secret_waiting_out_its_recovery_window_is_deleted_for_good_when_confirmed(
         account: Any) -> None:
     secrets = account.client("secretsmanager")
@@ -75,12 +98,13 @@ def test_a_secret_waiting_out_its_recovery_window_is_deleted_for_good_when_confi
     with pytest.raises(stack.DeployError, match="scheduled for deletion"):
         stack.clear_the_way(account, yes=False)
     assert stack.clear_the_way(account, yes=True) == "CREATE"
-    assert stack.leftovers(account.client("dynamodb"), secrets) == ([], False)
+    assert stack.leftovers(account.client("dynamodb"), secrets) == ([], [])
 
 
 def test_destroy_removes_everything_when_told_yes(account: Any) -> None:
     _tables(account, protected=True)
     account.client("secretsmanager").create_secret(Name=stack.SECRET_NAME, SecretString="k1:x")
+    account.client("secretsmanager").create_secret(Name=stack.ORIGIN_SECRET_NAME, SecretString="o")
     s3 = account.client("s3")
     bucket = f"workproof-artifacts-123456789012-{REGION}"
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -89,7 +113,7 @@ def test_destroy_removes_everything_when_told_yes(account: Any) -> None:
     teardown.destroy(REGION, yes=True)
     assert account.client("dynamodb").list_tables()["TableNames"] == []
     assert stack.leftovers(account.client("dynamodb"), account.client("secretsmanager")) \
-        == ([], False)
+        == ([], [])
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert account.client("logs").describe_log_groups()["logGroups"] == []
 
