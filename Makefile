@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 
-.PHONY: help check run store smoke test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha package deploy destroy clean
+.PHONY: help check run store smoke test lint fuzz browser-deps deploy-deps wheels bench-miner bench-local bench-cost bench-contention bench-hotkeys bench-store bench-memory bench-cold bench-bill bench-abuse bench-captcha bench-widget-loads package deploy destroy clean
 
 help: ## this list: every target, one line each
 	@awk -F':.*## ' '/^[a-z][a-z-]*:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -115,6 +115,11 @@ bench-bill: $(STAMP) ## the deployed stack's fixed monthly and worst-case hourly
 # per-worker-rate model) for candidate minimum works: p50/p95 and the largest that keeps ×4 p95 <= 3 s.
 bench-captcha: $(STAMP) browser-deps ## the captcha's solve time in Chromium at CPU ×1/×4/×8 per minimum work
 	$(PY) bench/captcha_speed.py
+
+# One captcha visit's library requests and bytes, first and repeated (a modelled browser cache), now and
+# under the previous max-age=300 headers; also the two switches, the shortlink page and the dashboard.
+bench-widget-loads: $(STAMP) ## library requests and bytes of a first and a repeat visit
+	$(PY) bench/widget_loads.py
 
 # On a connected machine: every wheel an air-gapped `make package` needs, into $(WHEELS)
 # (the Lambda's C extensions for x86_64 and arm64, and this machine's .venv with its tools).

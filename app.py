@@ -28,7 +28,8 @@ from chalicelib.http import (
     serve,
 )
 from chalicelib.lambda_app import WorkproofApp
-from chalicelib.pages import COMPAT_SCRIPTS, compat_script, link_page, openapi_file, static_file
+from chalicelib.library import COMPAT_SCRIPTS
+from chalicelib.pages import compat_script, library_response, link_page, openapi_file
 from chalicelib.params import Params
 from chalicelib.store import models
 
@@ -171,7 +172,7 @@ app.register_blueprint(dashboard_routes.blueprint, url_prefix="/dashboard")
 
 @app.route("/lib/{name}", methods=["GET"])
 def library_file(name: str) -> Response:
-    return static_file(name)
+    return library_response(name, _request().headers.get("if-none-match"))
 
 
 def _compat_view(path: str) -> Callable[[], Response]:

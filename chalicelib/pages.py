@@ -1,13 +1,12 @@
 """Browser-facing files served by the API: the library, the shortlink page, the dashboard.
 
-Scripts are served as bundles assembled from parts at first request, no build
-step: the strings (i18n.js) first, then the code, so one <script> tag is all a
-page needs. Parts (names starting with "_") are never served alone.
+What /lib/ holds is chalicelib/library.py; here, how it is answered: a plain
+name redirects to its hashed name for a few minutes, a hashed name is
+immutable for a year.
 """
 from __future__ import annotations
 
 import html
-import mimetypes
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -15,94 +14,75 @@ from urllib.parse import urlsplit
 
 from chalice.app import Response
 
+from chalicelib import library
 from chalicelib.errors import NotFound
 from chalicelib.http import error_response
+from chalicelib.library import COMPAT_SCRIPTS, STATIC_DIR, read
 from chalicelib.links import LinkInfo, display_host
 
-STATIC_DIR = Path(__file__).parent / "static"
 OPENAPI_FILE = Path(__file__).parent / "openapi.json"
 _PLACEHOLDER = re.compile(r"\{\{([A-Za-z_]+)\}\}")
 _TYPES = {".js": "text/javascript; charset=utf-8", ".html": "text/html; charset=utf-8",
           ".json": "application/json; charset=utf-8", ".css": "text/css; charset=utf-8"}
-_MINER = ("i18n.js", "_miner.js")
-BUNDLES: dict[str, tuple[str, ...]] = {
-    "workproof.js": _MINER,
-    "captcha.js": (*_MINER, "_widget.js"),
-    # Coinhive's own URLs, so pages written for Coinhive change only the host.
-    "captcha.min.js": (*_MINER, "_widget.js"),
-    "coinhive.min.js": (*_MINER, "_coinhive.js"),
-    "authedmine.min.js": (*_MINER, "_coinhive.js"),
-}
-# reCAPTCHA's and Turnstile's script URLs, at the same paths under the API's base: the
-# widget behind their browser APIs (_compat.js), so a site switches by changing the host.
-COMPAT_SCRIPTS: dict[str, tuple[str, ...]] = {
-    "/recaptcha/api.js": (*_MINER, "_widget.js", "_compat.js"),
-    "/turnstile/v0/api.js": (*_MINER, "_widget.js", "_compat.js"),
-}
+_LIBRARY_HEADERS = {"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": "nosniff"}
+IMMUTABLE = "public, max-age=31536000, immutable"
+# A stable name's redirect: a deploy's new bytes reach pages within this many seconds.
+REDIRECT_CACHE = "public, max-age=300"
 # The link page's own text, filled in the visitor's language (keys of i18n.js).
 _LINK_TEXT = ("linkTitle", "linkTo", "linkWork", "hashesLabel", "estimateLabel", "linkNote", "noscript")
-# Everything /lib/{name} serves is a bundle above or one of these files, as
-# they are; nothing else. A file added to static/ is served only once it is
-# listed here (tests/functional/test_library_files.py fails until it is listed
-# here, in INTERNAL_FILES or as a bundle's part).
-LIBRARY_FILES = frozenset({
-    "worker.js",                     # the miners' Web Worker, WASM inlined
-    "i18n.js",                       # the strings alone (bundles start with them)
-    "link.js", "link.css",           # the shortlink page's script and style
-    "dashboard.js", "dashboard-overview.js", "dashboard-users.js", "dashboard-links.js",
-    "dashboard-settings.js", "dashboard.css",  # the dashboard's own files
-    "uPlot.iife.min.js", "uPlot.min.css",      # its charts (vendored, MIT: uPlot.LICENSE)
-})
-# Files of static/ never served as they are: pages the API fills in, and the
-# vendored library's license. (Bundle parts, "_*.js", are never served alone.)
-INTERNAL_FILES = frozenset({"link.html", "link-disabled.html", "dashboard.html", "uPlot.LICENSE"})
 
 
-@lru_cache(maxsize=64)
-def _read(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
+@lru_cache(maxsize=8)
+def _template(name: str) -> str:
+    """A page of static/ with its library references written as hashed names."""
+    return library.with_hashed_references(read(STATIC_DIR / name))
 
 
-def _bundle(parts: tuple[str, ...]) -> str:
-    # ";" between parts: each is a complete statement, whatever its last line.
-    return "\n;\n".join(_read(STATIC_DIR / part) for part in parts)
+def _redirect(location: str) -> Response:
+    # A relative reference: right under any stage path or custom domain's base path.
+    return Response(body="", status_code=307,
+                    headers={"Location": location, "Cache-Control": REDIRECT_CACHE,
+                             "Content-Type": "text/plain; charset=utf-8", **_LIBRARY_HEADERS})
 
 
-@lru_cache(maxsize=32)
-def library_source(name: str) -> str | None:
-    """The text served as /lib/<name>: a bundle, a listed file, or None (not served)."""
-    if name in BUNDLES:
-        return _bundle(BUNDLES[name])
-    if name in LIBRARY_FILES:
-        return _read(STATIC_DIR / name)
-    return None
+def _etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
 
 
-def _text_response(name: str, body: str) -> Response:
-    content_type = _TYPES.get(Path(name).suffix) or mimetypes.guess_type(name)[0] or "text/plain"
-    return Response(body=body, status_code=200,
-                    headers={"Content-Type": content_type,
-                             "Cache-Control": "public, max-age=300",
-                             "Access-Control-Allow-Origin": "*",
-                             "X-Content-Type-Options": "nosniff"})
-
-
-def static_file(name: str) -> Response:
-    """A file of the library (a bundle or LIBRARY_FILES), else not_found."""
-    body = library_source(name)
-    if body is None:
+def library_response(name: str, if_none_match: str | None = None) -> Response:
+    """/lib/<name>: a plain name (a bundle or LIBRARY_FILES) redirects (307) to its
+    hashed name; the hashed name of a file's current bytes serves them, immutable
+    (304 to a matching If-None-Match); anything else answers not_found."""
+    if name in library.PLAIN_NAMES:
+        return _redirect(library.hashed_name(name))
+    plain = library.unhashed(name)
+    body = library.source(plain) if plain is not None else None
+    if plain is None or body is None:
         return error_response(NotFound())
-    return _text_response(name, body)
+    etag = f'"{library.content_hash(plain)}"'
+    headers: dict[str, str | list[str]] = {"Cache-Control": IMMUTABLE, "ETag": etag, **_LIBRARY_HEADERS}
+    if _etag_matches(if_none_match, etag):
+        return Response(body="", status_code=304, headers=headers)
+    return Response(body=body, status_code=200,
+                    headers={"Content-Type": _TYPES[Path(plain).suffix], **headers})
 
 
 def compat_script(path: str) -> Response:
-    """/recaptcha/api.js or /turnstile/v0/api.js (COMPAT_SCRIPTS), served like /lib/."""
-    return _text_response(path, _bundle(COMPAT_SCRIPTS[path]))
+    """/recaptcha/api.js or /turnstile/v0/api.js: a redirect to the bundle's hashed
+    name under /lib/. The script reads its flavor and the API's base from its
+    <script src> (the URL the page wrote, not the redirect's)."""
+    up = "../" * (path.count("/") - 1)
+    return _redirect(f"{up}lib/{library.hashed_name(COMPAT_SCRIPTS[path])}")
 
 
 def openapi_file() -> Response:
     """The API's OpenAPI description."""
-    return _text_response(OPENAPI_FILE.name, _read(OPENAPI_FILE))
+    return Response(body=read(OPENAPI_FILE), status_code=200,
+                    headers={"Content-Type": _TYPES[".json"], "Cache-Control": "public, max-age=300",
+                             **_LIBRARY_HEADERS})
 
 
 def link_page_csp(api_base: str) -> str:
@@ -133,14 +113,14 @@ def render_link_page(host: str, hashes: int, code: str, site_key: str, api_base:
         **{key: i18n.text(lang, key) for key in _LINK_TEXT},
     }
     # One pass (fill): a value holding `{{code}}` stays text.
-    return fill(_read(STATIC_DIR / "link.html"), values), lang
+    return fill(_template("link.html"), values), lang
 
 
 def link_page(link: LinkInfo, api_base: str, accept_language: str | None = None) -> Response:
     """The shortlink page: the target's host and the work, never the target; for a
     disabled link, 410 Gone and a page that says so (in English), with no work."""
     if link.disabled:
-        page = fill(_read(STATIC_DIR / "link-disabled.html"),
+        page = fill(_template("link-disabled.html"),
                     {"api": api_base, "host": display_host(link.url)})
         status, lang = 410, "en"
     else:
@@ -176,7 +156,7 @@ def dashboard_page(prefix: str, local: bool) -> Response:
     """The dashboard's page; `prefix` is the stage path its files and calls live under;
     `local`: a local run's, whose sign-in text names `make run` (hidden otherwise)."""
     values = {"api": prefix, "where": "local" if local else "deployed"}
-    return Response(body=fill(_read(STATIC_DIR / "dashboard.html"), values),
+    return Response(body=fill(_template("dashboard.html"), values),
                     status_code=200,
                     headers={"Content-Type": "text/html; charset=utf-8",
                              "Cache-Control": "no-store",

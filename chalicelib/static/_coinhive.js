@@ -28,7 +28,7 @@
 
   var WP = root.WorkProof;
   var script = root.document.currentScript;
-  var OPT_IN = !!(script && /authedmine(\.min)?\.js(\?|#|$)/.test(script.src));
+  var OPT_IN = !!(script && /authedmine(\.min)?(\.[0-9a-f]{12})?\.js(\?|#|$)/.test(script.src));
   var IF_EXCLUSIVE_TAB = 'ifExclusiveTab', FORCE_EXCLUSIVE_TAB = 'forceExclusiveTab',
       FORCE_MULTI_TAB = 'forceMultiTab';
 

@@ -31,10 +31,12 @@
   var doc = root.document;
   var script = doc.currentScript;
   var scriptUrl = script && script.src ? new URL(script.src, root.location.href) : null;
+  // The flavor and the API's base from the URL the page wrote (currentScript.src stays it
+  // after the redirect to /lib/'s hashed name), or from that hashed name, loaded directly.
   var FLAVORS = [
-    { global: 'grecaptcha', path: /\/recaptcha\/api\.js$/, className: 'g-recaptcha',
+    { global: 'grecaptcha', path: /\/(recaptcha\/api|lib\/recaptcha\.[0-9a-f]{12})\.js$/, className: 'g-recaptcha',
       field: 'g-recaptcha-response', idOf: function (n) { return n; } },
-    { global: 'turnstile', path: /\/turnstile\/v0\/api\.js$/, className: 'cf-turnstile',
+    { global: 'turnstile', path: /\/(turnstile\/v0\/api|lib\/turnstile\.[0-9a-f]{12})\.js$/, className: 'cf-turnstile',
       field: 'cf-turnstile-response', idOf: function (n) { return 'workproof-' + n; } }
   ];
   var flavor = FLAVORS[0];

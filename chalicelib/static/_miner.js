@@ -46,6 +46,8 @@
     return '';
   }
   var DEFAULT_API = defaultApi();
+  // worker.js by its immutable, hashed name, written in when served (chalicelib/library.py).
+  var WORKER_PATH = '/{{lib/worker.js}}';
 
   if (root.WorkProof && root.WorkProof.VERSION) return;  // bundled twice on one page
 
@@ -275,7 +277,7 @@
     if (inlineLoad) return inlineLoad;
     inlineLoad = new Promise(function (resolve, reject) {
       var s = doc.createElement('script');
-      s.src = api + '/lib/worker.js';
+      s.src = api + WORKER_PATH;
       s.async = true;
       s.onload = function () { root.WorkProofSolver ? resolve(root.WorkProofSolver) : reject(new Error('solver missing')); };
       s.onerror = function () { inlineLoad = null; reject(new Error('solver script blocked')); };
@@ -293,7 +295,7 @@
     this.busy = false; this.ready = false; this.dead = false; this.engine = null;
     this.taskSize = 20000;  // adapted to ~100 ms per task
     this.onReady = onReady; this.onResult = onResult; this.onFail = onFail;
-    var url = new URL(api + '/lib/worker.js', root.location.href).href;
+    var url = new URL(api + WORKER_PATH, root.location.href).href;
     var worker = null;
     try {
       if (new URL(url).origin === root.location.origin) {

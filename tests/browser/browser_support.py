@@ -2,8 +2,8 @@
 and a small stand-in of the proof-of-work API that checks every nonce with hashlib.
 
 The stand-in lets the client be tested without the server stack: it serves
-the library at `/lib/` exactly as the API does (chalicelib.pages: bundles
-included), test pages at `/page/<name>` (with the headers the test sets in
+the library at `/lib/` exactly as the API does (chalicelib.pages.library_response:
+a stable name redirects to its hashed name), test pages at `/page/<name>` (with the headers the test sets in
 `page_headers`), the shortlink page at `/l/<code>`, and implements docs/contract.md §2's `/pow/job` and
 `/pow/submit` (exact target formula, one submit per job, tokens, links).
 Tests that need the real server use the `live_server` fixture instead.
@@ -202,7 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
+        if "Cache-Control" not in (extra or {}):
+            self.send_header("Cache-Control", "no-store")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         if getattr(self, "csp", False):
@@ -220,13 +221,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.csp = path.startswith("/csp/")
         if self.csp:  # same content under a CSP that forbids WebAssembly
             path = path[4:]
-        if path.startswith("/lib/"):
-            from chalicelib.pages import library_source
+        if path.startswith("/lib/"):  # the API's own answer: a redirect, the file, or not_found
+            from chalicelib.pages import library_response
 
-            body = library_source(path[5:])
-            if body is not None:
-                return self._send(200, body.encode(), TYPES.get(Path(path).suffix, "text/plain"),
-                                  {"Access-Control-Allow-Origin": "*"})
+            answer = library_response(path[5:], self.headers.get("If-None-Match"))
+            headers = {k: v for k, v in answer.headers.items() if k != "Content-Type"}
+            body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
+            return self._send(answer.status_code, body.encode(),
+                              answer.headers.get("Content-Type", "application/json"), headers)
         if path.startswith("/page/") and path[6:] in self.api.pages:
             kind = TYPES.get(Path(path).suffix, TYPES[".html"])
             return self._send(200, self.api.pages[path[6:]].encode(), kind,

@@ -79,10 +79,11 @@ def _answers(path: str, method: str) -> bool:
 
 def _samples(path: str) -> list[str]:
     """Concrete paths a route template serves."""
-    from chalicelib import pages
+    from chalicelib import library
 
-    if "{name}" in path:
-        return [path.replace("{name}", n) for n in sorted({*pages.BUNDLES, *pages.LIBRARY_FILES})]
+    if "{name}" in path:  # the stable names and the current hashed ones
+        names = {*library.PLAIN_NAMES, *map(library.hashed_name, library.PLAIN_NAMES | set(library.HASHED_ONLY))}
+        return [path.replace("{name}", n) for n in sorted(names)]
     if "{code}" in path:
         return [path.replace("{code}", code) for code in (CODE_SAMPLE, "a", "Z" * 64)]
     return [path]
@@ -112,12 +113,14 @@ def served() -> dict[str, frozenset[str]]:
 
 def _route_serves(path: str) -> bool:
     """Whether a route of app.py serves `path` at all (any method)."""
-    from chalicelib import pages
+    from chalicelib import library
 
     if path in served():
         return True
-    if path.startswith("/lib/"):
-        return path[5:] in {*pages.BUNDLES, *pages.LIBRARY_FILES}
+    if path.startswith("/lib/"):  # a stable name, or a hashed name's shape (any hash)
+        name = re.sub(r"\.[0-9a-f]{12}(\.(js|css))$", r"\1", path[5:])
+        return path[5:] in library.PLAIN_NAMES or (
+            name != path[5:] and name in library.PLAIN_NAMES | set(library.HASHED_ONLY))
     return re.fullmatch(r"/l/[A-Za-z0-9]{1,64}", path) is not None
 
 
@@ -151,7 +154,8 @@ def test_methods_a_served_path_refuses_answer_wrong_method_at_waf() -> None:
 
 @pytest.mark.parametrize("path", [
     "/", "/wp-login.php", "/pow", "/pow/", "/pow/job/", "/pow/jobs", "/POW/job", "/api/api/pow/job",
-    "/lib/", "/lib/secret.py", "/lib/link.html", "/lib/dashboard.html", "/l/", "/l/" + "a" * 65,
+    "/lib/", "/lib/secret.py", "/lib/link.html", "/lib/dashboard.html", "/lib/recaptcha.js",
+    "/lib/captcha.0123456789a.js", "/lib/link.0123456789ab.html", "/lib/_miner.0123456789ab.js", "/l/", "/l/" + "a" * 65,
     "/l/abc/def", "/l/ab-cd", "/token/verify/x", "/x/token/verify", "/dashboard/", "/dashboard/x",
     "/openapi.yaml", "/siteverify/x", "/stats", "/user", "/recaptcha/api2.js", "/%2e%2e/etc/passwd",
 ])
@@ -181,8 +185,9 @@ def _expand(tokens: Any) -> Iterator[str]:
         low, high, body = value
         one = list(_expand(list(body)))
         heads = [h * n for h in one for n in sorted({low, high})]
-    elif op is sre_constants.IN:
-        heads = ["A"]
+    elif op is sre_constants.IN:  # the class's first character
+        kind, first = value[0]
+        heads = [chr(first[0] if kind is sre_constants.RANGE else first)]
     else:
         raise AssertionError(f"regex construct not expected in a served path: {op}")
     for head in heads:

@@ -1,6 +1,7 @@
 """End to end: the real `make run`, the admin command, raw HTTP like real clients."""
 from __future__ import annotations
 
+import hashlib
 import http.client as httpclient
 import json
 import re
@@ -230,3 +231,36 @@ def test_protocol_errors_keep_the_contract(live_server):
     assert (answer.status_code, answer.json()) == (200, {"success": False, "error": "bad_request"})
     status, body = raw(live_server.base_url, "BREW", "/user/balance")
     assert (status, body) == (200, {"success": False, "error": "wrong_method"})
+
+
+def test_library_redirect_and_immutable_file_over_http_head_and_get(live_server):
+    """The stable name's 307 and the hashed file, GET and HEAD (same headers, no body),
+    and a revalidation's 304, through make run's strict HTTP server."""
+    parts = urlsplit(live_server.base_url)
+
+    def exchange(method: str, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+        conn = httpclient.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        conn.request(method, path, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+    for method in ("GET", "HEAD"):
+        status, headers, body = exchange(method, "/lib/captcha.js?render=explicit")
+        assert (status, body) == (307, b""), method
+        assert re.fullmatch(r"captcha\.[0-9a-f]{12}\.js", headers["location"])
+        assert headers["cache-control"] == "public, max-age=300"
+        assert headers["access-control-allow-origin"] == "*"
+    hashed = "/lib/" + headers["location"]
+    status, got, body = exchange("GET", hashed)
+    assert status == 200 and hashlib.sha256(body).hexdigest()[:12] == hashed.split(".")[-2]
+    assert got["cache-control"] == "public, max-age=31536000, immutable"
+    status, head, head_body = exchange("HEAD", hashed)
+    assert (status, head_body) == (200, b"")
+    assert {k: head[k] for k in ("content-type", "cache-control", "etag", "content-length")} == \
+        {k: got[k] for k in ("content-type", "cache-control", "etag", "content-length")}
+    status, _, body = exchange("GET", hashed, {"If-None-Match": got["etag"]})
+    assert (status, body) == (304, b"")
+    status, _, body = exchange("GET", "/lib/captcha.000000000000.js")
+    assert (status, json.loads(body)) == (200, {"success": False, "error": "not_found"})

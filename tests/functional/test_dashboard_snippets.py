@@ -67,3 +67,19 @@ def test_the_sign_in_text_names_make_run_on_a_local_run_only(client, app_setting
     deployed = client.http.get("/dashboard").body.decode()
     # The text stays in the page but the deployed page's style hides it (dashboard.css).
     assert 'data-where="deployed"' in deployed
+
+
+def test_every_snippet_names_the_stable_script_urls_that_survive_a_deploy(dash, app_settings):
+    """A hashed name answers only until the next deploy changes its file: what an
+    operator pastes names the stable URLs, which redirect to the current file."""
+    import re
+
+    from chalicelib import library
+
+    app_settings(WORKPROOF_PUBLIC_URL="https://pow.example.org/api")
+    snippets = dash.get("settings")["snippets"]
+    named = {src for text in snippets.values()
+             for src in re.findall(r'<script src="https://pow\.example\.org/api([^"]+)"', text)}
+    assert {"/lib/captcha.js", "/lib/workproof.js", "/recaptcha/api.js", "/turnstile/v0/api.js"} <= named
+    stable = {f"/lib/{name}" for name in library.PLAIN_NAMES} | set(library.COMPAT_SCRIPTS)
+    assert named <= stable, named - stable

@@ -7,19 +7,21 @@ import json
 
 import pytest
 
-from chalicelib import i18n, pages
+from chalicelib import i18n, library
 from tests.functional.store import aws  # noqa: F401 - the shared store
 
 
 @pytest.mark.parametrize("name", ["workproof.js", "captcha.js", "captcha.min.js", "coinhive.min.js",
                                   "authedmine.min.js", "i18n.js", "worker.js", "link.css"])
 def test_library_files_are_served(client, name):
-    response = client.http.get(f"/lib/{name}")
+    redirect = client.http.get(f"/lib/{name}")
+    assert redirect.status_code == 307
+    response = client.http.get(f"/lib/{redirect.headers['Location']}")
     assert response.status_code == 200
     kind = "text/css" if name.endswith(".css") else "text/javascript"
     assert response.headers["Content-Type"].startswith(kind)
     assert response.headers["Access-Control-Allow-Origin"] == "*"
-    assert response.body.decode() == pages.library_source(name)
+    assert response.body.decode() == library.source(name)
 
 
 def test_bundle_parts_are_not_found(client):

@@ -4,12 +4,13 @@ widget behind their APIs like /lib/ files, and the published test secrets answer
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 import pytest
 
-from chalicelib.pages import COMPAT_SCRIPTS, STATIC_DIR
+from chalicelib.library import COMPAT_SCRIPTS, STATIC_DIR, with_hashed_references
 from chalicelib.test_keys import TEST_SECRETS
 from tests.functional.store import aws  # noqa: F401 - aws: the shared store
 
@@ -28,15 +29,21 @@ def post(client: Any, path: str, **params: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("path", sorted(COMPAT_SCRIPTS))
-def test_compat_scripts_are_served_like_library_files(client, path):
+def test_compat_scripts_redirect_to_the_widget_behind_their_apis(client, path):
     response = client.http.get(path + "?onload=ready&render=explicit")
+    assert response.status_code == 307
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    target = urljoin(path, response.headers["Location"])
+    assert re.fullmatch(rf"/lib/{COMPAT_SCRIPTS[path][:-3]}\.[0-9a-f]{{12}}\.js", target), target
+    response = client.http.get(target)
     assert response.status_code == 200
     body = response.body.decode()
-    parts = [(STATIC_DIR / part).read_text(encoding="utf-8") for part in COMPAT_SCRIPTS[path]]
-    assert body == "\n;\n".join(parts)
+    for part in ("i18n.js", "_widget.js", "_compat.js"):
+        assert with_hashed_references((STATIC_DIR / part).read_text(encoding="utf-8")) in body
     assert body.startswith((STATIC_DIR / "i18n.js").read_text(encoding="utf-8"))
     assert response.headers["Content-Type"] == "text/javascript; charset=utf-8"
-    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 

@@ -5,36 +5,37 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import i18n, pages
+from chalicelib import i18n, library, pages
 
 
-@pytest.mark.parametrize("name", sorted(pages.BUNDLES))
+@pytest.mark.parametrize("name", sorted({**library.BUNDLES, **library.HASHED_ONLY}))
 def test_every_bundle_starts_with_the_strings_and_holds_its_parts(name):
-    source = pages.library_source(name)
+    source = library.source(name)
     assert source is not None
-    parts = pages.BUNDLES[name]
-    assert parts[0] == "i18n.js" and source.startswith((pages.STATIC_DIR / "i18n.js").read_text()[:200])
+    parts = {**library.BUNDLES, **library.HASHED_ONLY}[name]
+    assert parts[0] == "i18n.js" and source.startswith((library.STATIC_DIR / "i18n.js").read_text()[:200])
     for part in parts:
-        assert (pages.STATIC_DIR / part).read_text() in source
+        text = library.with_hashed_references((library.STATIC_DIR / part).read_text())
+        assert text in source
 
 
 def test_coinhive_urls_serve_the_coinhive_api_and_captcha_min_the_widget():
-    assert "root.CoinHive = {" in pages.library_source("coinhive.min.js")
-    assert pages.library_source("authedmine.min.js") == pages.library_source("coinhive.min.js")
-    assert pages.library_source("captcha.min.js") == pages.library_source("captcha.js")
-    assert "root.WorkProofCaptcha = {" in pages.library_source("captcha.js")
+    assert "root.CoinHive = {" in library.source("coinhive.min.js")
+    assert library.source("authedmine.min.js") == library.source("coinhive.min.js")
+    assert library.source("captcha.min.js") == library.source("captcha.js")
+    assert "root.WorkProofCaptcha = {" in library.source("captcha.js")
 
 
 @pytest.mark.parametrize("name", ["_miner.js", "_widget.js", "_coinhive.js", "../app.py", ".hidden",
                                   "nope.js", "a/b.js", ""])
 def test_parts_and_other_names_are_not_served(name):
-    assert pages.library_source(name) is None
+    assert library.source(name) is None
 
 
 def test_plain_files_are_served_as_they_are():
-    assert pages.library_source("worker.js") == (pages.STATIC_DIR / "worker.js").read_text()
-    assert pages.library_source("i18n.js") == (pages.STATIC_DIR / "i18n.js").read_text()
-    assert pages.library_source("link.css").startswith("/*")
+    assert library.source("worker.js") == (library.STATIC_DIR / "worker.js").read_text()
+    assert library.source("i18n.js") == (library.STATIC_DIR / "i18n.js").read_text()
+    assert library.source("link.css").startswith("/*")
 
 
 @pytest.mark.parametrize(("accept", "lang"), [(None, "en"), ("ar,en;q=0.5", "ar"), ("ja-JP", "ja"),
