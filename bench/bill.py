@@ -43,8 +43,9 @@ What bounds each layer at worst (deploy/README.md, "Limits and the bill's ceilin
 - DynamoDB: every table's and index's maximum read and write units per second.
 - WAF: every request it inspects, blocked ones included: the one layer an
   attacker can always grow ($0.60 per million requests sent).
-- CloudWatch Logs: LOG_BYTES_PER_INVOCATION per invocation (assumed: Lambda's
-  START/END/REPORT lines, the request's JSON line and its EMF metrics line).
+- CloudWatch Logs: LOG_BYTES_PER_INVOCATION per invocation (the longest request
+  line bench-cost measures, ~800 bytes with its metrics, rounded up; the
+  template's LoggingConfig drops Lambda's START/END/REPORT lines).
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ DASHBOARD_MONTH = 3.00               # assumed beyond the account's 3 free dashb
 # The account's defaults when the stack sets no limit of its own.
 ACCOUNT_API_RPS = 10_000             # API Gateway, per account and region
 ACCOUNT_CONCURRENCY = 1_000          # Lambda, per account and region
-LOG_BYTES_PER_INVOCATION = 1_500     # assumed, see above
+LOG_BYTES_PER_INVOCATION = 1_000     # see above
 
 HOUR = 3600
 MONTH_HOURS = 730

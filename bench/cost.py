@@ -39,14 +39,16 @@ from bench.bill import (  # noqa: E402
     LOGS_GB,
     PRICES_DATE,
 )
+from bench.doors import runtime_log_bytes  # noqa: E402
 
 LAMBDA_MEMORY_GB = 0.5       # .chalice/config.json lambda_memory_size
 LAMBDA_MS = 25               # assumed billed duration of one request (warm)
 # What CloudWatch Logs adds to each line it ingests (its own event overhead is
 # billed: 26 bytes per event), and the Lambda runtime's START/END/REPORT lines
-# of each invocation, measured on a deployed function's log group (about 300 bytes).
+# of each invocation (about 300 bytes), unless the template's LoggingConfig
+# drops them (SystemLogLevel WARN: bench/doors.py runtime_log_bytes).
 LOG_EVENT_OVERHEAD = 26
-LAMBDA_RUNTIME_LOG_BYTES = 300
+LAMBDA_RUNTIME_LOG_BYTES = runtime_log_bytes()
 MIN_WORK = 1024              # small shares: the units do not depend on the work
 
 

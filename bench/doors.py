@@ -58,6 +58,18 @@ def flat(f: Figures, tier: str) -> float:
             + f.offpath_wru * DYNAMODB_WRU)
 
 
+# Lambda's START/END/REPORT lines of one invocation (measured on a deployed
+# function's log group), INFO-level system logs.
+RUNTIME_LOG_BYTES = 300
+
+
+def runtime_log_bytes(function: str = "APIHandler") -> int:
+    """The runtime's own log bytes a call, as the template's LoggingConfig leaves them."""
+    props = json.loads(TEMPLATE.read_text())["Resources"][function]["Properties"]
+    level = props.get("LoggingConfig", {}).get("SystemLogLevel", "INFO")
+    return 0 if level == "WARN" else RUNTIME_LOG_BYTES
+
+
 def batching() -> dict[str, tuple[int, int]]:
     """(BatchSize, window s) of each stream table's mapping, by table suffix."""
     resources = json.loads(TEMPLATE.read_text())["Resources"]
@@ -108,7 +120,7 @@ def captcha_offpath(bench: Any, per_second: int) -> float:
 def share_offpath(bench: Any, users: int = 30) -> float:
     """Consumer WRU per user share: `users` miners at a share each 2–10 s; the
     ledger's part simulated at its batching (bench/rank_batching.py), the
-    guards' a second of the site's shares in one batch."""
+    guards' a window of the site's shares in one batch."""
     from bench import rank_batching
     from chalicelib import sites
     from tests.streams import drain
@@ -119,9 +131,12 @@ def share_offpath(bench: Any, users: int = 30) -> float:
     mix = rank_batching.Mix("doors", users, 2, 10, 120)
     ledger = rank_batching.run(mix, window, size, site, bench.backend)
     per_second = max(1, round(users / 6))
+    # One guards batch holds the shares of its window (at most BatchSize).
+    guards_size, guards_window = batching()["guards"]
+    in_batch = min(guards_size, per_second * max(1, guards_window))
     drain()
-    for i in range(per_second):
-        bench.submit(bench.job(user=f"miner-{i}"))
+    for i in range(in_batch):
+        bench.submit(bench.job(user=f"miner-{i % users}"))
     guards = drained_cost(bench, "guards")
     drain()
-    return ledger.wru / max(1, ledger.shares) + guards.wru / per_second
+    return ledger.wru / max(1, ledger.shares) + guards.wru / in_batch

@@ -78,8 +78,8 @@ def test_worst_case_per_hour_as_make_deploy_reserves() -> None:
     # Tables and indexes at their maximum: 3,550 WRU/s and 4,400 RRU/s.
     assert (c.wru_per_second, c.rru_per_second) == (3_550, 4_400)
     assert c.layers["DynamoDB"] == pytest.approx(3_550 * 3600 * 0.625e-6 + 4_400 * 3600 * 0.125e-6)  # 9.97
-    assert c.layers["CloudWatch Logs"] == pytest.approx(2_500 * 3600 * 1_500 / 1e9 * 0.50)  # 6.75
-    assert c.total == pytest.approx(8.82 + 1.512 + 2.184 + 1.536 + 9.9675 + 6.75, abs=0.005)  # 30.77
+    assert c.layers["CloudWatch Logs"] == pytest.approx(2_500 * 3600 * 1_000 / 1e9 * 0.50)  # 4.50
+    assert c.total == pytest.approx(8.82 + 1.512 + 2.184 + 1.536 + 9.9675 + 4.50, abs=0.005)  # 28.52
 
 
 def test_the_templates_own_defaults_reserve_nothing_and_the_account_bounds_lambda() -> None:

@@ -85,7 +85,7 @@ def test_applies_queue_and_mappings_idempotently(aws: dict[str, Any]) -> None:
     batch_sizes = {m["table"]: m["settings"]["BatchSize"] for m in the_plan["mappings"]}
     by_stream = {aws["dynamodb"].describe_table(TableName=t)["Table"]["LatestStreamArn"]: size
                  for t, size in batch_sizes.items()}
-    assert sorted(batch_sizes.values()) == [100, 1000, 1000]  # guards, ledger and tokens
+    assert sorted(batch_sizes.values()) == [1000, 1000, 1000]  # guards, ledger and tokens
     for mapping in mappings:
         assert mapping["BatchSize"] == by_stream[mapping["EventSourceArn"]]
         assert mapping["StartingPosition"] == "TRIM_HORIZON"
