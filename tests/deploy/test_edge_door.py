@@ -229,3 +229,9 @@ def test_on_the_flat_rate_door_only_the_functions_instances_bound_the_hour() -> 
     assert hour["CloudFront"] == pytest.approx(15.00 / 730) and hour["WAF"] == 0.0
     payg = bill.layer_costs(0, 0, 0, 0, 0, waf_requests=1e6, door="cloudfront", edge_plan=None, hours=1.0)
     assert payg["CloudFront"] == pytest.approx(1.00 + 0.10) and payg["WAF"] == pytest.approx(0.60)
+
+
+def test_lambda_drops_its_own_report_lines_and_filters_none_of_the_apps() -> None:
+    for function in ("APIHandler", "Streams"):
+        assert TEMPLATE["Resources"][function]["Properties"]["LoggingConfig"] == {
+            "LogFormat": "JSON", "ApplicationLogLevel": "TRACE", "SystemLogLevel": "WARN"}
