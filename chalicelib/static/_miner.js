@@ -87,6 +87,9 @@
     return root.fetch(api + path, {
       method: 'POST', body: body, credentials: 'omit', cache: 'no-store', mode: 'cors'
     }).then(function (res) {
+      // Lambda's own answer when every instance is busy (the function URL behind the
+      // CDN): not the app's JSON, but the same meaning as `busy`.
+      if (res.status === 429) return { success: false, error: 'busy', retryAfter: res.headers.get('Retry-After') };
       if (res.status >= 500) throw new Error('HTTP ' + res.status);
       return res.json().then(function (json) {
         if (!json || typeof json.success !== 'boolean') throw new Error('malformed answer');

@@ -46,21 +46,27 @@ def server() -> Iterator[FakeApiServer]:
 
 # The deployed gateway's throttle and WAF answer the seed's `internal_error`, with Retry-After.
 THROTTLED_BODY = json.dumps({"success": False, "error": "internal_error"})
+# Lambda's own answer when every instance is busy (the cloudfront door's function URL):
+# 429, its JSON, no Retry-After; CloudFront's response headers policy adds CORS.
+LAMBDA_THROTTLE = (429, json.dumps({"Message": "Rate Exceeded."}),
+                   {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Retry-After"})
 
 
 class BusyOnce:
     """Answers the first request to `path` with `busy` (Retry-After: 1); lets the rest through.
     `requests` lists (answer, form body) in the order the page sent them."""
 
-    def __init__(self, path: str, body: str = BUSY_BODY) -> None:
-        self.path, self.body = path, body
+    def __init__(self, path: str, body: str = BUSY_BODY, status: int = 200,
+                 headers: dict[str, str] | None = None) -> None:
+        self.path, self.body, self.status = path, body, status
+        self.headers = BUSY_HEADERS if headers is None else headers
         self.requests: list[tuple[str, str]] = []
 
     def __call__(self, route: Any) -> None:
         body = route.request.post_data or ""
         if not self.requests:
             self.requests.append(("busy", body))
-            route.fulfill(status=200, headers=BUSY_HEADERS, content_type="application/json",
+            route.fulfill(status=self.status, headers=self.headers, content_type="application/json",
                           body=self.body)
         else:
             self.requests.append(("served", body))
@@ -68,21 +74,22 @@ class BusyOnce:
 
 
 def watched_page(browser: Any, server: FakeApiServer, path: str, locale: str,
-                 body: str = BUSY_BODY) -> tuple[Any, Any, BusyOnce, list[str]]:
+                 body: str = BUSY_BODY, status: int = 200,
+                 headers: dict[str, str] | None = None) -> tuple[Any, Any, BusyOnce, list[str]]:
     """A page in `locale` whose status texts are collected and whose first `path` call is busy."""
     context = browser.new_context(locale=locale)
     seen: list[str] = []
     context.expose_function("reportStatus", lambda text: seen.append(text))
     context.add_init_script(STATUS_REPORTER)
-    busy = BusyOnce(path, body)
+    busy = BusyOnce(path, body, status, headers)
     page = context.new_page()
     page.route(server.url + path, busy)
     return context, page, busy, seen
 
 
-def busy_texts(lang: str) -> set[str]:
-    """What the visitor reads while a 1 s Retry-After (plus its jitter) runs down."""
-    return {i18n.text(lang, "busy", s=str(n)) for n in (1, 2)}
+def busy_texts(lang: str, seconds: int = 1) -> set[str]:
+    """What the visitor reads while a Retry-After of `seconds` (plus its jitter) runs down."""
+    return {i18n.text(lang, "busy", s=str(n)) for n in range(1, seconds + 2)}
 
 
 def assert_retried_after_busy(busy: BusyOnce) -> None:
@@ -92,15 +99,17 @@ def assert_retried_after_busy(busy: BusyOnce) -> None:
         assert busy.requests[1][1] == busy.requests[0][1], "the refused submit is resent unchanged"
 
 
-@pytest.mark.parametrize("path, body", [("/pow/job", BUSY_BODY), ("/pow/submit", BUSY_BODY),
-                                        ("/pow/job", THROTTLED_BODY)])
+@pytest.mark.parametrize("path, answer", [
+    ("/pow/job", (200, BUSY_BODY, None)), ("/pow/submit", (200, BUSY_BODY, None)),
+    ("/pow/job", (200, THROTTLED_BODY, None)), ("/pow/submit", LAMBDA_THROTTLE)])
 def test_the_captcha_says_busy_then_retries_and_puts_the_token_in_the_form(browser, server, path,
-                                                                         body):
+                                                                         answer):
+    status, body, headers = answer
     server.api.pages["busy.html"] = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>busy</title></head><body>'
         '<form><div class="workproof-captcha" data-key="SITEKEY" data-hashes="65536" data-lang="de"></div>'
         '</form><script src="/lib/captcha.js"></script></body></html>')
-    context, page, busy, seen = watched_page(browser, server, path, "en-US", body)
+    context, page, busy, seen = watched_page(browser, server, path, "en-US", body, status, headers)
     try:
         page.goto(server.url + "/page/busy.html")
         page.locator(".workproof-captcha").click()
@@ -111,7 +120,8 @@ def test_the_captcha_says_busy_then_retries_and_puts_the_token_in_the_form(brows
         context.close()
     assert server.api.tokens[token] >= 65536
     assert_retried_after_busy(busy)
-    shown = [text for text in seen if text in busy_texts("de")]
+    # (Lambda's 429 carries no Retry-After: the widget's default wait, 5 s.)
+    shown = [text for text in seen if text in busy_texts("de", 5 if status == 429 else 1)]
     assert shown, f"the visitor was not told: {seen}"
     assert seen.index(shown[0]) < seen.index(i18n.text("de", "verified")), seen
     assert not any(i18n.text("de", "failed") in text for text in seen), "busy is not a failure"

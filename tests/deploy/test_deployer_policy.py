@@ -158,6 +158,10 @@ def _cloudfront_needs(kind: str, props: dict[str, Any]) -> list[tuple[str, str]]
         policy = cloudfront + "origin-request-policy/1a2b3c4d-5e6f"
         return [(f"cloudfront:{a}", policy) for a in
                 ("CreateOriginRequestPolicy", "GetOriginRequestPolicy", "DeleteOriginRequestPolicy")]
+    if kind == "AWS::CloudFront::ResponseHeadersPolicy":
+        policy = cloudfront + "response-headers-policy/1a2b3c4d-5e6f"
+        return [(f"cloudfront:{a}", policy) for a in
+                ("CreateResponseHeadersPolicy", "GetResponseHeadersPolicy", "DeleteResponseHeadersPolicy")]
     if kind == "AWS::PricingPlanManager::Subscription":
         return [(f"pricingplanmanager:{a}", "*") for a in
                 ("CreateSubscription", "GetSubscription", "CancelSubscription")]

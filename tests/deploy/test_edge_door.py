@@ -154,13 +154,22 @@ def test_the_api_is_never_cached_and_the_scripts_are(packaged: Packaged) -> None
     assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"        # CachingDisabled
     assert default["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # all but Host
     assert set(default["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
-    (lib,) = config["CacheBehaviors"]
+    lib, pow_ = config["CacheBehaviors"]
     assert lib["PathPattern"] == "/lib/*" and lib["AllowedMethods"] == ["GET", "HEAD"]
+    # /pow/* as the default, plus CORS on answers the app never wrote (Lambda's 429).
+    assert pow_["PathPattern"] == "/pow/*"
+    assert {k: v for k, v in pow_.items() if k not in ("PathPattern", "ResponseHeadersPolicyId")} == default
+    assert pow_["ResponseHeadersPolicyId"] == {"Ref": "EdgePowCorsPolicy"}
+    cors = packaged.sam["Resources"]["EdgePowCorsPolicy"]["Properties"]["ResponseHeadersPolicyConfig"][
+        "CorsConfig"]
+    assert cors["AccessControlAllowOrigins"] == {"Items": ["*"]} and cors["OriginOverride"] is False
+    assert cors["AccessControlExposeHeaders"] == {"Items": ["Retry-After"]}
+    assert cors["AccessControlAllowCredentials"] is False
     assert lib["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"            # CachingOptimized
     policy = packaged.sam["Resources"]["EdgeLibRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     assert policy["HeadersConfig"]["Headers"] == ["x-workproof-viewer", "x-forwarded-host"]
     assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
-    for behaviour in (default, lib):
+    for behaviour in (default, lib, pow_):
         (assoc,) = behaviour["FunctionAssociations"]
         assert assoc["EventType"] == "viewer-request"
 
