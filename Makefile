@@ -134,9 +134,11 @@ package: $(STAMP) deploy-deps ## the Lambda bundle and templates (deploy/package
 
 # One command to an AWS account (your credentials): REGION, ALARM_EMAIL,
 # MONTHLY_BUDGET (USD), SITE_NAME are asked for when not given; YES=1 answers yes.
+# FRONT_DOOR (cloudfront in us-east-1, else rest) and EDGE_PLAN (FREE) pick the door.
 deploy: $(STAMP) deploy-deps ## package, deploy the prod stack, first site, smoke test (deploy/deploy_stack.py)
 	AWS_REGION="$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION))" ALARM_EMAIL="$(ALARM_EMAIL)" \
-	  MONTHLY_BUDGET="$(MONTHLY_BUDGET)" SITE_NAME="$(SITE_NAME)" YES="$(YES)" $(PY) deploy/deploy_stack.py
+	  MONTHLY_BUDGET="$(MONTHLY_BUDGET)" SITE_NAME="$(SITE_NAME)" YES="$(YES)" \
+	  FRONT_DOOR="$(FRONT_DOOR)" EDGE_PLAN="$(EDGE_PLAN)" $(PY) deploy/deploy_stack.py
 
 destroy: $(STAMP) ## the whole teardown, asking before data goes (deploy/destroy_stack.py)
 	AWS_REGION="$(or $(REGION),$(AWS_REGION),$(AWS_DEFAULT_REGION))" YES="$(YES)" $(PY) deploy/destroy_stack.py

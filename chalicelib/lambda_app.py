@@ -92,9 +92,12 @@ class WorkproofApp(Chalice):
             return _answer(InternalError(), settings.rest_status)
         if why is not None:
             answer = _answer(Forbidden(), settings.rest_status)
-            observe.LOGGER.warning("function url request refused", extra={
-                "request_id": request_id, "method": event["requestContext"]["http"].get("method"),
-                "result": Forbidden.code, "status": answer["statusCode"], "reason": why})
+            # A flood of direct hits would pay a line each: a sample of them, like busy.
+            if observe.in_sample(request_id, settings.log_sample):
+                observe.LOGGER.warning("function url request refused", extra={
+                    "request_id": request_id, "method": event["requestContext"]["http"].get("method"),
+                    "result": Forbidden.code, "status": answer["statusCode"], "reason": why,
+                    **({"sampled": settings.log_sample} if settings.log_sample < 1.0 else {})})
             return answer
         rest = function_url.rest_event(event, self.routes)
         if rest is None:  # a path no route has the shape of (API Gateway's own not_found)

@@ -39,11 +39,13 @@ LOGGER.remove_keys(["location", "timestamp"])
 # The captcha backends' verify routes (chalicelib/siteverify.py), counted as verifies.
 SITEVERIFY_ROUTES = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify")
 SUCCESS = "success"
+BUSY = "busy"
 INTERNAL_ERROR = "internal_error"
 # Reads: their successful answers write nothing, and at load they are most
 # of the requests. Their line is logged for a sample of them (`log_sample`:
-# the WORKPROOF_LOG_SAMPLE setting); a failure, a write and every metric
-# always are. CloudWatch Logs bills every byte ingested.
+# the WORKPROOF_LOG_SAMPLE setting), and so is a `busy` refusal's (a flood's
+# own answer: it read and wrote nothing); any other failure, a write and every
+# metric always are. CloudWatch Logs bills every byte ingested.
 READ_ROUTES = ("/pow/job", "/stats/", "/user/balance", "/user/top", "/user/list", "/lib/",
                "/l/", "/openapi.json", "/recaptcha/api.js", "/turnstile/v0/api.js")
 # Tokens shorter than this are logged as their length only (4 characters
@@ -208,10 +210,9 @@ def publish(series: Series) -> None:
 
 def sample_of(record: Record, result: str, log_sample: float) -> float | None:
     """The part of such requests whose line is written: `log_sample` for a
-    successful read, None (every one) otherwise."""
-    if result != SUCCESS or not record.route.startswith(READ_ROUTES) or log_sample >= 1.0:
-        return None
-    return log_sample
+    successful read or a `busy` refusal, None (every one) otherwise."""
+    sampled = result == BUSY or (result == SUCCESS and record.route.startswith(READ_ROUTES))
+    return log_sample if sampled and log_sample < 1.0 else None
 
 
 def logged(record: Record, result: str, log_sample: float) -> bool:
@@ -224,7 +225,12 @@ def logged(record: Record, result: str, log_sample: float) -> bool:
 
 def drawn(record: Record, sample: float) -> bool:
     """Whether the request is in the sample (by its request id)."""
-    seed = record.request_id or secrets.token_hex(8)
+    return in_sample(record.request_id, sample)
+
+
+def in_sample(request_id: str, sample: float) -> bool:
+    """Whether a request id is in a `sample` part of all (any id, random, if none)."""
+    seed = request_id or secrets.token_hex(8)
     draw = int.from_bytes(hashlib.sha256(seed.encode("utf-8", "replace")).digest()[:4], "big")
     return draw < sample * 2**32
 

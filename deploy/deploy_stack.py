@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL", ""))
     parser.add_argument("--monthly-budget", default=os.environ.get("MONTHLY_BUDGET", ""))
     parser.add_argument("--front-door", default=os.environ.get("FRONT_DOOR", ""))
-    parser.add_argument("--edge-plan", default=os.environ.get("EDGE_PLAN", "FREE"),
+    parser.add_argument("--edge-plan", default=os.environ.get("EDGE_PLAN") or "FREE",
                         choices=EDGE_PLANS)
     parser.add_argument("--site-name", default=os.environ.get("SITE_NAME", ""))
     parser.add_argument("--yes", action="store_true", default=os.environ.get("YES") == "1")

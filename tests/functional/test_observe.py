@@ -497,3 +497,20 @@ def test_a_flow_through_every_endpoint_logs_no_secret_token_or_job(api, captured
               if value in text]
     assert leaked == []
     assert "alice@example.com" not in text and "private/path" not in text
+
+
+def test_a_busy_refusal_is_logged_for_a_sample_its_count_always(api, captured, app_settings):
+    """A flood's own answer (busy: nothing read or written) is a sampled line, like a
+    successful read; its metric is still published, alone."""
+    from chalicelib import observe
+
+    records = [observe.Record(route="/pow/submit", request_id=f"req-{i}") for i in range(2000)]
+    kept = [r for r in records if observe.logged(r, observe.BUSY, 0.1)]
+    assert 150 <= len(kept) <= 250
+    assert all(observe.logged(r, observe.BUSY, 1.0) for r in records)
+    assert all(observe.logged(r, "invalid_job", 0.0) for r in records)
+    app_settings(WORKPROOF_LOG_SAMPLE="0")
+    captured.clear()
+    record = observe.start("/pow/job", "POST", "r-busy")
+    observe.finish(record, observe.BUSY, 200, 0.0)
+    assert captured.requests() == []
