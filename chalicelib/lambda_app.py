@@ -4,7 +4,10 @@ API Gateway's REST events (payload 1.0) reach Chalice as they are. A
 function URL event (payload 2.0) is CloudFront's only if it carries the
 front door's secret in `x-workproof-origin` (the SecretString of the
 secret `WORKPROOF_ORIGIN_SECRET_ARN` names, read at the first such event
-and kept for the container's life, compared in constant time). Without it
+and kept, compared in constant time; a header that differs has the secret
+read again, at most once a RECHECK_SECONDS, so a rotated secret is taken
+up by warm containers too while a flood of wrong headers costs a read a
+minute). Without it
 (the function URL hit directly, or no secret configured) the request is
 refused `forbidden` before any DynamoDB call and before routing, and one
 line is logged (never a header's value). With it, chalicelib/function_url.py
@@ -13,6 +16,7 @@ makes it the REST event Chalice routes, and Chalice's answer a 2.0 answer.
 from __future__ import annotations
 
 import hmac
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,20 +26,25 @@ from chalicelib import config, function_url, observe, secret_refs
 from chalicelib.errors import ApiError, Forbidden, InternalError, NotFound
 from chalicelib.http import error_response, normalise
 
-# (secret id, its string): read once per container, again only if the setting changes.
-_origin_secret: tuple[str, str] | None = None
+# (secret id, its string, when it was read): read at the first request, again
+# if the setting changes, or (at most once a RECHECK_SECONDS) when a header differs.
+_origin_secret: tuple[str, str, float] | None = None
+RECHECK_SECONDS = 60.0
 
 
-def origin_secret(secret_id: str) -> str:
-    """The front door's secret (a Secrets Manager read the first time)."""
+def origin_secret(secret_id: str, recheck: bool = False) -> str:
+    """The front door's secret (a Secrets Manager read the first time; `recheck`:
+    again if the last read is RECHECK_SECONDS old)."""
     global _origin_secret
-    if _origin_secret is None or _origin_secret[0] != secret_id:
-        _origin_secret = (secret_id, secret_refs.read_secret_string(secret_id))
+    now = time.monotonic()
+    stale = _origin_secret is not None and recheck and now - _origin_secret[2] >= RECHECK_SECONDS
+    if _origin_secret is None or _origin_secret[0] != secret_id or stale:
+        _origin_secret = (secret_id, secret_refs.read_secret_string(secret_id), now)
     return _origin_secret[1]
 
 
 def forget_origin_secret() -> None:
-    """Read the secret again at the next request (a rotated secret; tests)."""
+    """Read the secret again at the next request (tests)."""
     global _origin_secret
     _origin_secret = None
 
@@ -56,7 +65,11 @@ def refusal(headers: dict[str, Any], secret_id: str) -> str | None:
     expected = origin_secret(secret_id)
     if not expected:
         return "the origin secret is empty"
-    return None if _same(given, expected) else "wrong origin header"
+    if _same(given, expected):
+        return None
+    # Rotated since it was read? (At most one read a RECHECK_SECONDS.)
+    fresh = origin_secret(secret_id, recheck=True)
+    return None if fresh and _same(given, fresh) else "wrong origin header"
 
 
 def _answer(error: ApiError, rest_status: bool) -> dict[str, Any]:

@@ -177,6 +177,30 @@ def test_why_a_request_is_refused(secret_store, headers, secret_id, why):
     assert secret_store.ids == (["arn"] if headers and secret_id else [])
 
 
+def test_a_rotated_secret_is_taken_up_by_a_warm_container_and_a_flood_reads_once_a_minute(
+        secret_store, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(lambda_app.time, "monotonic", lambda: clock[0])
+    old, new = {"x-workproof-origin": "the-origin-secret"}, {"x-workproof-origin": "rotated"}
+    assert lambda_app.refusal(old, "arn") is None and secret_store.ids == ["arn"]
+    # A wrong header within the minute: refused from memory, no read.
+    clock[0] += 30
+    assert lambda_app.refusal(new, "arn") == "wrong origin header" and secret_store.ids == ["arn"]
+    # The secret rotated: the first differing header after the minute reads it again.
+    secret_store.value = "rotated"
+    clock[0] += 31
+    assert lambda_app.refusal(new, "arn") is None and secret_store.ids == ["arn", "arn"]
+    assert lambda_app.refusal(old, "arn") == "wrong origin header"
+    # A flood of wrong headers: one read a minute, however many requests.
+    for _ in range(1000):
+        clock[0] += 0.01
+        assert lambda_app.refusal({"x-workproof-origin": "guess"}, "arn") == "wrong origin header"
+    assert secret_store.ids == ["arn", "arn"]
+    clock[0] += 60
+    assert lambda_app.refusal({"x-workproof-origin": "guess"}, "arn") == "wrong origin header"
+    assert secret_store.ids == ["arn"] * 3
+
+
 def test_an_empty_secret_opens_nothing(secret_store):
     secret_store.value = ""
     assert lambda_app.refusal({"x-workproof-origin": ""}, "arn") == "the origin secret is empty"
