@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from chalicelib import config, pow, sites
+from chalicelib import config, library, pow, sites
 from chalicelib.dashboard import session as dashboard_session
 from chalicelib.dashboard.session import SESSION_SECONDS
 from tests.fixtures import create_site, credit
@@ -68,11 +68,13 @@ def test_page_is_served_with_a_strict_content_security_policy(client):
     assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     page = response.body.decode()
-    for name in PAGE_FILES:  # its own files only, in the order they must load
-        tag = f'<script src="/lib/{name}">' if name.endswith(".js") else \
-            f'<link rel="stylesheet" href="/lib/{name}">'
+    for name in PAGE_FILES:  # its own files only, at their immutable names, in load order
+        hashed = library.hashed_name(name)
+        tag = f'<script src="/lib/{hashed}">' if name.endswith(".js") else \
+            f'<link rel="stylesheet" href="/lib/{hashed}">'
         assert tag in page, name
-    scripts = [page.index(f'/lib/{name}"') for name in PAGE_FILES if name.endswith(".js")]
+    scripts = [page.index(f'/lib/{library.hashed_name(name)}"') for name in PAGE_FILES
+               if name.endswith(".js")]
     assert scripts == sorted(scripts)
     # Without the script, the sign-in form posts (never a GET: the secret stays out of URLs).
     assert '<form id="signin-form" method="post" action="/dashboard/signin"' in page
@@ -85,8 +87,9 @@ def test_page_refuses_other_methods(client):
 
 @pytest.mark.parametrize("name", PAGE_FILES)
 def test_page_files_are_served_from_lib(client, name):
-    response = client.http.get(f"/lib/{name}")
+    response = client.http.get(f"/lib/{library.hashed_name(name)}")
     assert response.status_code == 200
+    assert client.http.get(f"/lib/{name}").headers["Location"] == library.hashed_name(name)
     assert response.headers["Content-Type"].startswith(
         "text/javascript" if name.endswith(".js") else "text/css")
 

@@ -204,7 +204,9 @@ def test_link_and_its_page_under_a_deployed_stage_path(api, app):
     page = app(_gateway_event("GET", "/l/{code}", f"/l/{code}", params={"code": code}), None)
     assert page["statusCode"] == 200
     # The page loads the library from the stage, not from the domain's root.
-    assert f'src="{base}/lib/workproof.js"' in page["body"]
+    from chalicelib import library
+
+    assert f'src="{base}/lib/{library.hashed_name("workproof.js")}"' in page["body"]
     assert 'src="/lib/' not in page["body"]
 
 
