@@ -9,9 +9,12 @@ uploaded to an S3 bucket in moto, with the parameters `make deploy` passes
 What moto cannot create is taken out of the copy it gets, each with the test
 that checks it instead (`UNCREATABLE`); anything else that references a
 removed resource goes too, and must be listed there as well. moto's
-CloudFormation has no Secrets Manager: the signing-key secret is created
-beside the stack from the template's own properties, and its ARN put where
-the template's `Ref` was (`create_secret_beside`).
+CloudFormation has no Secrets Manager: the signing-key and origin secrets are
+created beside the stack from the template's own properties, and their ARNs
+put where the template's `Ref`s were (`create_secret_beside`). Nor has it
+function URLs: the API function's URL is created beside the stack through
+moto's Lambda API from the template's properties (`create_url_beside`); its
+domain is the Host of the rehearsal's function URL events.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import copy
 import json
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,9 +74,10 @@ UNCREATABLE = {
     "AWS::CloudFront::Distribution": "references the viewer function and the edge ACL; cfn-lint, "
     "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
     "rehearsal sends function URL events with the origin header the distribution adds",
-    "AWS::Lambda::Url": "not in moto's CloudFormation; cfn-lint, "
+    "AWS::Lambda::Url": "not in moto's CloudFormation: created beside the stack through moto's "
+    "Lambda API from the template's AuthType and InvokeMode (create_url_beside); cfn-lint, "
     "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
-    "rehearsal hands the function the function URL's events itself",
+    "rehearsal hands the function the function URL's events itself (Lambda does not run them in moto)",
     "AWS::PricingPlanManager::Subscription": "not in moto; cfn-lint, "
     "test_edge_door.py::test_the_plan_covers_the_distribution_and_its_acl",
 }
@@ -151,6 +156,16 @@ def create_secret_beside(template: dict[str, Any], endpoint: str, logical: str) 
                                      SecretString=value, Tags=props["Tags"])["ARN"])
 
 
+def create_url_beside(template: dict[str, Any], endpoint: str, physical: dict[str, str]) -> str:
+    """The template's one function URL, as CloudFormation would make it: its domain."""
+    urls = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Url"]
+    assert len(urls) == 1, f"the packaged template has {len(urls)} function URLs, not the API's one"
+    target = urls[0]["TargetFunctionArn"]["Fn::GetAtt"][0]
+    config = client("lambda", endpoint).create_function_url_config(
+        FunctionName=physical[target], AuthType=urls[0]["AuthType"], InvokeMode=urls[0]["InvokeMode"])
+    return str(config["FunctionUrl"]).removeprefix("https://").rstrip("/")
+
+
 def upload_code(template: dict[str, Any], out: Path, endpoint: str) -> None:
     """`aws cloudformation package`: each function's and layer's zip to S3, the template pointed at it."""
     s3 = client("s3", endpoint)
@@ -169,7 +184,9 @@ class Stack:
     template: dict[str, Any]      # what moto created (the copy)
     removed: dict[str, str]       # logical id -> type, taken out of the copy
     physical: dict[str, str]      # logical id -> physical id, as the stack reports
-    secret_arn: str
+    secret_arn: str               # the signing key's
+    origin_secret_arn: str        # the front door's origin header's
+    url_host: str                 # the API function's URL's domain
     mappings: list[dict[str, Any]]  # the event source mappings moto's Lambda holds
 
     def role_policy(self, function: str) -> dict[str, Any]:
@@ -214,26 +231,57 @@ def create_stack(template: dict[str, Any], out: Path, endpoint: str) -> Stack:
                 for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
     # (Read before IAM is enforced: moto's signature check fails on Lambda's REST paths.)
     mappings = client("lambda", endpoint).list_event_source_mappings()["EventSourceMappings"]
+    url_host = create_url_beside(template, endpoint, physical)
     _detach_moto_poller(body)
-    return Stack(endpoint, body, removed, physical, secret_arn, mappings)
+    return Stack(endpoint, body, removed, physical, secret_arn, arns["EdgeOriginSecret"], url_host,
+                 mappings)
 
 
 # --- who calls: IAM identities in moto, and its enforcement ----------------
 
-# moto checks DynamoDB's and Secrets Manager's requests against the Resource
-# "*" (it names no table or secret) and a transaction as an action of its own,
-# which IAM has not: IAM checks each item's PutItem/UpdateItem/... on its
-# table. So the identity moto enforces carries the role's statements with
-# their actions as written and Resource "*", plus the two transaction
-# operations; which table and index each action touched is checked against
-# the role's own statements from the recorded calls (test_rehearsal.py).
+# moto checks DynamoDB's requests against the Resource "*" (it names no
+# table) and a transaction as an action of its own, which IAM has not: IAM
+# checks each item's PutItem/UpdateItem/... on its table. So the identity
+# moto enforces carries the role's statements with their actions as written
+# and Resource "*", plus the two transaction operations; which table and
+# index each action touched is checked against the role's own statements
+# from the recorded calls (test_rehearsal.py). Secrets Manager's requests
+# are checked against the secret's ARN (`secrets_by_arn`), so its statements
+# keep their resources, with moto's only wildcard (`*` for IAM's `?`): the
+# API reads two secrets, each under its own grant.
 MOTO_ONLY_ACTIONS = ["dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"]
 ADMIN_POLICY = {"Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
+def _moto_resource(statement: dict[str, Any]) -> Any:
+    actions = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+    if all(action.startswith("secretsmanager:") for action in actions):
+        resources = [statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"]
+        return [resource.replace("?", "*") for resource in resources]
+    return "*"
+
+
+@contextmanager
+def secrets_by_arn() -> Iterator[None]:
+    """moto's Secrets Manager checks each request against the Resource "*"; IAM against
+    the secret's ARN: while this holds, moto's server (in this process) does too."""
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def resource(response: Any) -> str:
+        secret_id = response._get_param("SecretId")
+        secrets = response.backend.secrets
+        return str(secrets[secret_id].arn) if secret_id and secret_id in secrets else "*"
+
+    SecretsManagerResponse._determine_resource = resource  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        del SecretsManagerResponse._determine_resource  # type: ignore[attr-defined]
+
+
 def moto_shaped(policy: dict[str, Any]) -> dict[str, Any]:
-    statements = [dict(st, Resource="*") for st in policy["Statement"]]
+    statements = [dict(st, Resource=_moto_resource(st)) for st in policy["Statement"]]
     statements.append({"Sid": "MotoTransactions", "Effect": "Allow", "Action": MOTO_ONLY_ACTIONS,
                        "Resource": "*"})
     return {"Version": policy["Version"], "Statement": statements}
