@@ -36,12 +36,13 @@ moto, its packaged functions run as Lambda runs them, under their roles.
    runs the `packaged_x86` build, the same files but for ada-url's and cffi's
    C extensions (tests/deploy/test_package.py checks both builds).
 3. moto enforces IAM on every request: each function's process holds the keys
-   of an identity carrying its role's policy from the template (Secrets
-   Manager's calls checked against the secret's ARN: the API's two secrets,
-   two grants); moto names no table in its check and takes a transaction as
-   one action, so every AWS call each function made is also recorded in its
-   process and each (action, table/index/secret) checked against its role's own statements
-   (tests/deploy/iam.py): transactions item by item, as IAM does.
+   of an identity carrying its role's policy from the template
+   (tests/deploy/rehearsal_iam.py; Secrets Manager's calls are checked
+   against the secret's ARN: the API reads two secrets under two grants).
+   moto names no table in its check and takes a transaction as one action,
+   so every AWS call each function made is also recorded in its process and
+   each (action, table/index/secret) checked against its role's own
+   statements (tests/deploy/iam.py): transactions item by item, as IAM does.
 4. `test_a_broken_stack_fails_the_rehearsal` breaks the template on purpose.
    The MinWork case is also what tests/deploy/test_defaults.py catches
    without running anything.
@@ -64,6 +65,7 @@ from typing import Any
 import pytest
 
 from tests.deploy import rehearsal_door as door
+from tests.deploy import rehearsal_iam as ri
 from tests.deploy import rehearsal_stack as rs
 from tests.deploy.conftest import Packaged
 from tests.deploy.rehearsal_lambda import Api, Function, LambdaProcess, UrlApi
@@ -121,7 +123,7 @@ def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]],
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=rs.free_port(), verbose=False)
     server.start()
     try:
-        with rs.secrets_by_arn():
+        with ri.secrets_by_arn():
             return _rehearse_on(f"http://127.0.0.1:{server._port}", template, packaged.out, paths, workdir)
     finally:
         server.stop()
@@ -135,11 +137,11 @@ def _rehearse_on(endpoint: str, template: dict[str, Any], out: Path, paths: tupl
         with warnings.catch_warnings():  # moto: "Tried to parse ... not supported" (taken out)
             warnings.simplefilter("ignore")
             run.stack = stack = rs.create_stack(template, out, endpoint)
-        operator = rs.identity(endpoint, "rehearsal-operator", rs.ADMIN_POLICY)
-        keys = {fn: rs.identity(endpoint, f"rehearsal-{fn}", rs.moto_shaped(stack.role_policy(fn)))
+        operator = ri.identity(endpoint, "rehearsal-operator", ri.ADMIN_POLICY)
+        keys = {fn: ri.identity(endpoint, f"rehearsal-{fn}", ri.moto_shaped(stack.role_policy(fn)))
                 for fn in FUNCTIONS}
         environments = {fn: stack.environment(fn) for fn in FUNCTIONS}
-        previous = rs.enforce_iam(endpoint, "0")
+        previous = ri.enforce_iam(endpoint, "0")
         site = _create_site(endpoint, operator)
         processes = [_start(stack, fn, environments[fn], keys[fn], paths, workdir) for fn in FUNCTIONS]
         # The distribution's origin header: the secret's value, resolved as the operator.
@@ -156,7 +158,7 @@ def _rehearse_on(endpoint: str, template: dict[str, Any], out: Path, paths: tupl
         for process in processes:
             process.close()
         if previous is not None:
-            rs.enforce_iam(endpoint, previous)
+            ri.enforce_iam(endpoint, previous)
         rs.reset(endpoint)
 
 
