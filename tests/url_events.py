@@ -32,12 +32,12 @@ def url_event(method: str, path: str, *, query: str = "", body: str | bytes | No
               cookies: list[str] | None = None, origin: str | None = _UNSET,
               viewer: str | None = "203.0.113.7", host: str | None = VIEWER_HOST,
               request_id: str = "c0ffee00-0000-4000-8000-000000000001",
-              secret: str = "") -> dict[str, Any]:
+              secret: str = "", url_host: str = URL_HOST) -> dict[str, Any]:
     """One function URL request. `origin` is the `x-workproof-origin` value sent
     (default: `secret`; None: no header), `viewer` and `host` CloudFront's
-    headers (None: absent)."""
+    headers (None: absent), `url_host` the function URL's domain (its Host)."""
     event = copy.deepcopy(SAMPLE)
-    sent = {"host": URL_HOST, "user-agent": "Amazon CloudFront", "via": "2.0 abc.cloudfront.net",
+    sent = {"host": url_host, "user-agent": "Amazon CloudFront", "via": "2.0 abc.cloudfront.net",
             "x-forwarded-for": f"{viewer or '192.0.2.99'}, {EDGE_ADDRESS}",
             "x-forwarded-proto": "https", "x-forwarded-port": "443"}
     origin = secret if origin is _UNSET else origin
@@ -65,7 +65,7 @@ def url_event(method: str, path: str, *, query: str = "", body: str | bytes | No
     # What Lambda derives, comma-joined; the app must not read it (ambiguous).
     event["queryStringParameters"] = _joined(query) or None
     context = event["requestContext"]
-    context.update(domainName=URL_HOST, domainPrefix=URL_HOST.split(".")[0], requestId=request_id,
+    context.update(domainName=url_host, domainPrefix=url_host.split(".")[0], requestId=request_id,
                    authorizer=None)
     context["http"].update(method=method, path=path, sourceIp=EDGE_ADDRESS,
                            userAgent=sent["user-agent"])

@@ -4,6 +4,13 @@ AWS's documented samples (tests/deploy/events/):
 - `apigateway-rest-proxy.json`: the REST API proxy integration's input
   (API Gateway developer guide, "Input format of a Lambda function for proxy
   integration"); `api_event` fills in a request of this stack's `api` stage;
+- `lambda-function-url.json`: a function URL's request (payload 2.0; Lambda
+  developer guide, "Request payload format"); `url_event` fills in a request
+  as the default door's CloudFront distribution sends it to the function URL
+  the rehearsal created (tests/url_events.py): Host that URL's own domain,
+  `x-workproof-origin` the origin secret's value (read from Secrets Manager
+  by the caller, as the distribution's `{{resolve:...}}` does), and the
+  viewer-request function's `x-workproof-viewer` and `x-forwarded-host`;
 - `dynamodb-stream.json`: the DynamoDB Streams event Lambda delivers (Lambda
   developer guide, "Using AWS Lambda with Amazon DynamoDB"); `stream_events`
   reads the real records from moto's DynamoDB Streams for the streams the
@@ -13,17 +20,22 @@ AWS's documented samples (tests/deploy/events/):
 """
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from tests.url_events import VIEWER_HOST
+from tests.url_events import url_event as _url_event
+
 EVENTS = Path(__file__).resolve().parent / "events"
 API_SAMPLE = json.loads((EVENTS / "apigateway-rest-proxy.json").read_text())
 STREAM_SAMPLE = json.loads((EVENTS / "dynamodb-stream.json").read_text())
 STAGE = "api"
 HOST = "abcdef1234.execute-api.us-east-1.amazonaws.com"
+VIEWER = "203.0.113.7"  # the viewer's address CloudFront's viewer function writes
 
 
 def api_event(method: str, path: str, params: dict[str, Any], request_id: str,
@@ -51,10 +63,31 @@ def api_event(method: str, path: str, params: dict[str, Any], request_id: str,
     return event
 
 
+def url_event(method: str, path: str, params: dict[str, Any], request_id: str, *, url_host: str,
+              origin: str | None, viewer: str | None = VIEWER,
+              headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A request CloudFront forwards to the function URL `url_host` (form body for
+    POST, query for GET): `origin` the `x-workproof-origin` value (None: none, a
+    direct hit), `viewer` the viewer function's address (None: none), `headers`
+    what the viewer sent besides (CloudFront passes them on)."""
+    sent = {"Origin": "https://shop.example"}
+    if method != "GET":
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
+    sent.update(headers or {})
+    encoded = urlencode(params)
+    return _url_event(method, path, query=encoded if method == "GET" else "",
+                      body=None if method == "GET" else encoded, headers=sent, origin=origin,
+                      viewer=viewer, host=VIEWER_HOST, request_id=request_id, url_host=url_host)
+
+
 def answer_body(response: dict[str, Any]) -> dict[str, Any]:
-    """The JSON body of a proxy integration's answer (HTTP 200, as the contract answers)."""
+    """The JSON body of a proxy integration's or a function URL's answer (HTTP 200,
+    as the contract answers with the stack's default ErrorStatus)."""
     assert response["statusCode"] == 200, response
-    return dict(json.loads(response["body"]))
+    body = response["body"]
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8")
+    return dict(json.loads(body))
 
 
 def _shape_problems(record: dict[str, Any]) -> list[str]:

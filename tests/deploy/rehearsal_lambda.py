@@ -10,7 +10,8 @@ answers one event per line on stdin with one JSON line on stdout (`invoke`).
 Every AWS call the function's code makes goes through botocore's single
 call path; the child wraps it and appends one JSON line per call to a file
 (`recorded`): the service, the operation and the names it touched (tables,
-indexes, items of a transaction or batch, the secret). Nothing is
+indexes, items of a transaction or batch, the secret), and the error code
+if AWS refused it, why. `Api` keeps the calls each request made. Nothing is
 hand-listed: `Function` checks what was sent against the function's role
 (from the created stack's template) after every invocation, each DynamoDB
 transaction item by item and each batch table by table, as IAM authorises
@@ -18,6 +19,8 @@ them (tests/deploy/botocore_recorder.py's `expand`, tests/deploy/iam.py).
 """
 from __future__ import annotations
 
+import copy
+import itertools
 import json
 import subprocess
 import sys
@@ -27,14 +30,15 @@ from typing import Any
 from tests.deploy import rehearsal_stack as rs
 from tests.deploy.botocore_recorder import expand
 from tests.deploy.iam import allowed
-from tests.deploy.rehearsal_events import answer_body, api_event
+from tests.deploy.rehearsal_events import VIEWER, answer_body, api_event, url_event
 
 CHILD = r'''
-import json, sys
+import json, re, sys
 task, layer, runtime, handler, record_file = sys.argv[1:6]
 sys.path[:0] = [task, layer, runtime]  # /var/task, /opt/python, the runtime's
 
 from botocore.client import BaseClient
+from botocore.exceptions import ClientError
 
 _original = BaseClient._make_api_call
 
@@ -52,10 +56,19 @@ def _names(params):
     return out
 
 def _make_api_call(self, operation, params):
-    with open(record_file, "a") as f:
-        f.write(json.dumps({"service": self.meta.service_model.service_name,
-                            "operation": operation, "params": _names(params or {})}) + "\n")
-    return _original(self, operation, params)
+    call = {"service": self.meta.service_model.service_name, "operation": operation,
+            "params": _names(params or {})}
+    try:
+        return _original(self, operation, params)
+    except ClientError as error:  # what AWS refused, and why (AccessDenied...)
+        refused = error.response.get("Error", {})
+        text = f"{refused.get('Code', '')} {refused.get('Message', '')}".strip()
+        xml = re.search(r"<Code>(.*?)</Code>\s*<Message>(.*?)</Message>", text, re.S)  # moto's IAM answer
+        call["refused"] = f"{xml[1]}: {xml[2]}" if xml else text
+        raise
+    finally:
+        with open(record_file, "a") as f:
+            f.write(json.dumps(call) + "\n")
 
 BaseClient._make_api_call = _make_api_call
 
@@ -185,10 +198,19 @@ class Function:
         return sorted({f"{c['service']}:{c['operation']}" for c in self.process.recorded()})
 
 
+_REQUEST_IDS = itertools.count(1)
+
+
 class Api(Function):
-    """The API function, fed API Gateway proxy events. A refused answer is reported
-    before the calls are checked, with the function's log (what moto refused)."""
-    requests = 0
+    """The API function, fed API Gateway proxy events (the REST door). Each request's
+    answer and the AWS calls it made are kept (`last_response`, `last_calls`); a
+    refused answer is reported before the calls are checked, with the function's
+    log and what AWS refused."""
+    last_response: dict[str, Any]
+    last_calls: list[dict[str, Any]]
+
+    def event(self, method: str, path: str, params: dict[str, Any], request_id: str) -> dict[str, Any]:
+        return api_event(method, path, params, request_id)
 
     def __call__(self, method: str, path: str, **params: Any) -> dict[str, Any]:
         body = self._request(method, path, params)
@@ -196,12 +218,47 @@ class Api(Function):
         return body
 
     def _request(self, method: str, path: str, params: dict[str, Any]) -> dict[str, Any]:
-        self.requests += 1
-        return answer_body(self.process.invoke(api_event(method, path, params, f"req-{self.requests}")))
+        before = len(self.process.recorded())
+        self.last_response = self.process.invoke(self.event(method, path, params,
+                                                            f"rehearsal-{next(_REQUEST_IDS)}"))
+        self.last_calls = self.process.recorded()[before:]
+        return answer_body(self.last_response)
+
+    def explain(self) -> str:
+        """The function's last log lines and what AWS refused it in the last request."""
+        refused = "".join(f"\n  {c['service']}:{c['operation']} {json.dumps(c['params'])}: {c['refused']}"
+                          for c in self.last_calls if "refused" in c)
+        return f"the function's log:\n{self.process.log_tail(2)}\nwhat AWS refused:{refused or ' nothing'}"
 
     def expect(self, method: str, path: str, **params: Any) -> dict[str, Any]:
         body = self._request(method, path, params)
-        assert body.get("success") is True, \
-            f"{method} {path}: {body}\nthe function's log:\n{self.process.log_tail(2)}"
+        assert body.get("success") is True, f"{method} {path}: {body}\n{self.explain()}"
         self.calls()
         return body
+
+
+_SAME: Any = object()
+
+
+class UrlApi(Api):
+    """The API function behind the default door, fed function URL events as its
+    distribution sends them: the origin header (`origin`; None: absent, a direct
+    hit), the viewer function's address (`viewer`), any other viewer headers."""
+
+    def __init__(self, stack: rs.Stack, logical: str, process: LambdaProcess, origin: str | None,
+                 viewer: str | None = VIEWER, headers: dict[str, str] | None = None) -> None:
+        super().__init__(stack, logical, process)
+        self.origin, self.viewer, self.headers = origin, viewer, headers or {}
+
+    def event(self, method: str, path: str, params: dict[str, Any], request_id: str) -> dict[str, Any]:
+        return url_event(method, path, params, request_id, url_host=self.stack.url_host,
+                         origin=self.origin, viewer=self.viewer, headers=self.headers)
+
+    def sent(self, origin: str | None = _SAME, viewer: str | None = _SAME,
+             headers: dict[str, str] | None = _SAME) -> UrlApi:
+        """The same function, its requests sent with other headers."""
+        other = copy.copy(self)
+        other.origin = self.origin if origin is _SAME else origin
+        other.viewer = self.viewer if viewer is _SAME else viewer
+        other.headers = self.headers if headers is _SAME else (headers or {})
+        return other

@@ -9,9 +9,12 @@ uploaded to an S3 bucket in moto, with the parameters `make deploy` passes
 What moto cannot create is taken out of the copy it gets, each with the test
 that checks it instead (`UNCREATABLE`); anything else that references a
 removed resource goes too, and must be listed there as well. moto's
-CloudFormation has no Secrets Manager: the signing-key secret is created
-beside the stack from the template's own properties, and its ARN put where
-the template's `Ref` was (`create_secret_beside`).
+CloudFormation has no Secrets Manager: the signing-key and origin secrets are
+created beside the stack from the template's own properties, and their ARNs
+put where the template's `Ref`s were (`create_secret_beside`). Nor has it
+function URLs: the API function's URL is created beside the stack through
+moto's Lambda API from the template's properties (`create_url_beside`); its
+domain is the Host of the rehearsal's function URL events.
 """
 from __future__ import annotations
 
@@ -73,9 +76,10 @@ UNCREATABLE = {
     "AWS::CloudFront::Distribution": "references the viewer function and the edge ACL; cfn-lint, "
     "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
     "rehearsal sends function URL events with the origin header the distribution adds",
-    "AWS::Lambda::Url": "not in moto's CloudFormation; cfn-lint, "
+    "AWS::Lambda::Url": "not in moto's CloudFormation: created beside the stack through moto's "
+    "Lambda API from the template's AuthType and InvokeMode (create_url_beside); cfn-lint, "
     "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
-    "rehearsal hands the function the function URL's events itself",
+    "rehearsal hands the function the function URL's events itself (Lambda does not run them in moto)",
     "AWS::PricingPlanManager::Subscription": "not in moto; cfn-lint, "
     "test_edge_door.py::test_the_plan_covers_the_distribution_and_its_acl",
 }
@@ -154,6 +158,16 @@ def create_secret_beside(template: dict[str, Any], endpoint: str, logical: str) 
                                      SecretString=value, Tags=props["Tags"])["ARN"])
 
 
+def create_url_beside(template: dict[str, Any], endpoint: str, physical: dict[str, str]) -> str:
+    """The template's one function URL, as CloudFormation would make it: its domain."""
+    urls = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Url"]
+    assert len(urls) == 1, f"the packaged template has {len(urls)} function URLs, not the API's one"
+    target = urls[0]["TargetFunctionArn"]["Fn::GetAtt"][0]
+    config = client("lambda", endpoint).create_function_url_config(
+        FunctionName=physical[target], AuthType=urls[0]["AuthType"], InvokeMode=urls[0]["InvokeMode"])
+    return str(config["FunctionUrl"]).removeprefix("https://").rstrip("/")
+
+
 def upload_code(template: dict[str, Any], out: Path, endpoint: str) -> None:
     """`aws cloudformation package`: each function's and layer's zip to S3, the template pointed at it."""
     s3 = client("s3", endpoint)
@@ -172,7 +186,9 @@ class Stack:
     template: dict[str, Any]      # what moto created (the copy)
     removed: dict[str, str]       # logical id -> type, taken out of the copy
     physical: dict[str, str]      # logical id -> physical id, as the stack reports
-    secret_arn: str
+    secret_arn: str               # the signing key's
+    origin_secret_arn: str        # the front door's origin header's
+    url_host: str                 # the API function's URL's domain
     mappings: list[dict[str, Any]]  # the event source mappings moto's Lambda holds
 
     def role_policy(self, function: str) -> dict[str, Any]:
@@ -217,38 +233,10 @@ def create_stack(template: dict[str, Any], out: Path, endpoint: str) -> Stack:
                 for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
     # (Read before IAM is enforced: moto's signature check fails on Lambda's REST paths.)
     mappings = client("lambda", endpoint).list_event_source_mappings()["EventSourceMappings"]
+    url_host = create_url_beside(template, endpoint, physical)
     _detach_moto_poller(body)
-    return Stack(endpoint, body, removed, physical, secret_arn, mappings)
-
-
-# --- who calls: IAM identities in moto, and its enforcement ----------------
-
-# moto checks DynamoDB's and Secrets Manager's requests against the Resource
-# "*" (it names no table or secret) and a transaction as an action of its own,
-# which IAM has not: IAM checks each item's PutItem/UpdateItem/... on its
-# table. So the identity moto enforces carries the role's statements with
-# their actions as written and Resource "*", plus the two transaction
-# operations; which table and index each action touched is checked against
-# the role's own statements from the recorded calls (test_rehearsal.py).
-MOTO_ONLY_ACTIONS = ["dynamodb:TransactWriteItems", "dynamodb:TransactGetItems"]
-ADMIN_POLICY = {"Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-
-
-def moto_shaped(policy: dict[str, Any]) -> dict[str, Any]:
-    statements = [dict(st, Resource="*") for st in policy["Statement"]]
-    statements.append({"Sid": "MotoTransactions", "Effect": "Allow", "Action": MOTO_ONLY_ACTIONS,
-                       "Resource": "*"})
-    return {"Version": policy["Version"], "Statement": statements}
-
-
-def identity(endpoint: str, name: str, policy: dict[str, Any]) -> dict[str, str]:
-    """Access keys of a new IAM user carrying exactly `policy`."""
-    iam = client("iam", endpoint)
-    iam.create_user(UserName=name)
-    iam.put_user_policy(UserName=name, PolicyName=name, PolicyDocument=json.dumps(policy))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+    return Stack(endpoint, body, removed, physical, secret_arn, arns["EdgeOriginSecret"], url_host,
+                 mappings)
 
 
 def reset(endpoint: str) -> None:
@@ -258,16 +246,3 @@ def reset(endpoint: str) -> None:
     request = urllib.request.Request(f"{endpoint}/moto-api/reset", data=b"", method="POST")
     with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
         pass
-
-
-def enforce_iam(endpoint: str, count: str = "0") -> str:
-    """moto checks every request from now on ("0"), or not ("inf"); the previous setting.
-
-    (The server runs in this process: the setting is this process's, and
-    in-process mocks of other tests would see it; restore it.)"""
-    import urllib.request
-
-    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=count.encode(),
-                                     method="POST", headers={"Content-Type": "text/plain"})
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-        return str(json.load(response)["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"])

@@ -11,27 +11,38 @@ moto, its packaged functions run as Lambda runs them, under their roles.
    deployment (moto ignores the REST API's OpenAPI body; test_template.py's
    stage and gateway-response tests), the 15 alarms, the dashboard, the budget
    and the alarm e-mail subscription (test_monitoring.py), the signing-key
-   secret (test_template.py; created beside the stack from its properties).
+   and origin secrets and the API function's URL (test_template.py,
+   test_edge_door.py; created beside the stack from their properties), the
+   CloudFront distribution and its viewer function (test_edge_door.py).
 2. The packaged deployment.zip and layer (unpacked; not the source tree) run
    in clean interpreters (`python -I -S -B`, the runtime's boto3 on the path;
    tests/deploy/rehearsal_lambda.py), one per function, each with exactly the
    environment the created stack gives it (moto's `get_function_configuration`)
-   and against the stack's tables, fed API Gateway proxy events and the
+   and against the stack's tables, fed function URL events as the default
+   door's distribution sends them (the origin secret's value read from
+   Secrets Manager as the operator, the viewer function's headers, Host the
+   created URL's domain), API Gateway proxy events (the REST door) and the
    DynamoDB Streams records of the stack's mappings, shaped like AWS's samples
    (tests/deploy/rehearsal_events.py): a captcha solved and verified (and its
-   replay refused), a user's share credited, the stream consumer run, the
-   ranks it wrote read, a withdrawal. The site is created first by the
+   replay refused, through both doors), a user's share credited, the stream
+   consumer run, the ranks it wrote read, a withdrawal
+   (tests/deploy/rehearsal_scenario.py). Then the door itself
+   (tests/deploy/rehearsal_door.py): direct hits on the function URL
+   refused `forbidden` with no DynamoDB call, the viewer's address honoured
+   only with the origin secret. The site is created first by the
    operator's command (`chalicelib.admin --stage prod create-site`, as make
    deploy does).
    The prod stage is declared arm64 and this machine is x86_64: the rehearsal
    runs the `packaged_x86` build, the same files but for ada-url's and cffi's
    C extensions (tests/deploy/test_package.py checks both builds).
 3. moto enforces IAM on every request: each function's process holds the keys
-   of an identity carrying its role's policy from the template; moto names no
-   table or secret in its check and takes a transaction as one action, so
-   every AWS call each function made is also recorded in its process and each
-   (action, table/index/secret) checked against its role's own statements
-   (tests/deploy/iam.py): transactions item by item, as IAM does.
+   of an identity carrying its role's policy from the template
+   (tests/deploy/rehearsal_iam.py; Secrets Manager's calls are checked
+   against the secret's ARN: the API reads two secrets under two grants).
+   moto names no table in its check and takes a transaction as one action,
+   so every AWS call each function made is also recorded in its process and
+   each (action, table/index/secret) checked against its role's own
+   statements (tests/deploy/iam.py): transactions item by item, as IAM does.
 4. `test_a_broken_stack_fails_the_rehearsal` breaks the template on purpose.
    The MinWork case is also what tests/deploy/test_defaults.py catches
    without running anything.
@@ -48,33 +59,21 @@ import sys
 import warnings
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from chalicelib.config import DEFAULT_MIN_WORK
+from tests.deploy import rehearsal_door as door
+from tests.deploy import rehearsal_iam as ri
 from tests.deploy import rehearsal_stack as rs
 from tests.deploy.conftest import Packaged
-from tests.deploy.rehearsal_events import stream_events
-from tests.deploy.rehearsal_lambda import Api, Function, LambdaProcess
+from tests.deploy.rehearsal_lambda import Api, Function, LambdaProcess, UrlApi
+from tests.deploy.rehearsal_scenario import Run, scenario
 from tests.deploy.test_package import _runtime_dir
-from tests.solver import solve
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = {"APIHandler": "app.app", "Streams": "app.stream_consumer"}
-WITHDRAWN = 1000
-
-
-@dataclass
-class Run:
-    """What one rehearsal saw."""
-    stack: rs.Stack | None = None
-    answers: dict[str, Any] = field(default_factory=dict)
-    consumed: dict[str, int] = field(default_factory=dict)
-    calls: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # function -> (action, resource)
-    operations: dict[str, list[str]] = field(default_factory=dict)  # function -> service:Operation sent
 
 
 def _unpack(packaged: Packaged, workdir: Path) -> tuple[Path, Path, Path]:
@@ -113,42 +112,6 @@ def _start(stack: rs.Stack, function: str, environment: dict[str, str], keys: di
     return LambdaProcess(*paths, FUNCTIONS[function], env, workdir / f"{function}.calls")
 
 
-def _mine(api: Api, **account: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A job at the deployed base work, solved and submitted: (job, submit answer)."""
-    job = api.expect("POST", "/pow/job", **account)
-    assert job["difficulty"] * job["count"] == DEFAULT_MIN_WORK, \
-        f"the deployed function hands out {job['difficulty'] * job['count']} hashes of work a job, " \
-        f"not the documented {DEFAULT_MIN_WORK} (chalicelib/config.py)"
-    done = api.expect("POST", "/pow/submit", job=job["job"],
-                      nonce=solve(job["job"], job["difficulty"], job["count"]))
-    return job, done
-
-
-def _scenario(api: Api, consumer: Function, stack: rs.Stack, site: dict[str, str],
-              operator: dict[str, str], run: Run) -> None:
-    key, secret = site["site_key"], site["secret"]
-    job, done = _mine(api, site=key, token="", hashes=1)
-    verified = api.expect("POST", "/siteverify", secret=secret, response=job["token"])
-    assert verified["hashes"] == DEFAULT_MIN_WORK and verified["hostname"] == "shop.example", verified
-    replay = api("POST", "/siteverify", secret=secret, response=job["token"])
-    assert replay == {"success": False, "error-codes": ["timeout-or-duplicate"]}, replay
-    _mine(api, site=key, user="alice")
-    assert api.expect("GET", "/user/balance", secret=secret, name="alice")["balance"] == DEFAULT_MIN_WORK
-
-    mappings = [m for m in stack.mappings
-                if m["FunctionArn"].endswith(f":function:{stack.physical['Streams']}")]
-    assert len(mappings) == 3, mappings
-    for event in stream_events(mappings, rs.client("dynamodbstreams", stack.endpoint, **operator)):
-        for name, count in consumer.invoke(event).items():
-            run.consumed[name] = run.consumed.get(name, 0) + count
-    top = api.expect("GET", "/user/top", secret=secret, order="total")  # the consumer's rank entries
-    assert [(u["name"], u["total"]) for u in top["users"]] == [("alice", DEFAULT_MIN_WORK)], (top, run.consumed)
-    api.expect("POST", "/user/withdraw", secret=secret, name="alice", amount=WITHDRAWN)
-    balance = api.expect("GET", "/user/balance", secret=secret, name="alice")
-    assert (balance["balance"], balance["withdrawn"]) == (DEFAULT_MIN_WORK - WITHDRAWN, WITHDRAWN), balance
-    run.answers = {"siteverify": verified, "top": top, "balance": balance}
-
-
 def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]], None] | None = None) -> Run:
     """Create the stack (the template edited by `edit`), run the scenario, check every call."""
     from moto.server import ThreadedMotoServer
@@ -159,32 +122,44 @@ def rehearse(packaged: Packaged, workdir: Path, edit: Callable[[dict[str, Any]],
     paths = _unpack(packaged, workdir)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=rs.free_port(), verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{server._port}"
+    try:
+        with ri.secrets_by_arn():
+            return _rehearse_on(f"http://127.0.0.1:{server._port}", template, packaged.out, paths, workdir)
+    finally:
+        server.stop()
+
+
+def _rehearse_on(endpoint: str, template: dict[str, Any], out: Path, paths: tuple[Path, Path, Path],
+                 workdir: Path) -> Run:
     run, processes, previous = Run(), [], None
     try:
         rs.reset(endpoint)
         with warnings.catch_warnings():  # moto: "Tried to parse ... not supported" (taken out)
             warnings.simplefilter("ignore")
-            run.stack = stack = rs.create_stack(template, packaged.out, endpoint)
-        operator = rs.identity(endpoint, "rehearsal-operator", rs.ADMIN_POLICY)
-        keys = {fn: rs.identity(endpoint, f"rehearsal-{fn}", rs.moto_shaped(stack.role_policy(fn)))
+            run.stack = stack = rs.create_stack(template, out, endpoint)
+        operator = ri.identity(endpoint, "rehearsal-operator", ri.ADMIN_POLICY)
+        keys = {fn: ri.identity(endpoint, f"rehearsal-{fn}", ri.moto_shaped(stack.role_policy(fn)))
                 for fn in FUNCTIONS}
         environments = {fn: stack.environment(fn) for fn in FUNCTIONS}
-        previous = rs.enforce_iam(endpoint, "0")
+        previous = ri.enforce_iam(endpoint, "0")
         site = _create_site(endpoint, operator)
         processes = [_start(stack, fn, environments[fn], keys[fn], paths, workdir) for fn in FUNCTIONS]
-        api, consumer = Api(stack, "APIHandler", processes[0]), Function(stack, "Streams", processes[1])
-        _scenario(api, consumer, stack, site, operator, run)
-        run.calls = {function.logical: function.calls() for function in (api, consumer)}
-        run.operations = {function.logical: function.operations() for function in (api, consumer)}
+        # The distribution's origin header: the secret's value, resolved as the operator.
+        origin = rs.client("secretsmanager", endpoint, **operator).get_secret_value(
+            SecretId=stack.origin_secret_arn)["SecretString"]
+        url = UrlApi(stack, "APIHandler", processes[0], origin=origin)
+        rest, consumer = Api(stack, "APIHandler", processes[0]), Function(stack, "Streams", processes[1])
+        scenario(url, rest, consumer, site, operator, run)
+        run.door = {"direct hits": door.direct_hits(url, site), "viewer": door.viewer_address(url, site)}
+        run.calls = {function.logical: function.calls() for function in (url, consumer)}
+        run.operations = {function.logical: function.operations() for function in (url, consumer)}
         return run
     finally:
         for process in processes:
             process.close()
         if previous is not None:
-            rs.enforce_iam(endpoint, previous)
+            ri.enforce_iam(endpoint, previous)
         rs.reset(endpoint)
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -230,9 +205,28 @@ def test_every_call_each_function_made_is_allowed_by_its_role(rehearsal: Run) ->
         print(f"AWS operations the {function} function sent: {', '.join(rehearsal.operations[function])}")
         print("IAM actions they need, each allowed by its role:\n" +
               "\n".join(f"  {a} {r}" for a, r in calls))
-    assert ("secretsmanager:GetSecretValue", rehearsal.stack.secret_arn) in rehearsal.calls["APIHandler"]
+    # The two secrets the API reads, each by the ARN its environment names.
+    read = {resource for action, resource in rehearsal.calls["APIHandler"]
+            if action == "secretsmanager:GetSecretValue"}
+    assert read == {rehearsal.stack.secret_arn, rehearsal.stack.origin_secret_arn}, read
+    assert ":secret:workproof-prod/origin-header-" in rehearsal.stack.origin_secret_arn
     # The money paths are transactions: IAM (and this check) sees their items, moto only the call.
     assert "dynamodb:TransactWriteItems" in rehearsal.operations["APIHandler"]
+
+
+def test_the_function_url_refuses_direct_hits_before_any_dynamodb_call(rehearsal: Run) -> None:
+    """(Each answer and the absence of DynamoDB calls are asserted by the rehearsal.)"""
+    hits = rehearsal.door["direct hits"]
+    assert hits == {what: [door.FORBIDDEN] * 3 for what in ("no origin header", "a wrong origin header")}
+
+
+def test_the_viewer_address_counts_only_with_the_origin_secret(rehearsal: Run) -> None:
+    viewer = rehearsal.door["viewer"]
+    print(f"job requests from {door.FLOODER} until busy: {len(viewer['flood'])}")
+    assert viewer["flood"][-1] == door.BUSY and viewer["x-forwarded-for"] == door.BUSY
+    assert viewer["neighbour"]["success"] is True
+    assert viewer["without the secret"] == {
+        what: [door.FORBIDDEN] * (2 + len(door.FRESH)) for what in ("no origin header", "a wrong origin header")}
 
 
 def test_each_check_named_instead_of_moto_exists() -> None:
@@ -267,17 +261,30 @@ def _set_default(parameter: str, value: int) -> Callable[[dict[str, Any]], None]
     return edit
 
 
-# Template edit -> what the failure must say. (IAM has no dynamodb:TransactWriteItems
+# Template edit -> what the failure must say (each of a tuple). (IAM has no dynamodb:TransactWriteItems
 # action to take away: a transaction needs each item's own action on its table.)
-BREAKAGES = {
-    # moto's own IAM check refuses the call (the function answers internal_error).
+BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str | tuple[str, ...]]] = {
+    # moto's own IAM check refuses the call (the function answers internal_error): it checks
+    # Secrets Manager's calls against the secret's ARN here (rehearsal_stack.secrets_by_arn).
     "api-role-without-GetSecretValue": (
         _drop_action("ApiHandlerRole", "secretsmanager:GetSecretValue", "signing-key-??????"),
-        "not authorized to perform: secretsmanager:GetSecretValue"),
+        ("not authorized to perform: secretsmanager:GetSecretValue",
+         '{"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:workproof-prod/signing-key-')),
     # Inside a transaction moto checks only TransactWriteItems: the recorded check catches it.
     "api-role-without-PutItem-on-guards": (
         _drop_action("ApiHandlerRole", "dynamodb:PutItem", "table/workproof-prod-guards"),
         "dynamodb:PutItem on arn:aws:dynamodb:us-east-1:123456789012:table/workproof-prod-guards"),
+    # Without the origin secret the function URL door is closed: CloudFront's requests too.
+    "api-without-WORKPROOF_ORIGIN_SECRET_ARN": (_drop_variable("APIHandler", "WORKPROOF_ORIGIN_SECRET_ARN"),
+                                               ("POST /pow/job: {'success': False, 'error': 'forbidden'}",
+                                                '"reason":"no front door configured"')),
+    # The origin secret unreadable: every function URL request internal_error, AWS's refusal shown.
+    "api-role-without-the-OriginSecret-grant": (
+        _drop_action("ApiHandlerRole", "secretsmanager:GetSecretValue", "origin-header-??????"),
+        ("POST /pow/job: {'success': False, 'error': 'internal_error'}",
+         'secretsmanager:GetSecretValue {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:'
+         'workproof-prod/origin-header-', "AccessDenied: User: arn:aws:iam::123456789012:user/"
+         "rehearsal-APIHandler is not authorized to perform: secretsmanager:GetSecretValue")),
     "api-without-WORKPROOF_GUARDS_TABLE": (_drop_variable("APIHandler", "WORKPROOF_GUARDS_TABLE"),
                                           "ResourceNotFound"),
     # What issue 22 found: 65,536 in the template, 2^22 documented (tests/deploy/test_defaults.py).
@@ -290,7 +297,9 @@ def test_a_broken_stack_fails_the_rehearsal(breakage: str, packaged_here: Packag
                                             rehearsal: Run) -> None:
     """Each breakage fails the rehearsal for its own reason (after the unbroken one
     passed: `rehearsal`)."""
-    edit, reason = BREAKAGES[breakage]
+    edit, reasons = BREAKAGES[breakage]
     with pytest.raises(AssertionError) as failed:
         rehearse(packaged_here, tmp_path, edit)
-    assert reason in str(failed.value), str(failed.value)
+    print(f"{breakage}: {failed.value}")
+    for reason in (reasons,) if isinstance(reasons, str) else reasons:
+        assert reason in str(failed.value), str(failed.value)
