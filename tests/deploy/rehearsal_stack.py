@@ -71,8 +71,7 @@ UNCREATABLE = {
     "AWS::CloudFront::OriginRequestPolicy": "not in moto's CloudFormation; cfn-lint, "
     "test_edge_door.py::test_the_api_is_never_cached_and_the_scripts_are",
     "AWS::CloudFront::ResponseHeadersPolicy": "not in moto's CloudFormation; cfn-lint, "
-    "test_edge_door.py::test_the_api_is_never_cached_and_the_scripts_are, "
-    "tests/browser/test_busy.py (the widget reads Lambda's 429 as busy)",
+    "test_edge_door.py::test_the_api_is_never_cached_and_the_scripts_are",
     "AWS::CloudFront::Distribution": "references the viewer function and the edge ACL; cfn-lint, "
     "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
     "rehearsal sends function URL events with the origin header the distribution adds",
