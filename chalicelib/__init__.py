@@ -2,4 +2,4 @@
 
 # The release: /openapi.json's info.version and CHANGELOG.md's newest heading
 # say the same (tests/unit/test_version.py).
-__version__ = "0.4.0"
+__version__ = "0.5.0"
