@@ -91,8 +91,8 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
     sim = run.sim
     layers: dict[str, float] = {name: 0.0 for name in bill.LAYERS if name != LOGS}
     for part in [*(_book_costs(sim, book) for book in sim.books.values()), _consumer_costs(sim)]:
-        for name, value in part.items():
-            layers[name] += value
+        for layer, value in part.items():
+            layers[layer] += value
     layers["CloudFront"] += _plan_fee(sim)
     logs = sum(_book_layers(sim, book)[LOGS] for book in sim.books.values())
     scale = HOUR / sim.seconds
@@ -107,7 +107,7 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
         "name": name, "waf": waf_on, "door": sim.door, "seconds": sim.seconds,
         "plan": str(sim.params.get("EdgePlan", "")),
         "layers": dict(layers), "total": sum(layers.values()), "logs": logs,
-        "front": sum(layers[name] for name in FRONT),
+        "front": sum(layers[layer] for layer in FRONT),
         "lambda_throttled": sum(b.lambda_throttled for b in sim.books.values()),
         "requests": sum(b.waf_blocked + b.throttled + b.lambda_throttled + b.invocations
                         for b in sim.books.values()),

@@ -113,6 +113,7 @@ def test_the_cloudfront_doors_hour_costs_its_plans_fee_and_what_reached_lambda(
     book.waf, book.waf_blocked, book.invocations = 3_000_000, 1_000_000, 2_000_000
     book.lambda_ms, book.wru, book.rru = 2_000_000 * 3.0, 400_000.0, 800_000.0
     result = report.summary("none", True, Run(sim))
+    assert (result["name"], result["door"], result["plan"]) == ("none", "cloudfront", plan)
     memory = bill.function_settings()[bill.API_FUNCTION].memory_gb
     fee = edge_door.PLANS[plan].monthly / bill.MONTH_HOURS
     lambda_cost = 2e6 * bill.LAMBDA_REQUEST + 6_000 * memory * bill.LAMBDA_GB_SECOND[bill.lambda_arch()]
