@@ -53,7 +53,8 @@ def _drivers(r: dict[str, Any]) -> str:
         if p["invocations_h"] == 0 and p["lambda_throttled_h"] == 0:
             continue
         parts.append(f"{party}: {p['invocations_h'] / 1e6:.2f} M invocations/h "
-                     f"({100 * p['refused_h'] / max(1.0, p['invocations_h']):.0f} % refused by the app), "
+                     f"({100 * p['refused_h'] / max(1.0, p['invocations_h']):.0f} % refused by the app; "
+                     f"{p['lambda_throttled_h'] / 1e6:.2f} M/h throttled by Lambda), "
                      f"Lambda {_money(p['Lambda'])}, DynamoDB {_money(p['DynamoDB'])}, "
                      f"logs {_money(p['CloudWatch Logs'])}")
     return "; ".join(parts)
