@@ -12,6 +12,7 @@ Retry-After), so the widget retries it as network trouble (`_miner.js`
 """
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,27 +34,38 @@ class Container:
 class Pool:
     """`size` containers (the reserved concurrency) and the requests Lambda throttled."""
 
-    def __init__(self, size: int, rng: random.Random) -> None:
+    def __init__(self, size: int, rng: random.Random, seed: int = 0) -> None:
         from chalicelib import limits, pressure
 
         self.containers = [Container(limits.SourceLimits(), pressure.SourceRates())
                            for _ in range(size)]
         self.rng = rng
+        # A busy first pick is replaced from a stream of its own: the simulation's stream
+        # (WAF's lags, solve times) stays the one a run without busy containers draws.
+        self.spare = random.Random(seed)
         self.throttled = 0
         self.peak = 0  # the most containers busy at once
+        self._ends: list[float] = []  # when each busy container's request ends
 
     def acquire(self, now: float) -> Container | None:
-        """An idle container picked at random, or None: Lambda throttles the request."""
+        """An idle container picked at random, or None: Lambda throttles the request.
+        (A first pick among all, replaced by a pick among the idle ones if busy: each
+        idle container is as likely.)"""
+        while self._ends and self._ends[0] <= now:
+            heapq.heappop(self._ends)
+        self.peak = max(self.peak, min(len(self.containers), len(self._ends) + 1))
+        first = self.rng.choice(self.containers)
+        if first.busy_until <= now:
+            return first
         idle = [c for c in self.containers if c.busy_until <= now]
-        self.peak = max(self.peak, len(self.containers) - len(idle) + (1 if idle else 0))
         if not idle:
             self.throttled += 1
             return None
-        return self.rng.choice(idle)
+        return self.spare.choice(idle)
 
-    @staticmethod
-    def hold(container: Container, now: float, billed_ms: float) -> None:
+    def hold(self, container: Container, now: float, billed_ms: float) -> None:
         container.busy_until = now + billed_ms / 1000
+        heapq.heappush(self._ends, container.busy_until)
 
 
 def reconnect_seconds(attempt: int, rng: random.Random) -> float:

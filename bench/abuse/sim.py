@@ -93,7 +93,7 @@ class Simulation:
         template = bill.load_template()
         self.params = bill.parameters(template, overrides)
         reserved = int(float(self.params.get(bill.RESERVED[bill.API_FUNCTION]) or 0))
-        self.pool = Pool(reserved or UNRESERVED_CONTAINERS, self.rng)
+        self.pool = Pool(reserved or UNRESERVED_CONTAINERS, self.rng, seed)
         self.door = edge_door.door(self.params)
         self.backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.site, _secret = sites.create_site("sim")

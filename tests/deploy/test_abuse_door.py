@@ -99,7 +99,7 @@ def test_the_pool_picks_only_idle_containers() -> None:
     for _ in range(3):
         container = pool.acquire(0.0)
         assert container is not None and container not in held
-        Pool.hold(container, 0.0, 10)
+        pool.hold(container, 0.0, 10)
         held.append(container)
     assert pool.acquire(0.005) is None and pool.throttled == 1
     assert pool.acquire(0.010) is not None and pool.peak == 3
