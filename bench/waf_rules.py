@@ -1,7 +1,8 @@
 """The template's WAF rules, read and evaluated as WAF would (bench-abuse, tests/deploy).
 
-`rules(template, params, stage)` turns deploy/merge-template.json's WebACL
-into `Rule`s in priority order; `matches(statement, path, method)` says
+`rules(template, params, stage, acl)` turns one of deploy/merge-template.json's
+web ACLs (WebAcl, the REST door's, behind the `stage` prefix; EdgeWebAcl, the
+cloudfront door's, stage "") into `Rule`s in priority order; `matches(statement, path, method)` says
 whether a request's URI path and method satisfy a rule's statement. Only
 the statement kinds the template uses are understood (And, Or, Not,
 RegexMatchStatement and ByteMatchStatement on the URI path or the method,
@@ -47,9 +48,10 @@ def _resolve(node: Any, stage: str, params: Mapping[str, Any]) -> Any:
     return node
 
 
-def rules(template: Mapping[str, Any], params: Mapping[str, Any], stage: str = "api") -> list[Rule]:
-    """The WebACL's rules in the order WAF evaluates them (none if the ACL is absent)."""
-    acl = template["Resources"].get("WebAcl")
+def rules(template: Mapping[str, Any], params: Mapping[str, Any], stage: str = "api",
+          acl_id: str = "WebAcl") -> list[Rule]:
+    """The web ACL `acl_id`'s rules in the order WAF evaluates them (none if it is absent)."""
+    acl = template["Resources"].get(acl_id)
     if acl is None:
         return []
     out = []

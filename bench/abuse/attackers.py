@@ -44,8 +44,8 @@ class Worker:
         if self.sim.clock.now >= self.until:
             return
         answer = self.sim.job(self.party, self.address, anonymous=1)
-        if answer.retry_after:
-            self.sim.at(self.sim.clock.now + answer.retry_after, self.ask)
+        if answer.retry_after or answer.unreadable:
+            self.sim.at(self.sim.clock.now + (answer.retry_after or 1), self.ask)
         elif answer.ok:
             job = answer.value
             self.sim.at(self.device.solved_at(job), lambda: self.send(job))
@@ -56,8 +56,8 @@ class Worker:
         if self.sim.clock.now >= self.until:
             return
         answer = self.sim.submit(self.party, self.address, job["job"], job["count"])
-        if answer.retry_after:
-            self.sim.at(self.sim.clock.now + answer.retry_after, lambda: self.send(job))
+        if answer.retry_after or answer.unreadable:  # a throttled share is sent again a second later
+            self.sim.at(self.sim.clock.now + (answer.retry_after or 1), lambda: self.send(job))
         else:
             self.ask()
 
@@ -100,7 +100,7 @@ class SplitMiner:
 
     def send(self, job: dict[str, Any]) -> None:
         answer = self.sim.submit("attacker", self.submitter, job["job"], job["count"])
-        if answer.retry_after:
-            self.sim.at(self.sim.clock.now + answer.retry_after, lambda: self.send(job))
+        if answer.retry_after or answer.unreadable:
+            self.sim.at(self.sim.clock.now + (answer.retry_after or 1), lambda: self.send(job))
         else:
             self.ask()

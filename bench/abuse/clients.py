@@ -5,6 +5,8 @@ number of hashes with mean D (as exponential draws: D is large), divided by
 the client's hash rate: a gamma(k, D) draw / rate. A visitor succeeds only
 when the site's backend verifies its token (POST /token/verify): a verify
 refused by WAF, a throttle, the front door or the token check is a failure.
+An answer the widget cannot read (Lambda throttled the request) is retried
+as network trouble, 1 s, 2 s, 4 s ... (bench/abuse/pool.py).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.abuse.pool import reconnect_seconds
 from bench.abuse.sim import Answer, Simulation
 
 # Browser solver rates (hashes/s, both workers of headless Chromium on this
@@ -45,6 +48,14 @@ class Visit:
     outcome: str = ""        # "" while under way, "verified", or why it failed
 
 
+def retry_wait(sim: Simulation, answer: Answer, reconnects: int) -> float:
+    """The widget's wait before it sends a refused request again: Retry-After on
+    `busy`, its network-trouble backoff on an answer it cannot read."""
+    if answer.unreadable:
+        return reconnect_seconds(reconnects, sim.rng)
+    return sim.backoff(answer.retry_after)
+
+
 class Visitor:
     """A captcha visitor: click, job, solve, submit, then the site's backend verifies."""
 
@@ -53,6 +64,7 @@ class Visitor:
         self.sim, self.address, self.rate, self.kind = sim, address, rate, kind
         self.visits = visits
         self.visit: Visit | None = None
+        self.reconnects = 0  # unreadable answers in a row
 
     def start(self) -> None:
         self.visit = Visit(self.kind, self.sim.clock.now)
@@ -72,7 +84,8 @@ class Visitor:
 
     def _retry(self, answer: Answer, again: Callable[[], None]) -> None:
         assert self.visit is not None
-        wait = self.sim.backoff(answer.retry_after)
+        wait = retry_wait(self.sim, answer, self.reconnects)
+        self.reconnects = self.reconnects + 1 if answer.unreadable else 0
         self.visit.busy_waits.append(wait)
         self.sim.at(self.sim.clock.now + wait, again)
 
@@ -80,7 +93,7 @@ class Visitor:
         if self._late():
             return
         answer = self.sim.job("visitor", self.address, token="", hashes=CAPTCHA_HASHES)
-        if answer.retry_after:
+        if answer.retry_after or answer.unreadable:
             self._retry(answer, self.ask)
         elif answer.ok:
             assert self.visit is not None
@@ -95,7 +108,7 @@ class Visitor:
         if self._late():
             return
         answer = self.sim.submit("visitor", self.address, job["job"], job["count"])
-        if answer.retry_after:
+        if answer.retry_after or answer.unreadable:
             self._retry(answer, lambda: self.send(job))
         elif answer.ok:
             verified = self.sim.verify(job["token"])
@@ -117,6 +130,12 @@ class Miner:
         self.sim, self.address, self.rate, self.name = sim, address, rate, name
         self.seconds = seconds
         self.until = 0.0
+        self.reconnects = 0
+
+    def _wait(self, answer: Answer) -> float:
+        wait = retry_wait(self.sim, answer, self.reconnects)
+        self.reconnects = self.reconnects + 1 if answer.unreadable else 0
+        return self.sim.clock.now + wait
 
     def start(self) -> None:
         self.until = self.sim.clock.now + self.seconds
@@ -124,8 +143,8 @@ class Miner:
 
     def ask(self) -> None:
         answer = self.sim.job("miner", self.address, user=self.name)
-        if answer.retry_after:
-            self.sim.at(self.sim.clock.now + self.sim.backoff(answer.retry_after), self.ask)
+        if answer.retry_after or answer.unreadable:
+            self.sim.at(self._wait(answer), self.ask)
         elif answer.ok:
             self.mine(answer.value)
 
@@ -136,10 +155,9 @@ class Miner:
 
     def send(self, job: dict[str, Any]) -> None:
         answer = self.sim.submit("miner", self.address, job["job"], job["count"])
-        if answer.retry_after:
+        if answer.retry_after or answer.unreadable:
             self.sim.outcomes["miner busy"] += 1
-            self.sim.at(self.sim.clock.now + self.sim.backoff(answer.retry_after),
-                        lambda: self.send(job))
+            self.sim.at(self._wait(answer), lambda: self.send(job))
         elif answer.ok:
             self.sim.outcomes["miner accepted"] += 1
             self.mine(answer.value)

@@ -1,7 +1,10 @@
 """What stands in front of the app: the template's WAF web ACL and API Gateway's stage throttles.
 
-WAF: every rule of deploy/merge-template.json's WebACL, in priority order
-(bench/waf_rules.py reads and evaluates their statements). A rule without a
+WAF: every rule of the web ACL guarding the template's front door
+(bench/edge_door.acl_logical_id: WebAcl on the REST door, which sees the
+path behind the /api stage prefix; EdgeWebAcl on the cloudfront door, which
+sees the path as sent), in priority order (bench/waf_rules.py reads and
+evaluates their statements). A rule without a
 rate blocks what its statement matches at once. A rate-based rule counts
 the requests matching its scope that reach it (those it blocks included;
 those an earlier rule blocked never reach it) per key (the source IP, or
@@ -10,7 +13,7 @@ evaluated every EVAL_SECONDS over the rule's window, and a decision to start
 or stop blocking takes effect after a lag drawn from 0 to MAX_LAG_SECONDS
 ("AWS WAF ... can take up to about 30 seconds to detect and act").
 
-API Gateway: each method of each resource has its own token bucket (the
+API Gateway (the REST door only): each method of each resource has its own token bucket (the
 stage's MethodSettings: the `/*` default, or the method's own setting);
 a throttled request is answered 429 and billed by no layer but WAF.
 """
@@ -21,11 +24,11 @@ from collections import defaultdict, deque
 from collections.abc import Mapping
 from typing import Any
 
-from bench import waf_rules
+from bench import edge_door, waf_rules
 
 EVAL_SECONDS = 10
 MAX_LAG_SECONDS = 30.0
-STAGE = "api"  # the template's stage: WAF sees /api/... on the execute-api address
+STAGE = "api"  # the template's stage: the REST door's WAF sees /api/... on the execute-api address
 
 
 class _Counter:
@@ -58,9 +61,11 @@ class _Counter:
 class Waf:
     def __init__(self, template: Mapping[str, Any], params: Mapping[str, Any], enabled: bool,
                  rng: random.Random) -> None:
-        self.enabled = enabled and template["Resources"].get("WebAcl") is not None \
-            and str(params.get("EnableWaf", "true")) == "true"
-        self.rules = waf_rules.rules(template, params, STAGE) if self.enabled else []
+        acl_id = edge_door.acl_logical_id(params)
+        acl = template["Resources"].get(acl_id)
+        self.enabled = enabled and acl is not None and edge_door.enabled(template, acl, params)
+        self.stage = STAGE if edge_door.door(params) == edge_door.REST else ""
+        self.rules = waf_rules.rules(template, params, self.stage, acl_id) if self.enabled else []
         self.rng = rng
         self.counters: dict[tuple[str, str], _Counter] = defaultdict(_Counter)
         self.blocked_by: dict[str, int] = defaultdict(int)
@@ -70,7 +75,7 @@ class Waf:
         """The rule that blocks this request (and its answer's body key), else None."""
         if not self.enabled:
             return None
-        seen = f"/{STAGE}{path}"
+        seen = f"/{self.stage}{path}" if self.stage else path
         for rule in self.rules:
             if not waf_rules.matches(rule.statement, seen, method):
                 continue

@@ -6,12 +6,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bench import bill
-from bench.abuse.clients import DESKTOP_RATE, PHONE_RATE, Visit
+from bench import bill, edge_door
+from bench.abuse.clients import Visit
 from bench.abuse.scenarios import Run
 from bench.abuse.sim import SERVED_MS, Book, Simulation
 
 HOUR = 3600
+LOGS = "CloudWatch Logs"
+FRONT = ("WAF", "API Gateway", "CloudFront")  # the front door's layers
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -22,14 +24,30 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def _book_costs(sim: Simulation, book: Book) -> dict[str, float]:
-    """Dollars per hour of one party's requests (DynamoDB: the calls its requests made)."""
+def _book_layers(sim: Simulation, book: Book) -> dict[str, float]:
+    """Dollars per hour of one party's requests by layer, CloudWatch Logs included
+    (bill.LOG_BYTES_PER_INVOCATION a Lambda invocation); a flat-rate plan's fee is
+    nobody's (`_plan_fee`)."""
     scale = HOUR / sim.seconds
     function = bill.function_settings()[bill.API_FUNCTION]
     gb_seconds = book.lambda_ms / 1000 * function.memory_gb
-    layers = bill.layer_costs(book.gateway * scale, book.invocations * scale, gb_seconds * scale,
-                              book.wru * scale, book.rru * scale, book.waf * scale)
-    return {name: value for name, value in layers.items() if name != "CloudWatch Logs"}
+    layers = bill.layer_costs(book.gateway, book.invocations, gb_seconds, book.wru, book.rru,
+                              book.waf, log_bytes=book.invocations * bill.LOG_BYTES_PER_INVOCATION,
+                              door=sim.door, edge_plan=edge_door.plan(sim.params), hours=0.0)
+    return {name: value * scale for name, value in layers.items()}
+
+
+def _book_costs(sim: Simulation, book: Book) -> dict[str, float]:
+    """As `_book_layers`, without CloudWatch Logs (the tables' total leaves them out, as before)."""
+    return {name: value for name, value in _book_layers(sim, book).items() if name != LOGS}
+
+
+def _plan_fee(sim: Simulation) -> float:
+    """The front door's fixed fee per hour: a flat-rate plan's, pro-rated over the run."""
+    hours = sim.seconds / HOUR
+    fee = bill.layer_costs(0, 0, 0, 0, 0, 0, door=sim.door, edge_plan=edge_door.plan(sim.params),
+                           hours=hours)["CloudFront"]
+    return fee / hours
 
 
 def _consumer_costs(sim: Simulation) -> dict[str, float]:
@@ -51,6 +69,13 @@ def party_costs(sim: Simulation) -> dict[str, float]:
             for party, book in sim.books.items()}
 
 
+def _party_row(sim: Simulation, book: Book) -> dict[str, float]:
+    """One party's Lambda work per hour (invocations, those the app refused) and its layers' $/h."""
+    scale = HOUR / sim.seconds
+    return {"invocations_h": book.invocations * scale, "refused_h": book.refused * scale,
+            "lambda_throttled_h": book.lambda_throttled * scale, **_book_layers(sim, book)}
+
+
 def _timings(visits: Sequence[Visit]) -> dict[str, float]:
     seconds = [v.seconds for v in visits if v.seconds is not None]
     return {"p50": percentile(seconds, 0.5), "p95": percentile(seconds, 0.95),
@@ -64,10 +89,12 @@ def _counted(visits: Sequence[Visit], end: float) -> list[Visit]:
 
 def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
     sim = run.sim
-    layers: Counter[str] = Counter()
-    for book in sim.books.values():
-        layers.update(_book_costs(sim, book))
-    layers.update(_consumer_costs(sim))
+    layers: dict[str, float] = {name: 0.0 for name in bill.LAYERS if name != LOGS}
+    for part in [*(_book_costs(sim, book) for book in sim.books.values()), _consumer_costs(sim)]:
+        for layer, value in part.items():
+            layers[layer] += value
+    layers["CloudFront"] += _plan_fee(sim)
+    logs = sum(_book_layers(sim, book)[LOGS] for book in sim.books.values())
     scale = HOUR / sim.seconds
     honest = _counted(run.visits, sim.seconds)
     office = _counted(run.office, sim.seconds)
@@ -77,8 +104,15 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
                            for layer in ("API Gateway", "Lambda", "DynamoDB"))
     verified = sum(v.outcome == "verified" for v in honest + office)
     return {
-        "name": name, "waf": waf_on, "seconds": sim.seconds, "layers": dict(layers),
-        "total": sum(layers.values()),
+        "name": name, "waf": waf_on, "door": sim.door, "seconds": sim.seconds,
+        "plan": str(sim.params.get("EdgePlan", "")),
+        "layers": dict(layers), "total": sum(layers.values()), "logs": logs,
+        "front": sum(layers[layer] for layer in FRONT),
+        "lambda_throttled": sum(b.lambda_throttled for b in sim.books.values()),
+        "requests": sum(b.waf_blocked + b.throttled + b.lambda_throttled + b.invocations
+                        for b in sim.books.values()),
+        "peak_busy": sim.pool.peak, "containers": len(sim.pool.containers),
+        "by_party": {party: _party_row(sim, book) for party, book in sim.books.items()},
         "attacker_cost": costs.get("attacker", 0.0),
         "honest_verified": sum(v.outcome == "verified" for v in honest) / max(1, len(honest)),
         "honest_captchas": len(honest),
@@ -100,56 +134,3 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
         "waf_blocked_by": dict(sim.waf.blocked_by),
         "trace": list(run.trace), "notes": run.notes,
     }
-
-
-def _money(value: float) -> str:
-    return f"${value:,.3f}" if value < 10 else f"${value:,.2f}"
-
-
-def _pair(t: dict[str, float]) -> str:
-    return f"{t['p50']:.2f} / {t['p95']:.2f}"
-
-
-def print_tables(results: Sequence[dict[str, Any]], targets: Sequence[tuple[str, str, str, bool | None]],
-                 args: Any, containers: int) -> None:
-    changed = ", ".join(args.param) or "none"
-    print(f"\nbench-abuse: template parameters changed: {changed}; minimum work {args.min_work:,} "
-          f"hashes; desktop {DESKTOP_RATE / 1e6:g} MH/s, phone {PHONE_RATE / 1e6:g} MH/s; "
-          f"{containers} containers (reserved concurrency as make deploy sets it); honest traffic 200 "
-          f"captchas + 50 miners a minute; prices of {bill.PRICES_DATE} (bench/bill.py)\n")
-    print("| scenario | WAF | sim s | WAF $/h | API GW $/h | Lambda $/h | DynamoDB $/h | total $/h "
-          "| attacker's cost $/h | honest captchas verified | p50 / p95 phone s | p50 / p95 desktop s "
-          "| shared address: verified, p50 / p95 s, most work | miner submits busy "
-          "| attacker shares/h | attacker hashes/h | refused with a DB write |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---:|---:|---:|")
-    for r in results:
-        layers = r["layers"]
-        office = (f"{r['office_verified']} of {r['office_count']}, {_pair(r['office'])}, "
-                  f"{r['office_max_work'] / args.min_work:.2f}× base") if r["office_count"] else "—"
-        print(f"| {r['name']} | {'on' if r['waf'] else 'off'} | {r['seconds']:.0f} "
-              f"| {_money(layers.get('WAF', 0))} | {_money(layers['API Gateway'])} "
-              f"| {_money(layers['Lambda'])} | {_money(layers['DynamoDB'])} | {_money(r['total'])} "
-              f"| {_money(r['attacker_cost']) if r['name'] != 'none' else '—'} "
-              f"| {100 * r['honest_verified']:.1f} % of {r['honest_captchas']} "
-              f"| {_pair(r['phone'])} | {_pair(r['desktop'])} | {office} "
-              f"| {r['miner_busy']} of {r['miner_busy'] + r['miner_accepted']} "
-              f"| {r['attacker_shares_h']:,.0f} | {r['attacker_hashes_h']:.3g} "
-              f"| {r['refused_with_calls']} |")
-    print("\n| scenario | WAF | target | measured | result |\n|---|---|---|---|---|")
-    for name, waf, target, measured, passed in targets:
-        verdict = "report" if passed is None else ("PASS" if passed else "FAIL")
-        print(f"| {name} | {waf} | {target} | {measured} | {verdict} |")
-    for r in results:
-        if r["trace"]:
-            levels = ", ".join(f"{t:.0f} s: {level}" for t, level in r["trace"])
-            print(f"\n{r['name']} (WAF {'on' if r['waf'] else 'off'}) level every "
-                  f"{int(r['trace'][1][0] - r['trace'][0][0]) if len(r['trace']) > 1 else 15} s: "
-                  f"{levels}")
-        if r["failures"]:
-            print(f"{r['name']} (WAF {'on' if r['waf'] else 'off'}) honest failures: "
-                  f"{dict(r['failures'])}")
-        if r["waf_blocked_by"]:
-            print(f"{r['name']} (WAF {'on' if r['waf'] else 'off'}) WAF blocks by rule: "
-                  f"{r['waf_blocked_by']}")
-    print("\n(p50/p95: seconds from the visitor's click to its token verified by the site's backend; "
-          "a captcha counts as verified only if that verify succeeded)")

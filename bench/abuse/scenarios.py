@@ -145,7 +145,8 @@ SCENARIOS = {s.name: s for s in (
     Scenario("job-flood", "one source, 1,000 /pow/job a second, no work", _one_source("job-flood")),
     Scenario("cpu", "one source, one CPU core mining minimum-work shares", _one_source("cpu")),
     Scenario("gpu", "one source, one GPU mining minimum-work shares", _one_source("gpu")),
-    Scenario("many", "10,000 sources, each a CPU core at its per-source limit", _many, long=True),
+    Scenario("many", "10,000 sources, each a CPU core at its per-source limit", _many,
+             needs=("none",), long=True),
     Scenario("office", f"{OFFICE_VISITORS} phone visitors behind one IPv4 address, one captcha "
              "each over a minute", _office),
     Scenario("office+cpu", "the office, and an attacker behind its address mining with one CPU core",

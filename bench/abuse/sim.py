@@ -1,10 +1,12 @@
 """The simulation: simulated time, the edge (WAF, stage throttles), a pool of
 warm Lambda containers running the real app code, and each party's bill.
 
-One request goes as a deployed one does: WAF (bench/abuse/edge.py), then
-API Gateway's throttle, then a container picked at random, where the app's
-middleware order is followed (`front_door.check`, the view, `front_door.after`;
-chalicelib/http.py `serve`). Every DynamoDB call a request makes is priced by
+One request goes as a deployed one does through the template's front door
+(its FrontDoor parameter): WAF (bench/abuse/edge.py: the door's web ACL),
+then on the REST door API Gateway's throttle, then an idle container picked
+at random (bench/abuse/pool.py: none idle, Lambda throttles it), where the
+app's middleware order is followed (`front_door.check`, the view,
+`front_door.after`; chalicelib/http.py `serve`). Every DynamoDB call a request makes is priced by
 bench/dynamo_cost.py and charged to the request's party; the stream consumer
 runs once a simulated second and its cost is shared by the parties whose
 shares it counted.
@@ -16,11 +18,12 @@ import random
 import secrets
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from bench import bill
+from bench import bill, edge_door
 from bench.abuse.edge import StageThrottle, Waf
+from bench.abuse.pool import Container, Pool
 from bench.hotkeys import SimClock
 
 SERVED_MS, REFUSED_MS = 25, 3   # billed Lambda duration of a served / refused request
@@ -28,16 +31,6 @@ SERVED_MS, REFUSED_MS = 25, 3   # billed Lambda duration of a served / refused r
 # default): what `make deploy` reserves on a standard account (bench/bill.py).
 UNRESERVED_CONTAINERS = bill.DEPLOY_RESERVATION[bill.RESERVED[bill.API_FUNCTION]]
 BACKEND = "192.0.2.1"  # the site's backend, verifying its visitors' tokens
-
-
-@dataclass
-class Container:
-    """One warm Lambda container's memory."""
-
-    limits: Any
-    rates: Any
-    site_cache: dict[str, Any] = field(default_factory=dict)
-    credited: Any = None  # the job ids it credited (front_door's replay memory), if the app keeps one
 
 
 @dataclass
@@ -54,6 +47,7 @@ class Book:
     waf_blocked: int = 0
     throttled: int = 0
     refused_with_calls: int = 0
+    lambda_throttled: int = 0
     accepted_shares: int = 0
     accepted_hashes: int = 0
 
@@ -66,11 +60,12 @@ class Answer:
     value: Any = None
     retry_after: int = 0
     error: str = ""
-    by: str = ""  # what refused it: a WAF rule, "throttle", "front door", "app"
+    by: str = ""  # what refused it: a WAF rule, "throttle", "lambda", "front door", "app"
+    unreadable: bool = False  # not a contract answer (Lambda throttled): retried as network trouble
 
     @property
     def ok(self) -> bool:
-        return not self.error and not self.retry_after
+        return not self.error and not self.retry_after and not self.unreadable
 
 
 class Simulation:
@@ -82,7 +77,7 @@ class Simulation:
         import app  # noqa: F401 - the settings, the keys, the front door configured
         from bench.cost import _clients
         from bench.dynamo_cost import Recorder
-        from chalicelib import front_door, ledger, limits, mining, pow, pressure, sites, stats
+        from chalicelib import front_door, ledger, mining, pow, sites, stats
         from chalicelib import streams as streams_module
         from chalicelib.store import deadline
 
@@ -98,13 +93,14 @@ class Simulation:
         template = bill.load_template()
         self.params = bill.parameters(template, overrides)
         reserved = int(float(self.params.get(bill.RESERVED[bill.API_FUNCTION]) or 0))
-        self.containers = [Container(limits.SourceLimits(), pressure.SourceRates())
-                           for _ in range(reserved or UNRESERVED_CONTAINERS)]
+        self.pool = Pool(reserved or UNRESERVED_CONTAINERS, self.rng, seed)
+        self.door = edge_door.door(self.params)
         self.backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.site, _secret = sites.create_site("sim")
         self.recorder = Recorder(_clients(), self.backend, second=lambda: self.clock.now)
         self.waf = Waf(template, self.params, waf_on, self.rng)
-        self.throttle = StageThrottle(template, self.params)
+        # execute-api is off on the cloudfront door: no stage throttle in front of Lambda.
+        self.throttle = StageThrottle(template, self.params) if self.door == edge_door.REST else None
         self.books: dict[str, Book] = defaultdict(Book)
         self.consumer_invocations = 0
         self.consumer_wru = self.consumer_rru = 0.0
@@ -187,27 +183,33 @@ class Simulation:
                 book.waf_blocked += 1
                 return Answer(retry_after=int(self.params["WafWindowSeconds"]), by=rule)
         resource = resource or path
-        if self.throttle.throttles(resource, method, now):
-            book.throttled += 1  # REST APIs do not bill a throttled request
-            return Answer(retry_after=1, by="throttle")
-        book.gateway += 1
+        if self.throttle is not None:
+            if self.throttle.throttles(resource, method, now):
+                book.throttled += 1  # REST APIs do not bill a throttled request
+                return Answer(retry_after=1, by="throttle")
+            book.gateway += 1  # billed whether Lambda then runs it or not
+        container = self.pool.acquire(now)
+        if container is None:
+            book.lambda_throttled += 1
+            return Answer(by="lambda", unreadable=True)
         book.invocations += 1
-        before = (self.recorder.cost.wru, self.recorder.cost.rru, self.writes)
+        before = (self.recorder.cost.wru, self.recorder.cost.rru, self.writes, book.lambda_ms)
         try:
-            return self._invoke(book, address, resource, call)
+            return self._invoke(book, container, address, resource, call)
         finally:
             book.wru += self.recorder.cost.wru - before[0]
             book.rru += self.recorder.cost.rru - before[1]
             if self.writes != before[2] and not self._last_ok:
                 book.refused_with_calls += 1
+            self.pool.hold(container, now, book.lambda_ms - before[3])
 
-    def _invoke(self, book: Book, address: str, resource: str, call: Callable[[], Any]) -> Answer:
-        """The app's middleware and view in a container picked at random."""
+    def _invoke(self, book: Book, container: Container, address: str, resource: str,
+                call: Callable[[], Any]) -> Answer:
+        """The app's middleware and view in `container`."""
         from chalicelib import front_door, sites
         from chalicelib.errors import ApiError, Busy
         from chalicelib.store import deadline
 
-        container = self.rng.choice(self.containers)
         front_door.LIMITS, front_door.RATES = container.limits, container.rates
         sites._cache = container.site_cache
         if hasattr(front_door, "_credited"):
