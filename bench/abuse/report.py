@@ -26,13 +26,14 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def _book_layers(sim: Simulation, book: Book) -> dict[str, float]:
     """Dollars per hour of one party's requests by layer, CloudWatch Logs included
-    (bill.LOG_BYTES_PER_INVOCATION a Lambda invocation); a flat-rate plan's fee is
-    nobody's (`_plan_fee`)."""
+    (the bytes the app writes for each invocation's route and result, sampled as the
+    template's LogSample samples them: bench/abuse/logbytes.py); a flat-rate plan's
+    fee is nobody's (`_plan_fee`)."""
     scale = HOUR / sim.seconds
     function = bill.function_settings()[bill.API_FUNCTION]
     gb_seconds = book.lambda_ms / 1000 * function.memory_gb
     layers = bill.layer_costs(book.gateway, book.invocations, gb_seconds, book.wru, book.rru,
-                              book.waf, log_bytes=book.invocations * bill.LOG_BYTES_PER_INVOCATION,
+                              book.waf, log_bytes=book.log_bytes,
                               door=sim.door, edge_plan=edge_door.plan(sim.params), hours=0.0)
     return {name: value * scale for name, value in layers.items()}
 

@@ -50,6 +50,7 @@ class Book:
     lambda_throttled: int = 0
     accepted_shares: int = 0
     accepted_hashes: int = 0
+    log_bytes: float = 0.0  # CloudWatch Logs, as the app writes them (bench/abuse/logbytes.py)
 
 
 @dataclass(frozen=True)
@@ -206,9 +207,15 @@ class Simulation:
     def _invoke(self, book: Book, container: Container, address: str, resource: str,
                 call: Callable[[], Any]) -> Answer:
         """The app's middleware and view in `container`."""
+        from bench.abuse.logbytes import invocation_bytes
         from chalicelib import front_door, sites
         from chalicelib.errors import ApiError, Busy
         from chalicelib.store import deadline
+
+        sample = float(self.params.get("LogSample", 1.0))
+
+        def logged(result: str) -> None:
+            book.log_bytes += invocation_bytes(resource, result, sample)
 
         front_door.LIMITS, front_door.RATES = container.limits, container.rates
         sites._cache = container.site_cache
@@ -222,6 +229,7 @@ class Simulation:
         if wait:
             book.lambda_ms += REFUSED_MS
             book.refused += 1
+            logged("busy")
             return Answer(retry_after=wait, by="front door")
         book.lambda_ms += SERVED_MS
         deadline.start()
@@ -230,14 +238,18 @@ class Simulation:
         except Busy as error:
             front_door.after(context, "busy")
             book.refused += 1
+            logged("busy")
             return Answer(retry_after=error.retry_after, by="app")
         except ApiError as error:
             wait = front_door.after(context, error.code)
             book.refused += 1
             if wait:  # junk past its source's allowance: answered busy
+                logged("busy")
                 return Answer(retry_after=wait, by="front door")
+            logged(error.code)
             return Answer(error=error.code, by="app")
         front_door.after(context, "success")
+        logged("success")
         self._last_ok = True
         if isinstance(value, dict) and "hashes" in value and "total" in value:
             book.accepted_shares += 1

@@ -112,15 +112,45 @@ def test_the_cloudfront_doors_hour_costs_its_plans_fee_and_what_reached_lambda(
     book = sim.books["attacker"]
     book.waf, book.waf_blocked, book.invocations = 3_000_000, 1_000_000, 2_000_000
     book.lambda_ms, book.wru, book.rru = 2_000_000 * 3.0, 400_000.0, 800_000.0
+    book.log_bytes = 2_000_000 * 500.0
     result = report.summary("none", True, Run(sim))
     assert (result["name"], result["door"], result["plan"]) == ("none", "cloudfront", plan)
     memory = bill.function_settings()[bill.API_FUNCTION].memory_gb
     fee = edge_door.PLANS[plan].monthly / bill.MONTH_HOURS
     lambda_cost = 2e6 * bill.LAMBDA_REQUEST + 6_000 * memory * bill.LAMBDA_GB_SECOND[bill.lambda_arch()]
     dynamodb = 400_000 * bill.DYNAMODB_WRU + 800_000 * bill.DYNAMODB_RRU
-    logs = 2e6 * bill.LOG_BYTES_PER_INVOCATION / 1e9 * bill.LOGS_GB
+    logs = 2e6 * 500 / 1e9 * bill.LOGS_GB
     assert result["layers"] == pytest.approx({"WAF": 0.0, "API Gateway": 0.0, "CloudFront": fee,
                                               "Lambda": lambda_cost, "DynamoDB": dynamodb})
     assert result["front"] == pytest.approx(fee)
     assert result["total"] + result["logs"] == pytest.approx(fee + lambda_cost + dynamodb + logs)
     assert result["attacker_cost"] == pytest.approx(lambda_cost + dynamodb)  # the fee is nobody's
+
+
+def test_an_invocations_log_bytes_are_the_apps_own_lines_sampled_as_the_template_says(
+        simulation: Callable[..., Simulation]) -> None:
+    from bench.abuse.logbytes import LOG_EVENT_OVERHEAD, _written, invocation_bytes
+
+    sim = simulation(FrontDoor="cloudfront")
+    sample = float(sim.params["LogSample"])
+    assert sample == 0.1  # the template's default
+    share = invocation_bytes("/pow/submit", "success", sample)
+    line = _written("/pow/submit", "success", sample, True)
+    assert share == line and 400 < line < 700  # a share's line, its metrics on it, always written
+    # A flood's answer: one line in ten; the other nine print a refused share's metrics alone.
+    busy_submit = invocation_bytes("/pow/submit", "busy", sample)
+    alone = _written("/pow/submit", "busy", sample, False)
+    assert 150 < alone < 300
+    assert busy_submit == pytest.approx(0.1 * _written("/pow/submit", "busy", sample, True) + 0.9 * alone)
+    # A refused /pow/job publishes no metric: nine in ten write nothing.
+    assert _written("/pow/job", "busy", sample, False) == 0
+    assert invocation_bytes("/pow/job", "busy", sample) == pytest.approx(
+        0.1 * _written("/pow/job", "busy", sample, True))
+    assert _written("/pow/job", "busy", sample, True) > LOG_EVENT_OVERHEAD
+    # An invalid share is always logged (not a flood's busy).
+    assert invocation_bytes("/pow/submit", "invalid_job", sample) == _written(
+        "/pow/submit", "invalid_job", sample, True)
+    # And what the simulation books for a request is that figure.
+    sim.clock.now = 0.0
+    sim.request("backend", "198.51.100.1", "/token/verify", lambda: {"success": True})
+    assert sim.books["backend"].log_bytes == invocation_bytes("/token/verify", "success", sample)
