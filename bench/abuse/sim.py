@@ -192,6 +192,10 @@ class Simulation:
         container = self.pool.acquire(now)
         if container is None:
             book.lambda_throttled += 1
+            if self.door == edge_door.EDGE and path.startswith("/pow/"):
+                # CloudFront adds CORS and Retry-After: 1 to Lambda's 429 (EdgePowCorsPolicy):
+                # the widget reads it as busy.
+                return Answer(retry_after=1, by="lambda")
             return Answer(by="lambda", unreadable=True)
         book.invocations += 1
         before = (self.recorder.cost.wru, self.recorder.cost.rru, self.writes, book.lambda_ms)

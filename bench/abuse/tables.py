@@ -71,7 +71,7 @@ def print_tables(results: Sequence[dict[str, Any]], targets: Sequence[TargetRow]
         rows = [r for r in results if r["door"] == door]
         print(f"\n### {_door_title(door, bill.parameters(bill.load_template(), args.overrides))}\n")
         print("| scenario | WAF | sim s | WAF $/h | API GW $/h | CloudFront $/h | Lambda $/h "
-              "| DynamoDB $/h | total $/h | + Logs $/h (1,500 B/invocation) | attacker's cost $/h "
+              "| DynamoDB $/h | total $/h | + Logs $/h (the app's lines, sampled) | attacker's cost $/h "
               "| honest captchas verified | p50 / p95 phone s | p50 / p95 desktop s "
               "| shared address: verified, p50 / p95 s, most work | miner submits busy "
               "| attacker shares/h | attacker hashes/h | refused with a DB write "

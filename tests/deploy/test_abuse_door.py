@@ -154,3 +154,15 @@ def test_an_invocations_log_bytes_are_the_apps_own_lines_sampled_as_the_template
     sim.clock.now = 0.0
     sim.request("backend", "198.51.100.1", "/token/verify", lambda: {"success": True})
     assert sim.books["backend"].log_bytes == invocation_bytes("/token/verify", "success", sample)
+
+
+def test_lambdas_own_429_on_pow_reads_as_busy_on_the_cloudfront_door_only(
+        simulation: Callable[..., Simulation]) -> None:
+    """CloudFront adds CORS and Retry-After: 1 to /pow/* answers (EdgePowCorsPolicy): the
+    widget waits a second; the REST door's answer to a Lambda throttle it cannot read."""
+    for door, expected in (("cloudfront", {("lambda", False, 1)}), ("rest", {("lambda", True, 0)})):
+        sim = simulation(FrontDoor=door, PowBurstLimit=BURST, PowRateLimit=BURST)
+        sim.clock.now = 0.0
+        answers = [sim.request("visitor", f"198.51.100.{i}", "/pow/job", lambda: {"success": True})
+                   for i in range(BURST)]
+        assert {(a.by, a.unreadable, a.retry_after) for a in answers[RESERVED:]} == expected, door

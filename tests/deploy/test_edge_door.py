@@ -165,6 +165,10 @@ def test_the_api_is_never_cached_and_the_scripts_are(packaged: Packaged) -> None
     assert cors["AccessControlAllowOrigins"] == {"Items": ["*"]} and cors["OriginOverride"] is False
     assert cors["AccessControlExposeHeaders"] == {"Items": ["Retry-After"]}
     assert cors["AccessControlAllowCredentials"] is False
+    # Lambda's 429 carries no Retry-After: a second's wait, unless the app gave its own.
+    (retry,) = packaged.sam["Resources"]["EdgePowCorsPolicy"]["Properties"][
+        "ResponseHeadersPolicyConfig"]["CustomHeadersConfig"]["Items"]
+    assert retry == {"Header": "Retry-After", "Value": "1", "Override": False}
     assert lib["CachePolicyId"] == "658327ea-f89d-4fab-a63d-7e88639e58f6"            # CachingOptimized
     policy = packaged.sam["Resources"]["EdgeLibRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     assert policy["HeadersConfig"]["Headers"] == ["x-workproof-viewer", "x-forwarded-host"]
