@@ -201,6 +201,16 @@ def stream_consumer(event: dict[str, Any], _context: Any) -> Mapping[str, int]:
     return observe.consume(streams.handle_event, event)
 
 
+@app.lambda_function(name="verify")
+def verify_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The backends' token verifications (/siteverify, /recaptcha/api/siteverify,
+    /turnstile/v0/siteverify, /token/verify), routed here by CloudFront
+    (deploy/merge-template.json): the same app and handler as the API function,
+    in a function with its own reserved concurrency, which a flood of
+    /pow/* requests filling the API function's cannot take."""
+    return app(event, context)
+
+
 # Unknown paths answer `not_found` (Chalice local would answer 403), to
 # OPTIONS too (else a CORS preflight answer). Chalice has no greedy
 # `{proxy+}` route, so every depth needs its own catch-all; 12 segments is
