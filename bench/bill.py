@@ -36,7 +36,10 @@ What bounds each layer at worst (deploy/README.md, "Limits and the bill's ceilin
   of its 200-odd methods separately, so without WAF only the account's
   regional limit (ACCOUNT_API_RPS) bounds their sum.
 - Lambda: one invocation per request at most; GB-seconds at most reserved
-  concurrency x 3,600 x memory (ACCOUNT_CONCURRENCY when not reserved).
+  concurrency x 3,600 x memory (ACCOUNT_CONCURRENCY when not reserved). On
+  the cloudfront door the verify function (the four verification paths) is
+  bounded the same way by its own reservation; on the REST door nothing
+  invokes it.
 - The stream consumer: at most one invocation per stream record (a batch of
   one), and a record takes at least one write unit of its table, so records
   are bounded by the streamed tables' maximum write units.
@@ -89,15 +92,19 @@ MONTH_HOURS = 730
 LAYERS = ("WAF", "API Gateway", "CloudFront", "Lambda", "DynamoDB", "CloudWatch Logs")
 
 # Logical ids of the stack's functions and chalice's names for them in .chalice/config.json.
-API_FUNCTION, STREAMS_FUNCTION = "APIHandler", "Streams"
-CHALICE_NAMES = {API_FUNCTION: "api_handler", STREAMS_FUNCTION: "streams"}
+API_FUNCTION, STREAMS_FUNCTION, VERIFY_FUNCTION = "APIHandler", "Streams", "Verify"
+CHALICE_NAMES = {API_FUNCTION: "api_handler", STREAMS_FUNCTION: "streams", VERIFY_FUNCTION: "verify"}
 # The parameter holding each function's reserved concurrency (0 = none).
-RESERVED = {API_FUNCTION: "ApiReservedConcurrency", STREAMS_FUNCTION: "StreamsReservedConcurrency"}
+RESERVED = {API_FUNCTION: "ApiReservedConcurrency", STREAMS_FUNCTION: "StreamsReservedConcurrency",
+            VERIFY_FUNCTION: "VerifyReservedConcurrency"}
 # What `make deploy` reserves when the account's quota leaves AWS's minimum
 # of 100 unreserved (deploy/deploy.py reads these): the template reserves
 # nothing by default, since a new account's quota may be as low as 10.
-# 70 API instances: 100 ms each at the 700 requests/s the throttles and WAF admit.
-DEPLOY_RESERVATION = {"ApiReservedConcurrency": 70, "StreamsReservedConcurrency": 10}
+# 70 API instances: 100 ms each at the 700 requests/s the throttles and WAF admit;
+# 10 verify instances: the site backends' token checks on the cloudfront door,
+# which a flood filling the API's 70 cannot take.
+DEPLOY_RESERVATION = {"ApiReservedConcurrency": 70, "StreamsReservedConcurrency": 10,
+                      "VerifyReservedConcurrency": 10}
 
 
 def layer_costs(requests: float, lambda_invocations: float, lambda_gb_seconds: float,
@@ -238,6 +245,8 @@ class Ceiling:
     """The most each layer can cost in an hour at the given parameters."""
     requests_per_second: float        # reaching API Gateway (and the API function)
     api_gb_seconds: float             # per hour
+    verify_requests_per_second: float  # reaching the verify function (the cloudfront door's)
+    verify_gb_seconds: float          # per hour
     stream_records_per_second: float
     streams_gb_seconds: float         # per hour
     wru_per_second: float
@@ -310,13 +319,20 @@ def worst_case(template: Mapping[str, Any], overrides: Mapping[str, Any] | None 
     records = sum(caps[t][1] for t in _streamed_tables(template))
 
     api_gbs = _gb_seconds(float(params[RESERVED[API_FUNCTION]]), rps, functions[API_FUNCTION])
+    # Only CloudFront routes to the verify function (its URL exists on that door alone).
+    verify_reserved = float(params[RESERVED[VERIFY_FUNCTION]])
+    verify_rps = (verify_reserved or ACCOUNT_CONCURRENCY) / edge_door.MIN_API_SECONDS if edge else 0.0
+    verify_gbs = _gb_seconds(verify_reserved, verify_rps, functions[VERIFY_FUNCTION])
     streams_gbs = _gb_seconds(float(params[RESERVED[STREAMS_FUNCTION]]), records, functions[STREAMS_FUNCTION])
-    per_hour = layer_costs(requests=rps * HOUR, lambda_invocations=rps * HOUR, lambda_gb_seconds=api_gbs,
+    invocations = (rps + verify_rps) * HOUR
+    per_hour = layer_costs(requests=rps * HOUR, lambda_invocations=invocations,
+                           lambda_gb_seconds=api_gbs + verify_gbs,
                            wru=wru * HOUR, rru=rru * HOUR, waf_requests=rps * HOUR if waf else 0.0,
-                           log_bytes=(rps + records) * HOUR * LOG_BYTES_PER_INVOCATION, arch=arch,
+                           log_bytes=(invocations + records * HOUR) * LOG_BYTES_PER_INVOCATION, arch=arch,
                            door=edge_door.door(params), edge_plan=edge_door.plan(params), hours=1.0)
     streams = layer_costs(0, records * HOUR, streams_gbs, 0, 0, 0, arch=arch)["Lambda"]
-    return Ceiling(rps, api_gbs, records, streams_gbs, wru, rru, waf, {**per_hour, "Stream consumer": streams})
+    return Ceiling(rps, api_gbs, verify_rps, verify_gbs, records, streams_gbs, wru, rru, waf,
+                   {**per_hour, "Stream consumer": streams})
 
 
 # --- the report ------------------------------------------------------------------------
@@ -331,7 +347,7 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
     functions = functions or function_settings()
     fixed = fixed_monthly(template, overrides)
     c = worst_case(template, overrides, functions)
-    api, streams = functions[API_FUNCTION], functions[STREAMS_FUNCTION]
+    api, streams, verify = functions[API_FUNCTION], functions[STREAMS_FUNCTION], functions[VERIFY_FUNCTION]
     lines = [f"Workproof's bill at the template's defaults (FrontDoor={edge_door.door(params)}) — "
              f"us-east-1 list prices of {PRICES_DATE}, {lambda_arch()} Lambda", "", "Fixed, per month:", "",
              "| item | count | unit $/month | $/month |", "|---|---:|---:|---:|"]
@@ -341,7 +357,10 @@ def report(template: Mapping[str, Any], overrides: Mapping[str, Any] | None = No
               "| layer | ceiling | $/hour |", "|---|---|---:|"]
     rows = [*_front_door_rows(template, params, c), *[
         ("Lambda", f"{c.requests_per_second:,.0f} invocations/s, {c.api_gb_seconds:,.0f} GB-s "
-                   f"({params[RESERVED[API_FUNCTION]]} reserved × {api.memory_gb * 1024:.0f} MB)"),
+                   f"({params[RESERVED[API_FUNCTION]]} reserved × {api.memory_gb * 1024:.0f} MB)"
+                   + (f"; verify function {c.verify_requests_per_second:,.0f} invocations/s, "
+                      f"{c.verify_gb_seconds:,.0f} GB-s ({params[RESERVED[VERIFY_FUNCTION]]} reserved "
+                      f"× {verify.memory_gb * 1024:.0f} MB)" if c.verify_requests_per_second else "")),
         ("Stream consumer", f"{c.stream_records_per_second:,.0f} records/s as batches of one, "
                             f"{c.streams_gb_seconds:,.0f} GB-s ({params[RESERVED[STREAMS_FUNCTION]]} reserved "
                             f"× {streams.memory_gb * 1024:.0f} MB)"),

@@ -18,9 +18,10 @@ A paid plan is a purchase: it is created PENDING_APPROVAL and billed only once
 approved, which this script leaves to a person (it says how).
 
 1. who and where: the account (sts) and region;
-2. the account's Lambda concurrency quota: reserve 70 + 10 concurrent
-   executions (bench/bill.py DEPLOY_RESERVATION) only if that leaves AWS's
-   minimum of 100 unreserved; a new account's small quota gets none;
+2. the account's Lambda concurrency quota: reserve 70 + 10 + 10 concurrent
+   executions (API, stream consumer, verify function: bench/bill.py
+   DEPLOY_RESERVATION) only if that leaves AWS's minimum of 100 unreserved;
+   a new account's small quota gets none;
 3. what is there: a stack that failed its first create is deleted (it holds
    nothing); leftovers of an earlier stack (tables, a secret waiting out its
    recovery window) are reported with their recovery, and the secret is

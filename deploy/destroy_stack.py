@@ -66,7 +66,7 @@ def delete_data(session: Any) -> None:
 
 def delete_rest(session: Any, account: str, region: str) -> None:
     logs = session.client("logs")
-    for group in (f"/aws/lambda/{STACK}", f"/aws/lambda/{STACK}-streams"):
+    for group in (f"/aws/lambda/{STACK}", f"/aws/lambda/{STACK}-streams", f"/aws/lambda/{STACK}-verify"):
         try:
             logs.delete_log_group(logGroupName=group)
             say(f"log group {group} deleted")

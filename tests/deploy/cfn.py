@@ -23,7 +23,8 @@ def deploy_script(name: str) -> ModuleType:
 
 
 # Logical id of each deployed function and the FunctionName the template gives it.
-FUNCTIONS = {"APIHandler": "workproof-prod", "Streams": "workproof-prod-streams"}
+FUNCTIONS = {"APIHandler": "workproof-prod", "Streams": "workproof-prod-streams",
+             "Verify": "workproof-prod-verify"}
 
 
 def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

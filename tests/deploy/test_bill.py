@@ -24,7 +24,8 @@ def _rest_door(template: dict[str, Any]) -> dict[str, Any]:
 
 
 DEFAULTS = _rest_door(bill.load_template())
-FUNCTIONS = {"APIHandler": bill.Function(0.5, 30.0), "Streams": bill.Function(0.5, 30.0)}
+FUNCTIONS = {"APIHandler": bill.Function(0.5, 30.0), "Streams": bill.Function(0.5, 30.0),
+             "Verify": bill.Function(0.5, 30.0)}
 
 
 def _with_default(name: str, value: Any) -> dict[str, Any]:
@@ -44,16 +45,16 @@ def test_fixed_monthly_cost_of_the_defaults() -> None:
         "WAF web ACL": (1, 5.00),
         "WAF rules": (5, 5.00),
         "Secrets Manager secret": (1, 0.40),
-        # 16 alarms; the metric-math ones read several metrics each.
-        "CloudWatch alarm metrics (standard)": (34, pytest.approx(3.40)),
+        # 18 alarms; the metric-math ones read several metrics each.
+        "CloudWatch alarm metrics (standard)": (36, pytest.approx(3.60)),
         "CloudWatch dashboard": (1, 3.00),
     }
-    assert sum(f.monthly for f in bill.fixed_monthly(DEFAULTS)) == pytest.approx(16.80)
+    assert sum(f.monthly for f in bill.fixed_monthly(DEFAULTS)) == pytest.approx(17.00)
 
 
 def test_without_waf_the_fixed_cost_drops_by_its_acl_and_rules() -> None:
     fixed = bill.fixed_monthly(DEFAULTS, {"EnableWaf": "false"})
-    assert sum(f.monthly for f in fixed) == pytest.approx(16.80 - 10.00)
+    assert sum(f.monthly for f in fixed) == pytest.approx(17.00 - 10.00)
     assert not [f for f in fixed if f.item.startswith("WAF")]
 
 
@@ -70,6 +71,8 @@ def test_worst_case_per_hour_as_make_deploy_reserves() -> None:
     assert c.layers["WAF"] == pytest.approx(700 * 3600 * 0.60e-6)                  # 1.51
     # 70 reserved x 3,600 s x 0.5 GB = 126,000 GB-s, plus 2.52 M invocations.
     assert c.api_gb_seconds == 126_000
+    # Nothing reaches the verify function on the REST door (its URL is the cloudfront door's).
+    assert c.verify_requests_per_second == c.verify_gb_seconds == 0
     assert c.layers["Lambda"] == pytest.approx(2.52e6 * 0.20e-6 + 126_000 * ARM64_GB_SECOND)  # 2.18
     # Stream records: guards 400 + ledger 1,000 + tokens 400 write units per second.
     assert c.stream_records_per_second == 1_800
@@ -149,7 +152,7 @@ def test_the_report_reads_a_template_file(tmp_path: Path) -> None:
     assert ("| API Gateway | 600 requests/s: /pow/* throttles 100 + verification and scripts throttles 200 "
             "+ WAF all-sources 18,000 per 60 s | $7.56 |") \
         in text
-    assert "| **total** | | | **16.80** |" in text
+    assert "| **total** | | | **17.00** |" in text
 
 
 def test_every_lambda_invoking_method_of_the_packaged_api_has_a_limit(packaged: Any) -> None:

@@ -94,13 +94,14 @@ def test_each_function_is_given_every_setting_its_code_reads(packaged: Packaged,
 
 def test_the_api_function_is_given_each_resource_by_ref(packaged: Packaged) -> None:
     """A setting naming a resource the stack creates (a secret) is that resource's
-    Ref, in the API function's environment only (the consumer reads no secret);
-    unset, each is the app's default (the function-URL door closed)."""
+    Ref, in the API function's environment and the verify function's (the same
+    app; the consumer reads no secret); unset, each is the app's default (the
+    function-URL door closed)."""
     resources = packaged.sam["Resources"]
     for logical in sorted(FUNCTIONS):
         env = _function(packaged.sam, logical)["Environment"]["Variables"]
         for variable, resource in config.DEPLOYED_RESOURCES.items():
-            if logical == "APIHandler":
+            if logical in ("APIHandler", "Verify"):
                 assert resource in resources, f"no resource {resource} for {variable}"
                 # A resource only one door creates is given only on that door.
                 condition = resources[resource].get("Condition")
@@ -118,7 +119,8 @@ def test_chalice_deploys_prod_stage_runs_the_same_defaults() -> None:
     stage's variables reach every function of the app)."""
     cfg = json.loads((ROOT / ".chalice" / "config.json").read_text())
     prod = cfg["stages"]["prod"]
-    assert "environment_variables" not in prod.get("lambda_functions", {}).get("streams", {})
+    for name in ("streams", "verify"):
+        assert "environment_variables" not in prod.get("lambda_functions", {}).get(name, {})
     env = {**cfg.get("environment_variables", {}), **prod["environment_variables"]}
     for variable, (_parameter, default) in config.DEPLOYED_SETTINGS.items():
         assert env.get(variable, default) == default, variable

@@ -20,12 +20,13 @@ teardown = deploy_script("destroy_stack")
 REGION = "eu-west-1"
 
 
-@pytest.mark.parametrize(("quota", "api", "streams"), [
-    (1000, 70, 10), (180, 70, 10), (179, 0, 0), (10, 0, 0)])
+@pytest.mark.parametrize(("quota", "api", "streams", "verify"), [
+    (1000, 70, 10, 10), (190, 70, 10, 10), (189, 0, 0, 0), (10, 0, 0, 0)])
 def test_it_reserves_concurrency_only_where_the_account_leaves_100_unreserved(
-        quota: int, api: int, streams: int) -> None:
+        quota: int, api: int, streams: int, verify: int) -> None:
     assert stack.reservation(quota) == {"ApiReservedConcurrency": api,
-                                        "StreamsReservedConcurrency": streams}
+                                        "StreamsReservedConcurrency": streams,
+                                        "VerifyReservedConcurrency": verify}
 
 
 def test_the_packaged_template_points_at_the_uploaded_code() -> None:

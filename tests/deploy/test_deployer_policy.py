@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.deploy import iam
+from tests.deploy.cfn import FUNCTIONS
 from tests.deploy.conftest import Packaged
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,10 +83,18 @@ def _data_needs(kind: str, logical_id: str, props: dict[str, Any]) -> list[tuple
     return []
 
 
+def _function_name(props: dict[str, Any]) -> str:
+    """The function a resource is or acts on: its own name, or the one its Ref or GetAtt names."""
+    node = props.get("FunctionName", props.get("TargetFunctionArn"))
+    if node is None or isinstance(node, str):
+        return node or STACK
+    logical = node["Ref"] if "Ref" in node else node["Fn::GetAtt"][0]
+    return FUNCTIONS[logical]
+
+
 def _lambda_needs(kind: str, props: dict[str, Any]) -> list[tuple[str, str]]:
     arn = ARN
-    name = props.get("FunctionName")  # a Ref on a permission: the API function's
-    function = arn.format("lambda") + "function:" + (name if isinstance(name, str) else STACK)
+    function = arn.format("lambda") + "function:" + _function_name(props)
     if kind == "AWS::Lambda::Function":
         return [(f"lambda:{a}", function) for a in
                 ("CreateFunction", "UpdateFunctionCode", "UpdateFunctionConfiguration",

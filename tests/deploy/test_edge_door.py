@@ -122,26 +122,39 @@ def test_the_pow_rate_rule_covers_pow_only_and_counts_per_viewer() -> None:
     assert not waf_rules.matches(rule.statement, "/siteverify", "POST")
 
 
-def test_the_function_url_is_reachable_only_through_the_distribution(packaged: Packaged) -> None:
+# Each function URL, its function and the distribution's origin for it.
+URLS = {"ApiFunctionUrl": ("APIHandler", "api-function"), "VerifyFunctionUrl": ("Verify", "verify-function")}
+# What site backends call to check a token: the verify function's own capacity.
+VERIFY_PATHS = ["/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify", "/token/verify"]
+
+
+def test_the_function_urls_are_reachable_only_through_the_distribution(packaged: Packaged) -> None:
     sam = packaged.sam
-    (url,) = resources(sam, "AWS::Lambda::Url").values()
-    assert url["Condition"] == "EdgeDoor"
-    assert url["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": ["APIHandler", "Arn"]}
-    # NONE: origin access control would make every POST's viewer send x-amz-content-sha256;
-    # the origin secret is checked by the app instead (tests/functional/test_function_url.py).
-    assert url["Properties"]["AuthType"] == "NONE"
+    urls = resources(sam, "AWS::Lambda::Url")
+    assert set(urls) == set(URLS)
+    for logical, (target, _origin) in URLS.items():
+        assert urls[logical]["Condition"] == "EdgeDoor"
+        assert urls[logical]["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [target, "Arn"]}
+        # NONE: origin access control would make every POST's viewer send x-amz-content-sha256;
+        # the origin secret is checked by the app instead (tests/functional/test_function_url.py).
+        assert urls[logical]["Properties"]["AuthType"] == "NONE"
     permissions = [p["Properties"] for p in resources(sam, "AWS::Lambda::Permission").values()
                    if p.get("Condition") == "EdgeDoor"]
-    assert {(p["Action"], p.get("FunctionUrlAuthType"), p.get("InvokedViaFunctionUrl")) for p in permissions} == {
-        ("lambda:InvokeFunctionUrl", "NONE", None), ("lambda:InvokeFunction", None, True)}
+    assert sorted((p["FunctionName"]["Ref"], p["Action"], p.get("FunctionUrlAuthType"), p.get("InvokedViaFunctionUrl"))
+                  for p in permissions) == sorted(
+        (target, *grant) for target, _origin in URLS.values()
+        for grant in (("lambda:InvokeFunctionUrl", "NONE", None), ("lambda:InvokeFunction", None, True)))
     config = resources(sam, "AWS::CloudFront::Distribution")["EdgeDistribution"]["Properties"]["DistributionConfig"]
-    (origin,) = config["Origins"]
-    assert origin["DomainName"] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": ["ApiFunctionUrl",
-                                                                                            "FunctionUrl"]}]}]}
-    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    (header,) = origin["OriginCustomHeaders"]
-    assert header == {"HeaderName": "x-workproof-origin",
-                      "HeaderValue": {"Fn::Sub": "{{resolve:secretsmanager:${EdgeOriginSecret}:SecretString}}"}}
+    origins = {o["Id"]: o for o in config["Origins"]}
+    assert set(origins) == {origin for _target, origin in URLS.values()}
+    for logical, (_target, origin_id) in URLS.items():
+        origin = origins[origin_id]
+        assert origin["DomainName"] == {"Fn::Select": [2, {"Fn::Split": ["/", {"Fn::GetAtt": [logical,
+                                                                                                "FunctionUrl"]}]}]}
+        assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+        (header,) = origin["OriginCustomHeaders"]
+        assert header == {"HeaderName": "x-workproof-origin",
+                          "HeaderValue": {"Fn::Sub": "{{resolve:secretsmanager:${EdgeOriginSecret}:SecretString}}"}}
     assert config["WebACLId"] == {"Fn::GetAtt": ["EdgeWebAcl", "Arn"]}
     # execute-api answers nothing on this door: no second way in, no REST request fee.
     assert sam["Resources"]["RestAPI"]["Properties"]["DisableExecuteApiEndpoint"] == \
@@ -154,7 +167,14 @@ def test_the_api_is_never_cached_and_the_scripts_are(packaged: Packaged) -> None
     assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"        # CachingDisabled
     assert default["OriginRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # all but Host
     assert set(default["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
-    lib, pow_ = config["CacheBehaviors"]
+    *verify, lib, pow_ = config["CacheBehaviors"]
+    # The backends' token checks go to the verify function, otherwise as the default.
+    assert [b["PathPattern"] for b in verify] == VERIFY_PATHS
+    for behaviour in verify:
+        assert behaviour["TargetOriginId"] == "verify-function"
+        assert {k: v for k, v in behaviour.items() if k not in ("PathPattern", "TargetOriginId")} == \
+            {k: v for k, v in default.items() if k != "TargetOriginId"}
+    assert default["TargetOriginId"] == lib["TargetOriginId"] == pow_["TargetOriginId"] == "api-function"
     assert lib["PathPattern"] == "/lib/*" and lib["AllowedMethods"] == ["GET", "HEAD"]
     # /pow/* as the default, plus CORS on answers the app never wrote (Lambda's 429).
     assert pow_["PathPattern"] == "/pow/*"
@@ -173,7 +193,7 @@ def test_the_api_is_never_cached_and_the_scripts_are(packaged: Packaged) -> None
     policy = packaged.sam["Resources"]["EdgeLibRequestPolicy"]["Properties"]["OriginRequestPolicyConfig"]
     assert policy["HeadersConfig"]["Headers"] == ["x-workproof-viewer", "x-forwarded-host"]
     assert policy["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
-    for behaviour in (default, lib, pow_):
+    for behaviour in (default, lib, pow_, *verify):
         (assoc,) = behaviour["FunctionAssociations"]
         assert assoc["EventType"] == "viewer-request"
 
@@ -220,22 +240,24 @@ def test_the_flat_rate_doors_fixed_cost_is_below_the_rest_doors() -> None:
     def fixed(overrides: dict[str, str]) -> float:
         return sum(f.monthly for f in bill.fixed_monthly(TEMPLATE, overrides))
 
-    # REST: WAF $5 + 5 rules, a secret, 34 alarm metrics, a dashboard.
-    assert fixed(REST) == pytest.approx(16.80)
+    # REST: WAF $5 + 5 rules, a secret, 36 alarm metrics, a dashboard.
+    assert fixed(REST) == pytest.approx(17.00)
     # Flat-rate: the plan (WAF included), two secrets, the same alarms and dashboard.
-    assert fixed({**EDGE, "EdgePlan": "FREE"}) == pytest.approx(0.80 + 3.40 + 3.00)
-    assert fixed({**EDGE, "EdgePlan": "PRO"}) == pytest.approx(15.00 + 0.80 + 3.40 + 3.00)
+    assert fixed({**EDGE, "EdgePlan": "FREE"}) == pytest.approx(0.80 + 3.60 + 3.00)
+    assert fixed({**EDGE, "EdgePlan": "PRO"}) == pytest.approx(15.00 + 0.80 + 3.60 + 3.00)
     # No plan: CloudFront pay-as-you-go and WAF's own fees.
-    assert fixed({**EDGE, "EdgePlan": "NONE"}) == pytest.approx(10.00 + 0.80 + 3.40 + 3.00)
+    assert fixed({**EDGE, "EdgePlan": "NONE"}) == pytest.approx(10.00 + 0.80 + 3.60 + 3.00)
 
 
 def test_on_the_flat_rate_door_only_the_functions_instances_bound_the_hour() -> None:
-    functions = {"APIHandler": bill.Function(0.5, 30.0), "Streams": bill.Function(0.5, 30.0)}
+    functions = {name: bill.Function(0.5, 30.0) for name in ("APIHandler", "Streams", "Verify")}
     c = bill.worst_case(TEMPLATE, {**EDGE, **bill.DEPLOY_RESERVATION}, functions=functions)
-    # No stage throttle: 70 instances answering in 5 ms at the fastest.
+    # No stage throttle: 70 instances answering in 5 ms at the fastest; the verify function's 10 too.
     assert c.requests_per_second == 70 / edge_door.MIN_API_SECONDS
+    assert c.verify_requests_per_second == 10 / edge_door.MIN_API_SECONDS
+    assert c.verify_gb_seconds == 10 * 3600 * 0.5
     assert c.layers["WAF"] == c.layers["API Gateway"] == c.layers["CloudFront"] == 0.0
-    assert c.layers["Lambda"] == pytest.approx(14_000 * 3600 * 0.20e-6 + 70 * 3600 * 0.5 * 0.0000133334)
+    assert c.layers["Lambda"] == pytest.approx(16_000 * 3600 * 0.20e-6 + 80 * 3600 * 0.5 * 0.0000133334)
     # An hour of the plan's fee whatever is sent; pay-as-you-go grows with every request.
     hour = bill.layer_costs(0, 0, 0, 0, 0, waf_requests=1e9, door="cloudfront",
                             edge_plan=edge_door.PLANS["PRO"], hours=1.0)
@@ -245,6 +267,6 @@ def test_on_the_flat_rate_door_only_the_functions_instances_bound_the_hour() -> 
 
 
 def test_lambda_drops_its_own_report_lines_and_filters_none_of_the_apps() -> None:
-    for function in ("APIHandler", "Streams"):
+    for function in ("APIHandler", "Streams", "Verify"):
         assert TEMPLATE["Resources"][function]["Properties"]["LoggingConfig"] == {
             "LogFormat": "JSON", "ApplicationLogLevel": "TRACE", "SystemLogLevel": "WARN"}

@@ -23,6 +23,9 @@ from tests.deploy.iam import allowed, statements
 ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("dev", "prod")
 FUNCTIONS = tuple(rec.FUNCTION_POLICIES)
+# The functions each policy file serves: the verify function is the API's code
+# behind its own reserved concurrency (app.py verify_handler), with its policy.
+SHARING = {"api": ("api", "verify"), "streams": ("streams",)}
 ROW_ACTIONS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem",
                "BatchGetItem", "BatchWriteItem", "Query"}
 # What Lambda's event source mappings need from the consumer's role.
@@ -60,7 +63,8 @@ def _check_dynamodb(stage: str, function: str, name: str, resources: list[str]) 
 def test_policy_is_narrow(stage: str, function: str) -> None:
     doc = policy(stage, function)
     assert doc["Version"] == "2012-10-17"
-    log_group = f"arn:aws:logs:*:*:log-group:/aws/lambda/{_function_name(stage, function)}"
+    log_groups = {f"arn:aws:logs:*:*:log-group:/aws/lambda/{_function_name(stage, user)}{tail}"
+                  for user in SHARING[function] for tail in ("", ":*")}
     for st in statements(doc):
         assert st["Effect"] == "Allow"
         actions = [st["Action"]] if isinstance(st["Action"], str) else st["Action"]
@@ -85,7 +89,7 @@ def test_policy_is_narrow(stage: str, function: str) -> None:
             elif service == "logs":
                 assert set(actions) <= {"logs:CreateLogGroup", "logs:CreateLogStream",
                                         "logs:PutLogEvents"}
-                assert set(resources) <= {log_group, f"{log_group}:*"}, resources
+                assert set(resources) == log_groups, resources
             else:
                 pytest.fail(f"unexpected service in {action}")
     # Nothing the functions never do: no scans, no table management.
@@ -111,7 +115,8 @@ def test_each_function_has_its_policy_file() -> None:
         assert cfg["autogen_policy"] is False
         assert cfg["iam_policy_file"] == rec.policy_file(stage, "api").name
         assert cfg["lambda_functions"] == {
-            "streams": {"iam_policy_file": rec.policy_file(stage, "streams").name}}
+            "streams": {"iam_policy_file": rec.policy_file(stage, "streams").name},
+            "verify": {"iam_policy_file": rec.policy_file(stage, "api").name}}
 
 
 def test_evaluator_sanity() -> None:

@@ -144,10 +144,11 @@ def test_every_table_and_index_has_a_maximum_throughput_set_by_parameters(packag
         assert params[name]["Type"] == "Number" and params[name]["Default"] >= 1, name
 
 
-def test_both_functions_have_reserved_concurrency_by_parameter(packaged: Packaged) -> None:
+def test_every_function_has_reserved_concurrency_by_parameter(packaged: Packaged) -> None:
     params = packaged.sam["Parameters"]
     conditions = packaged.sam["Conditions"]
-    for logical, param in (("APIHandler", "ApiReservedConcurrency"), ("Streams", "StreamsReservedConcurrency")):
+    for logical, param in (("APIHandler", "ApiReservedConcurrency"), ("Streams", "StreamsReservedConcurrency"),
+                           ("Verify", "VerifyReservedConcurrency")):
         reserved = function(packaged.sam, logical)["ReservedConcurrentExecutions"]
         condition, value, otherwise = reserved["Fn::If"]
         assert value == {"Ref": param} and otherwise == {"Ref": "AWS::NoValue"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.deploy.cfn import ROOT, function, resources, substitute, substitutions
+from tests.deploy.cfn import FUNCTIONS, ROOT, function, resources, substitute, substitutions
 from tests.deploy.conftest import Packaged
 
 NAMESPACE = "Workproof"
@@ -38,7 +38,7 @@ def _alarms(packaged: Packaged) -> dict[str, dict[str, Any]]:
     return {k: v["Properties"] for k, v in resources(packaged.sam, "AWS::CloudWatch::Alarm").items()}
 
 
-def test_alarms_cover_both_functions_the_api_and_every_table(packaged: Packaged) -> None:
+def test_alarms_cover_every_function_the_api_and_every_table(packaged: Packaged) -> None:
     metrics, table_refs, functions = set(), set(), set()
     for props in _alarms(packaged).values():
         for metric in _alarm_metrics(props):
@@ -49,7 +49,8 @@ def test_alarms_cover_both_functions_the_api_and_every_table(packaged: Packaged)
                 if dim["Name"] == "FunctionName":
                     functions.add((metric["MetricName"], dim["Value"]["Ref"]))
     assert {("Errors", "APIHandler"), ("Throttles", "APIHandler"), ("Errors", "Streams"),
-            ("IteratorAge", "Streams")} <= functions
+            ("IteratorAge", "Streams"), ("Errors", "Verify"), ("Throttles", "Verify")} <= functions
+    assert {name for _metric, name in functions} == set(FUNCTIONS)
     assert {("AWS/DynamoDB", "ReadThrottleEvents"), ("AWS/DynamoDB", "WriteThrottleEvents"),
             ("AWS/ApiGateway", "5XXError"), (NAMESPACE, "DynamoThrottles"),
             (NAMESPACE, "SharesAccepted"), (NAMESPACE, "SharesRefused"),
@@ -178,6 +179,10 @@ def test_dashboard_shows_hashes_shares_errors_throttles_and_the_consumer(package
     assert rate[0][0] == {"expression": "hashes / PERIOD(hashes)", "label": "hashes/s", "id": "rate"}
     assert names("Shares by outcome (per minute)") == {"SharesAccepted", "SharesRefused"}
     assert {"Errors", "5XXError"} <= names("Errors")
+    # Every function's errors, and the throttles of the two that serve requests.
+    errors = {(row[1], row[3]) for row in metric_widgets["Errors"]["metrics"] if row[0] == "AWS/Lambda"}
+    assert errors == {("Errors", f"<{name}>") for name in FUNCTIONS} | {
+        ("Throttles", "<APIHandler>"), ("Throttles", "<Verify>")}
     assert {"DynamoThrottles", "DynamoRetries", "ThrottledRequests", "WriteThrottleEvents"} <= \
         names("DynamoDB throttles and retries")
     consumer = metric_widgets["Stream consumer"]["metrics"]
@@ -192,6 +197,7 @@ def test_outputs_point_at_the_dashboard_and_the_consumer(packaged: Packaged) -> 
     outputs = packaged.sam["Outputs"]
     assert "#dashboards:name=${Dashboard}" in outputs["DashboardURL"]["Value"]["Fn::Sub"]
     assert outputs["StreamsFunctionName"] == {"Value": {"Ref": "Streams"}}
+    assert outputs["VerifyFunctionName"] == {"Value": {"Ref": "Verify"}}
     assert outputs["StreamsFailureQueueUrl"] == {"Value": {"Ref": "StreamsFailureQueue"}}
     assert function(packaged.sam, "Streams")["FunctionName"] == "workproof-prod-streams"
 

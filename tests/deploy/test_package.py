@@ -97,7 +97,7 @@ def test_the_c_extensions_are_the_lambdas_own_builds(request, arch: str) -> None
     assert {"ada_url/__init__.py", "ada_url/ada_adapter.py", "ada_url-4.0.0.dist-info/licenses/LICENSE",
             "cffi-2.1.1.dist-info/licenses/LICENSE"} <= names
     assert not [n for n in names if n.endswith((".cpp", ".h")) or n.startswith(("cffi/", "pycparser"))]
-    for function in ("APIHandler", "Streams"):
+    for function in ("APIHandler", "Streams", "Verify"):
         architectures = packaged.sam["Resources"][function]["Properties"].get("Architectures",
                                                                               ["x86_64"])
         assert architectures == [arch], function

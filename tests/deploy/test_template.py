@@ -87,7 +87,7 @@ def test_ledger_indexes_are_the_models(packaged: Packaged) -> None:
 
 # --- the functions ------------------------------------------------------------
 
-@pytest.mark.parametrize("logical", ["APIHandler", "Streams"])
+@pytest.mark.parametrize("logical", ["APIHandler", "Streams", "Verify"])
 def test_each_function_gets_every_table_by_ref(packaged: Packaged, logical: str) -> None:
     env = _function(packaged.sam, logical)["Environment"]["Variables"]
     tables = _tables_by_suffix(packaged.sam)
@@ -109,6 +109,23 @@ def test_function_gets_the_secret_by_ref(packaged: Packaged) -> None:
     assert props["Handler"] == "app.app"
     assert props["Runtime"] == "python3.11"
     assert props["FunctionName"] == "workproof-prod"
+
+
+def test_the_verify_function_is_the_api_behind_its_own_reservation(packaged: Packaged) -> None:
+    """The backends' token checks (CloudFront's four verification paths) run the
+    API's code, handler and settings in a function of their own: only the name,
+    the description and the reservation's parameter differ."""
+    api, verify = _function(packaged.sam), _function(packaged.sam, "Verify")
+    assert verify["Handler"] == "app.verify_handler"
+    assert verify["FunctionName"] == "workproof-prod-verify"
+    assert verify["Role"] == {"Fn::GetAtt": ["VerifyRole", "Arn"]}
+    assert verify["ReservedConcurrentExecutions"] == {"Fn::If": [
+        "VerifyConcurrencyReserved", {"Ref": "VerifyReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    differ = {"Handler", "FunctionName", "Description", "Role", "ReservedConcurrentExecutions"}
+    assert {k: v for k, v in verify.items() if k not in differ} == \
+        {k: v for k, v in api.items() if k not in differ}
+    assert verify["Environment"]["Variables"]["WORKPROOF_ORIGIN_SECRET_ARN"] == \
+        {"Fn::If": ["EdgeDoor", {"Ref": "EdgeOriginSecret"}, ""]}
 
 
 def test_signing_key_is_generated_never_written(packaged: Packaged) -> None:
@@ -149,7 +166,8 @@ def test_config_json_prod_stage_matches_the_template(packaged: Packaged) -> None
 # Each function's role, its hand-written policy and its function (one role each:
 # the consumer never reads the signing key, the API never reads a stream).
 ROLES = {"ApiHandlerRole": ("policy-prod.json", "APIHandler"),
-         "StreamsRole": ("policy-prod-streams.json", "Streams")}
+         "StreamsRole": ("policy-prod-streams.json", "Streams"),
+         "VerifyRole": ("policy-prod.json", "Verify")}
 
 
 def test_each_role_policy_is_its_hand_written_file(packaged: Packaged) -> None:
@@ -171,7 +189,9 @@ def test_policy_names_only_this_stacks_resources(packaged: Packaged, logical: st
     secret_names = {s["Properties"]["Name"] for s in
                     resources(packaged.sam, "AWS::SecretsManager::Secret").values()}
     queue_name = packaged.sam["Resources"]["StreamsFailureQueue"]["Properties"]["QueueName"]
-    log_group = f"/aws/lambda/{_function(packaged.sam, fn)['FunctionName']}"
+    # The functions sharing this policy file (the API's serves the verify function too).
+    log_groups = {f"/aws/lambda/{_function(packaged.sam, user)['FunctionName']}{tail}"
+                  for user_file, user in ROLES.values() if user_file == policy_file for tail in ("", ":*")}
     for st in policy(policy_file)["Statement"]:
         res = [st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"]
         for arn in res:
@@ -183,8 +203,7 @@ def test_policy_names_only_this_stacks_resources(packaged: Packaged, logical: st
             elif ":sqs:" in arn:
                 assert arn == f"arn:aws:sqs:*:*:{queue_name}", arn
             else:
-                assert arn in (f"arn:aws:logs:*:*:log-group:{log_group}",
-                               f"arn:aws:logs:*:*:log-group:{log_group}:*"), arn
+                assert arn.removeprefix("arn:aws:logs:*:*:log-group:") in log_groups, arn
 
 
 def test_no_iam_wildcards_in_the_expanded_stack(packaged: Packaged) -> None:
@@ -287,10 +306,11 @@ def test_a_fresh_accounts_first_create_can_fail_and_be_retried(packaged: Package
     params = packaged.sam["Parameters"]
     assert params["ApiReservedConcurrency"]["Default"] == 0
     assert params["StreamsReservedConcurrency"]["Default"] == 0
+    assert params["VerifyReservedConcurrency"]["Default"] == 0
     assert params["ProtectTables"]["Default"] == "true"
     secret = packaged.sam["Resources"]["SigningKeySecret"]
     assert secret["DeletionPolicy"] == "RetainExceptOnCreate"
     assert secret["UpdateReplacePolicy"] == "Retain"
-    for name in ("APIHandler", "Streams"):
+    for name in ("APIHandler", "Streams", "Verify"):
         reserved = packaged.sam["Resources"][name]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][2] == {"Ref": "AWS::NoValue"}
