@@ -241,8 +241,8 @@ _SAME: Any = object()
 
 
 class UrlApi(Api):
-    """The API function behind the default door, fed function URL events as its
-    distribution sends them: the origin header (`origin`; None: absent, a direct
+    """A function behind the default door (the API's, or the verify function's),
+    fed function URL events as its distribution sends them: the origin header (`origin`; None: absent, a direct
     hit), the viewer function's address (`viewer`), any other viewer headers."""
 
     def __init__(self, stack: rs.Stack, logical: str, process: LambdaProcess, origin: str | None,
@@ -251,7 +251,7 @@ class UrlApi(Api):
         self.origin, self.viewer, self.headers = origin, viewer, headers or {}
 
     def event(self, method: str, path: str, params: dict[str, Any], request_id: str) -> dict[str, Any]:
-        return url_event(method, path, params, request_id, url_host=self.stack.url_host,
+        return url_event(method, path, params, request_id, url_host=self.stack.url_hosts[self.logical],
                          origin=self.origin, viewer=self.viewer, headers=self.headers)
 
     def sent(self, origin: str | None = _SAME, viewer: str | None = _SAME,

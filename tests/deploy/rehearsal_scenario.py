@@ -2,7 +2,9 @@
 
 The API function is driven through both its doors, one container serving
 both: the default door's function URL events (CloudFront's, with the origin
-secret) carry the captcha, the user's share and the withdrawal; API
+secret) carry the captcha, the user's share and the withdrawal, the
+captcha's verification going, as CloudFront routes it, to the verify
+function's URL (the same code in its own process, role and environment); API
 Gateway's REST events (the `rest` door, still supported) carry the reads
 that show both doors answer from the same tables: the token the URL door
 verified is spent for the REST door too, the consumer's ranks and the
@@ -55,17 +57,18 @@ def _consume(consumer: Function, stack: rs.Stack, operator: dict[str, str], run:
             run.consumed[name] = run.consumed.get(name, 0) + count
 
 
-def scenario(url: Api, rest: Api, consumer: Function, site: dict[str, str],
+def scenario(url: Api, verify: Api, rest: Api, consumer: Function, site: dict[str, str],
              operator: dict[str, str], run: Run) -> None:
     """A captcha solved, verified and its replay refused, a user's share credited,
     the consumer run, its ranks read, a withdrawal: `url` the function URL door,
-    `rest` the REST door, the same function."""
+    `verify` the verify function's URL (the door's verification paths), `rest`
+    the REST door of the API function."""
     assert run.stack is not None
     key, secret = site["site_key"], site["secret"]
     job, done = mine(url, site=key, token="", hashes=1)
-    verified = url.expect("POST", "/siteverify", secret=secret, response=job["token"])
+    verified = verify.expect("POST", "/siteverify", secret=secret, response=job["token"])
     assert verified["hashes"] == DEFAULT_MIN_WORK and verified["hostname"] == "shop.example", verified
-    replay = url("POST", "/siteverify", secret=secret, response=job["token"])
+    replay = verify("POST", "/siteverify", secret=secret, response=job["token"])
     assert replay == SPENT, replay
     other_door = rest("POST", "/siteverify", secret=secret, response=job["token"])
     assert other_door == SPENT, f"a token verified through the function URL, through REST: {other_door}"

@@ -12,9 +12,10 @@ removed resource goes too, and must be listed there as well. moto's
 CloudFormation has no Secrets Manager: the signing-key and origin secrets are
 created beside the stack from the template's own properties, and their ARNs
 put where the template's `Ref`s were (`create_secret_beside`). Nor has it
-function URLs: the API function's URL is created beside the stack through
-moto's Lambda API from the template's properties (`create_url_beside`); its
-domain is the Host of the rehearsal's function URL events.
+function URLs: the API function's URL and the verify function's are created
+beside the stack through moto's Lambda API from the template's properties
+(`create_urls_beside`); each one's domain is the Host of the rehearsal's
+function URL events to that function.
 """
 from __future__ import annotations
 
@@ -73,11 +74,11 @@ UNCREATABLE = {
     "AWS::CloudFront::ResponseHeadersPolicy": "not in moto's CloudFormation; cfn-lint, "
     "test_edge_door.py::test_the_api_is_never_cached_and_the_scripts_are",
     "AWS::CloudFront::Distribution": "references the viewer function and the edge ACL; cfn-lint, "
-    "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
+    "test_edge_door.py::test_the_function_urls_are_reachable_only_through_the_distribution; the "
     "rehearsal sends function URL events with the origin header the distribution adds",
     "AWS::Lambda::Url": "not in moto's CloudFormation: created beside the stack through moto's "
-    "Lambda API from the template's AuthType and InvokeMode (create_url_beside); cfn-lint, "
-    "test_edge_door.py::test_the_function_url_is_reachable_only_through_the_distribution; the "
+    "Lambda API from the template's AuthType and InvokeMode (create_urls_beside); cfn-lint, "
+    "test_edge_door.py::test_the_function_urls_are_reachable_only_through_the_distribution; the "
     "rehearsal hands the function the function URL's events itself (Lambda does not run them in moto)",
     "AWS::PricingPlanManager::Subscription": "not in moto; cfn-lint, "
     "test_edge_door.py::test_the_plan_covers_the_distribution_and_its_acl",
@@ -157,14 +158,18 @@ def create_secret_beside(template: dict[str, Any], endpoint: str, logical: str) 
                                      SecretString=value, Tags=props["Tags"])["ARN"])
 
 
-def create_url_beside(template: dict[str, Any], endpoint: str, physical: dict[str, str]) -> str:
-    """The template's one function URL, as CloudFormation would make it: its domain."""
+def create_urls_beside(template: dict[str, Any], endpoint: str, physical: dict[str, str]) -> dict[str, str]:
+    """The template's function URLs, as CloudFormation would make them: each
+    function's logical id -> its URL's domain."""
     urls = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Url"]
-    assert len(urls) == 1, f"the packaged template has {len(urls)} function URLs, not the API's one"
-    target = urls[0]["TargetFunctionArn"]["Fn::GetAtt"][0]
-    config = client("lambda", endpoint).create_function_url_config(
-        FunctionName=physical[target], AuthType=urls[0]["AuthType"], InvokeMode=urls[0]["InvokeMode"])
-    return str(config["FunctionUrl"]).removeprefix("https://").rstrip("/")
+    hosts = {}
+    for url in urls:
+        target = url["TargetFunctionArn"]["Fn::GetAtt"][0]
+        config = client("lambda", endpoint).create_function_url_config(
+            FunctionName=physical[target], AuthType=url["AuthType"], InvokeMode=url["InvokeMode"])
+        hosts[target] = str(config["FunctionUrl"]).removeprefix("https://").rstrip("/")
+    assert set(hosts) == {"APIHandler", "Verify"}, f"function URLs of {sorted(hosts)}"
+    return hosts
 
 
 def upload_code(template: dict[str, Any], out: Path, endpoint: str) -> None:
@@ -187,7 +192,7 @@ class Stack:
     physical: dict[str, str]      # logical id -> physical id, as the stack reports
     secret_arn: str               # the signing key's
     origin_secret_arn: str        # the front door's origin header's
-    url_host: str                 # the API function's URL's domain
+    url_hosts: dict[str, str]     # each function URL's domain, by its function's logical id
     mappings: list[dict[str, Any]]  # the event source mappings moto's Lambda holds
 
     def role_policy(self, function: str) -> dict[str, Any]:
@@ -232,9 +237,9 @@ def create_stack(template: dict[str, Any], out: Path, endpoint: str) -> Stack:
                 for r in cfn.list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
     # (Read before IAM is enforced: moto's signature check fails on Lambda's REST paths.)
     mappings = client("lambda", endpoint).list_event_source_mappings()["EventSourceMappings"]
-    url_host = create_url_beside(template, endpoint, physical)
+    url_hosts = create_urls_beside(template, endpoint, physical)
     _detach_moto_poller(body)
-    return Stack(endpoint, body, removed, physical, secret_arn, arns["EdgeOriginSecret"], url_host,
+    return Stack(endpoint, body, removed, physical, secret_arn, arns["EdgeOriginSecret"], url_hosts,
                  mappings)
 
 

@@ -73,7 +73,7 @@ from tests.deploy.rehearsal_scenario import Run, scenario
 from tests.deploy.test_package import _runtime_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS = {"APIHandler": "app.app", "Streams": "app.stream_consumer"}
+FUNCTIONS = {"APIHandler": "app.app", "Streams": "app.stream_consumer", "Verify": "app.verify_handler"}
 
 
 def _unpack(packaged: Packaged, workdir: Path) -> tuple[Path, Path, Path]:
@@ -148,11 +148,12 @@ def _rehearse_on(endpoint: str, template: dict[str, Any], out: Path, paths: tupl
         origin = rs.client("secretsmanager", endpoint, **operator).get_secret_value(
             SecretId=stack.origin_secret_arn)["SecretString"]
         url = UrlApi(stack, "APIHandler", processes[0], origin=origin)
+        verify = UrlApi(stack, "Verify", processes[2], origin=origin)
         rest, consumer = Api(stack, "APIHandler", processes[0]), Function(stack, "Streams", processes[1])
-        scenario(url, rest, consumer, site, operator, run)
+        scenario(url, verify, rest, consumer, site, operator, run)
         run.door = {"direct hits": door.direct_hits(url, site), "viewer": door.viewer_address(url, site)}
-        run.calls = {function.logical: function.calls() for function in (url, consumer)}
-        run.operations = {function.logical: function.operations() for function in (url, consumer)}
+        run.calls = {function.logical: function.calls() for function in (url, consumer, verify)}
+        run.operations = {function.logical: function.operations() for function in (url, consumer, verify)}
         return run
     finally:
         for process in processes:
@@ -191,7 +192,7 @@ def test_moto_could_not_create_only_what_is_listed_and_checked_elsewhere(rehears
     # Everything left is a type moto's CloudFormation creates (nothing silently skipped).
     left = {r["Type"] for r in rehearsal.stack.template["Resources"].values()}
     assert left <= set(get_model_map()), left - set(get_model_map())
-    assert {"APIHandler", "Streams", "ApiHandlerRole", "StreamsRole", "GuardsStreamMapping",
+    assert {"APIHandler", "Streams", "Verify", "ApiHandlerRole", "StreamsRole", "VerifyRole", "GuardsStreamMapping",
             "LedgerStreamMapping", "TokensStreamMapping"} <= set(rehearsal.stack.physical)
     print("taken out of the stack moto created:\n" + "\n".join(
         f"  {logical} ({kind})" for logical, kind in sorted(rehearsal.stack.removed.items())))
@@ -209,6 +210,10 @@ def test_every_call_each_function_made_is_allowed_by_its_role(rehearsal: Run) ->
     read = {resource for action, resource in rehearsal.calls["APIHandler"]
             if action == "secretsmanager:GetSecretValue"}
     assert read == {rehearsal.stack.secret_arn, rehearsal.stack.origin_secret_arn}, read
+    # The verify function checks CloudFront's origin header with its own role's grant.
+    read = {resource for action, resource in rehearsal.calls["Verify"]
+            if action == "secretsmanager:GetSecretValue"}
+    assert rehearsal.stack.origin_secret_arn in read, read
     assert ":secret:workproof-prod/origin-header-" in rehearsal.stack.origin_secret_arn
     # The money paths are transactions: IAM (and this check) sees their items, moto only the call.
     assert "dynamodb:TransactWriteItems" in rehearsal.operations["APIHandler"]
@@ -286,6 +291,9 @@ BREAKAGES: dict[str, tuple[Callable[[dict[str, Any]], None], str | tuple[str, ..
          'secretsmanager:GetSecretValue {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:secret:'
          'workproof-prod/origin-header-', "AccessDenied: User: arn:aws:iam::123456789012:user/"
          "rehearsal-APIHandler is not authorized to perform: secretsmanager:GetSecretValue")),
+    # The verify function is the door's only way to /siteverify: without the secret, refused.
+    "verify-without-WORKPROOF_ORIGIN_SECRET_ARN": (_drop_variable("Verify", "WORKPROOF_ORIGIN_SECRET_ARN"),
+                                                  "POST /siteverify: {'success': False, 'error': 'forbidden'}"),
     "api-without-WORKPROOF_GUARDS_TABLE": (_drop_variable("APIHandler", "WORKPROOF_GUARDS_TABLE"),
                                           "ResourceNotFound"),
     # What issue 22 found: 65,536 in the template, 2^22 documented (tests/deploy/test_defaults.py).
