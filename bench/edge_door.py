@@ -52,6 +52,10 @@ REST_TRANSFER_GB = 0.09
 # with no stage throttle in front of it, this and the reserved concurrency bound
 # how many requests a second the function can be made to run.
 MIN_API_SECONDS = 0.005
+# What the cloudfront door routes to the verify function, a cache behaviour each
+# (deploy/merge-template.json): the site backends' token checks, on a reserved
+# concurrency of their own (VerifyReservedConcurrency).
+VERIFY_PATHS = ("/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify", "/token/verify")
 
 
 def condition(template: Mapping[str, Any], name: str, params: Mapping[str, Any]) -> bool:

@@ -113,6 +113,9 @@ def summary(name: str, waf_on: bool, run: Run) -> dict[str, Any]:
         "requests": sum(b.waf_blocked + b.throttled + b.lambda_throttled + b.invocations
                         for b in sim.books.values()),
         "peak_busy": sim.pool.peak, "containers": len(sim.pool.containers),
+        "verify_peak_busy": sim.verify_pool.peak if sim.verify_pool else 0,
+        "verify_containers": len(sim.verify_pool.containers) if sim.verify_pool else 0,
+        "verify_throttled": sim.verify_pool.throttled if sim.verify_pool else 0,
         "by_party": {party: _party_row(sim, book) for party, book in sim.books.items()},
         "attacker_cost": costs.get("attacker", 0.0),
         "honest_verified": sum(v.outcome == "verified" for v in honest) / max(1, len(honest)),

@@ -4,8 +4,9 @@ warm Lambda containers running the real app code, and each party's bill.
 One request goes as a deployed one does through the template's front door
 (its FrontDoor parameter): WAF (bench/abuse/edge.py: the door's web ACL),
 then on the REST door API Gateway's throttle, then an idle container picked
-at random (bench/abuse/pool.py: none idle, Lambda throttles it), where the
-app's middleware order is followed (`front_door.check`, the view,
+at random (bench/abuse/pool.py: none idle, Lambda throttles it; on the
+cloudfront door the verification paths go to the verify function's own
+pool, edge_door.VERIFY_PATHS), where the app's middleware order is followed (`front_door.check`, the view,
 `front_door.after`; chalicelib/http.py `serve`). Every DynamoDB call a request makes is priced by
 bench/dynamo_cost.py and charged to the request's party; the stream consumer
 runs once a simulated second and its cost is shared by the parties whose
@@ -30,6 +31,7 @@ SERVED_MS, REFUSED_MS = 25, 3   # billed Lambda duration of a served / refused r
 # Containers when the template reserves no concurrency (ApiReservedConcurrency = 0, its
 # default): what `make deploy` reserves on a standard account (bench/bill.py).
 UNRESERVED_CONTAINERS = bill.DEPLOY_RESERVATION[bill.RESERVED[bill.API_FUNCTION]]
+UNRESERVED_VERIFY_CONTAINERS = bill.DEPLOY_RESERVATION[bill.RESERVED[bill.VERIFY_FUNCTION]]
 BACKEND = "192.0.2.1"  # the site's backend, verifying its visitors' tokens
 
 
@@ -96,6 +98,11 @@ class Simulation:
         reserved = int(float(self.params.get(bill.RESERVED[bill.API_FUNCTION]) or 0))
         self.pool = Pool(reserved or UNRESERVED_CONTAINERS, self.rng, seed)
         self.door = edge_door.door(self.params)
+        # The cloudfront door's verify function: its own containers and reservation
+        # (random streams of its own, so the API pool's draws stay those of a run without it).
+        verify_reserved = int(float(self.params.get(bill.RESERVED[bill.VERIFY_FUNCTION]) or 0))
+        self.verify_pool = Pool(verify_reserved or UNRESERVED_VERIFY_CONTAINERS,
+                                random.Random(seed + 1), seed + 2) if self.door == edge_door.EDGE else None
         self.backend = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         self.site, _secret = sites.create_site("sim")
         self.recorder = Recorder(_clients(), self.backend, second=lambda: self.clock.now)
@@ -189,7 +196,8 @@ class Simulation:
                 book.throttled += 1  # REST APIs do not bill a throttled request
                 return Answer(retry_after=1, by="throttle")
             book.gateway += 1  # billed whether Lambda then runs it or not
-        container = self.pool.acquire(now)
+        pool = self.pool_for(path)
+        container = pool.acquire(now)
         if container is None:
             book.lambda_throttled += 1
             if self.door == edge_door.EDGE and path.startswith("/pow/"):
@@ -206,7 +214,15 @@ class Simulation:
             book.rru += self.recorder.cost.rru - before[1]
             if self.writes != before[2] and not self._last_ok:
                 book.refused_with_calls += 1
-            self.pool.hold(container, now, book.lambda_ms - before[3])
+            pool.hold(container, now, book.lambda_ms - before[3])
+
+    def pool_for(self, path: str) -> Pool:
+        """The function a request reaches: CloudFront routes the verification paths
+        to the verify function; everything else (and everything on the REST door)
+        runs in the API function."""
+        if self.verify_pool is not None and path in edge_door.VERIFY_PATHS:
+            return self.verify_pool
+        return self.pool
 
     def _invoke(self, book: Book, container: Container, address: str, resource: str,
                 call: Callable[[], Any]) -> Answer:

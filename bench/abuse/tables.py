@@ -42,7 +42,15 @@ def _row(r: dict[str, Any], min_work: float) -> str:
             f"| {r['miner_busy']} of {r['miner_busy'] + r['miner_accepted']} "
             f"| {r['attacker_shares_h']:,.0f} | {r['attacker_hashes_h']:.3g} "
             f"| {r['refused_with_calls']} | {r['lambda_throttled']:,} ({throttled:.1f} %), "
-            f"peak {r['peak_busy']} of {r['containers']} |")
+            f"peak {r['peak_busy']} of {r['containers']}{_verify_pool(r)} |")
+
+
+def _verify_pool(r: dict[str, Any]) -> str:
+    """The cloudfront door's verify function: its containers' peak and its throttles."""
+    if not r["verify_containers"]:
+        return ""
+    return (f"; verify function {r['verify_throttled']:,} throttled, "
+            f"peak {r['verify_peak_busy']} of {r['verify_containers']}")
 
 
 def _drivers(r: dict[str, Any]) -> str:
@@ -64,7 +72,8 @@ def print_tables(results: Sequence[dict[str, Any]], targets: Sequence[TargetRow]
     changed = ", ".join(args.param) or "none"
     print(f"\nbench-abuse: template parameters changed: {changed}; minimum work {args.min_work:,} "
           f"hashes; desktop {DESKTOP_RATE / 1e6:g} MH/s, phone {PHONE_RATE / 1e6:g} MH/s; "
-          f"Lambda containers as reserved concurrency (make deploy: 70), a container busy for "
+          f"Lambda containers as reserved concurrency (make deploy: 70, and 10 for the cloudfront "
+          f"door's verify function), a container busy for "
           f"its request's billed duration; honest traffic 200 captchas + 50 miners a minute; "
           f"prices of {bill.PRICES_DATE} (bench/bill.py)")
     for door in dict.fromkeys(r["door"] for r in results):

@@ -124,8 +124,6 @@ def test_the_pow_rate_rule_covers_pow_only_and_counts_per_viewer() -> None:
 
 # Each function URL, its function and the distribution's origin for it.
 URLS = {"ApiFunctionUrl": ("APIHandler", "api-function"), "VerifyFunctionUrl": ("Verify", "verify-function")}
-# What site backends call to check a token: the verify function's own capacity.
-VERIFY_PATHS = ["/siteverify", "/recaptcha/api/siteverify", "/turnstile/v0/siteverify", "/token/verify"]
 
 
 def test_the_function_urls_are_reachable_only_through_the_distribution(packaged: Packaged) -> None:
@@ -169,7 +167,7 @@ def test_the_api_is_never_cached_and_the_scripts_are(packaged: Packaged) -> None
     assert set(default["AllowedMethods"]) == {"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"}
     *verify, lib, pow_ = config["CacheBehaviors"]
     # The backends' token checks go to the verify function, otherwise as the default.
-    assert [b["PathPattern"] for b in verify] == VERIFY_PATHS
+    assert tuple(b["PathPattern"] for b in verify) == edge_door.VERIFY_PATHS
     for behaviour in verify:
         assert behaviour["TargetOriginId"] == "verify-function"
         assert {k: v for k, v in behaviour.items() if k not in ("PathPattern", "TargetOriginId")} == \
