@@ -21,7 +21,9 @@ from bench.abuse.scenarios import Run
 from bench.abuse.sim import SERVED_MS, Simulation
 
 RESERVED = bill.DEPLOY_RESERVATION["ApiReservedConcurrency"]
+VERIFY_RESERVED = bill.DEPLOY_RESERVATION["VerifyReservedConcurrency"]
 BURST = RESERVED + 30
+API_PATH = "/user/balance"  # a route of the API function on both doors
 
 
 @pytest.fixture
@@ -52,11 +54,12 @@ def simulation(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Simula
         yield make
 
 
-def _burst(sim: Simulation, count: int, at: float = 0.0) -> list[Any]:
-    """`count` POST /token/verify from as many addresses at the same instant."""
+def _burst(sim: Simulation, count: int, at: float = 0.0, path: str = "/token/verify",
+           first: int = 0) -> list[Any]:
+    """`count` requests to `path` from as many addresses (from the `first`-th) at the same instant."""
     sim.clock.now = at
-    return [sim.request("backend", f"198.51.100.{i}", "/token/verify", lambda: {"success": True})
-            for i in range(count)]
+    return [sim.request("backend", f"198.51.{(first + i) // 250}.{(first + i) % 250}", path,
+                        lambda: {"success": True}) for i in range(count)]
 
 
 def test_a_burst_over_the_reserved_concurrency_is_throttled_and_billed_by_nobody_at_the_edge(
@@ -64,7 +67,7 @@ def test_a_burst_over_the_reserved_concurrency_is_throttled_and_billed_by_nobody
     sim = simulation(FrontDoor="cloudfront")
     assert sim.door == edge_door.EDGE and sim.throttle is None
     assert len(sim.pool.containers) == RESERVED  # the template reserves 0: what make deploy reserves
-    answers = _burst(sim, BURST)
+    answers = _burst(sim, BURST, path=API_PATH)
     assert [a.ok for a in answers] == [True] * RESERVED + [False] * (BURST - RESERVED)
     assert {(a.by, a.unreadable, a.retry_after) for a in answers[RESERVED:]} == {("lambda", True, 0)}
     book = sim.books["backend"]
@@ -78,13 +81,31 @@ def test_a_burst_over_the_reserved_concurrency_is_throttled_and_billed_by_nobody
         0, RESERVED, RESERVED * SERVED_MS / 1000 * bill.function_settings()[bill.API_FUNCTION].memory_gb,
         0, 0, 0)["Lambda"])
     # Each container is free again once its request's billed duration has passed.
-    assert all(a.ok for a in _burst(sim, RESERVED, at=SERVED_MS / 1000))
-    assert not _burst(sim, 1, at=SERVED_MS / 1000)[0].ok
+    assert all(a.ok for a in _burst(sim, RESERVED, at=SERVED_MS / 1000, path=API_PATH))
+    assert not _burst(sim, 1, at=SERVED_MS / 1000, path=API_PATH)[0].ok
+
+
+def test_on_the_cloudfront_door_verifications_keep_the_verify_functions_containers(
+        simulation: Callable[..., Simulation]) -> None:
+    """Every API instance busy (a flood), and a site backend's token checks are
+    still served: CloudFront routes them to the verify function, whose own
+    reservation then bounds them alone."""
+    sim = simulation(FrontDoor="cloudfront")
+    assert sim.verify_pool is not None and len(sim.verify_pool.containers) == VERIFY_RESERVED
+    assert all(a.ok for a in _burst(sim, RESERVED, path=API_PATH))
+    assert not _burst(sim, 1, path=API_PATH, first=RESERVED)[0].ok  # the API function is full
+    served = [_burst(sim, 1, path=path, first=100 + i)[0] for i, path in enumerate(edge_door.VERIFY_PATHS)]
+    assert [a.ok for a in served] == [True] * len(edge_door.VERIFY_PATHS)
+    rest = _burst(sim, VERIFY_RESERVED - len(served) + 1, first=200)
+    assert [a.ok for a in rest] == [True] * (VERIFY_RESERVED - len(served)) + [False]
+    assert (rest[-1].by, rest[-1].unreadable) == ("lambda", True)
+    assert (sim.pool.throttled, sim.verify_pool.throttled) == (1, 1)
 
 
 def test_on_the_rest_door_api_gateway_bills_the_requests_lambda_throttles(
         simulation: Callable[..., Simulation]) -> None:
     sim = simulation(FrontDoor="rest", VerifyBurstLimit=BURST, VerifyRateLimit=BURST)
+    assert sim.verify_pool is None  # API Gateway sends everything to the API function
     answers = _burst(sim, BURST)
     assert sum(a.ok for a in answers) == RESERVED
     book = sim.books["backend"]

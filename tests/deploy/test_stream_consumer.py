@@ -35,7 +35,8 @@ def _mappings(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_chalice_packages_the_apps_stream_consumer(packaged: Packaged) -> None:
     from app import app
 
-    (consumer,) = app.pure_lambda_functions
+    consumer, verify = sorted(app.pure_lambda_functions, key=lambda f: f.name)
+    assert (verify.name, verify.handler_string) == ("verify", "app.verify_handler")
     props = function(packaged.sam, "Streams")
     # Chalice names the resource after the function and points it at the app's handler.
     assert consumer.name == "streams"
