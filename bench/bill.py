@@ -77,6 +77,7 @@ LAMBDA_GB_SECOND = {"x86": 0.0000166667, "arm64": 0.0000133334}
 DYNAMODB_WRU = 0.625 / 1e6           # on-demand
 DYNAMODB_RRU = 0.125 / 1e6
 LOGS_GB = 0.50                       # CloudWatch Logs ingestion (standard class), per GB
+LOG_EVENT_OVERHEAD = 26              # bytes CloudWatch Logs bills on each event (line) besides its text
 SECRET_MONTH = 0.40
 ALARM_METRIC_MONTH = 0.10            # standard resolution, per metric an alarm reads
 HIGH_RES_ALARM_METRIC_MONTH = 0.30   # period under 60 s

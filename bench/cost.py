@@ -36,18 +36,18 @@ from bench.bill import (  # noqa: E402
     DYNAMODB_WRU,
     LAMBDA_GB_SECOND,
     LAMBDA_REQUEST,
+    LOG_EVENT_OVERHEAD,  # noqa: E402
     LOGS_GB,
     PRICES_DATE,
 )
-from bench.doors import runtime_log_bytes  # noqa: E402
+from bench.cost_doors import runtime_log_bytes  # noqa: E402
 
 LAMBDA_MEMORY_GB = 0.5       # .chalice/config.json lambda_memory_size
 LAMBDA_MS = 25               # assumed billed duration of one request (warm)
 # What CloudWatch Logs adds to each line it ingests (its own event overhead is
 # billed: 26 bytes per event), and the Lambda runtime's START/END/REPORT lines
 # of each invocation (about 300 bytes), unless the template's LoggingConfig
-# drops them (SystemLogLevel WARN: bench/doors.py runtime_log_bytes).
-LOG_EVENT_OVERHEAD = 26
+# drops them (SystemLogLevel WARN: bench/cost_doors.py runtime_log_bytes).
 LAMBDA_RUNTIME_LOG_BYTES = runtime_log_bytes()
 MIN_WORK = 1024              # small shares: the units do not depend on the work
 
@@ -332,7 +332,7 @@ def batch_share_cost(bench: Bench) -> Any:
 
 
 def _doors_figures(*args: Any) -> Any:
-    from bench import doors
+    from bench import cost_doors as doors
 
     return doors.Figures(*args)
 
@@ -351,7 +351,7 @@ def _widget_load(bench: Bench, sample: float) -> tuple[float, float, int]:
 
 
 def _doors(bench: Bench, figures: dict[str, Any], sample: float, out: Any) -> None:
-    from bench import doors
+    from bench import cost_doors as doors
 
     lambda_, logs, sent = _widget_load(bench, sample)
     captcha = figures["captcha solve (job + submit + verify)"]

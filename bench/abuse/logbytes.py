@@ -6,7 +6,7 @@ of the same route, result and (for a credited share) hashes, its output
 captured, both ways a sampled request can go (its line, or its metrics alone)
 weighed by the template's LogSample. Plus CloudWatch's 26 bytes of event
 overhead a line and Lambda's own START/END/REPORT lines unless the
-template's LoggingConfig drops them (bench/doors.py).
+template's LoggingConfig drops them (bench/cost_doors.py).
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import contextlib
 import io
 from functools import lru_cache
 
-from bench.doors import runtime_log_bytes
+from bench.bill import LOG_EVENT_OVERHEAD
+from bench.cost_doors import runtime_log_bytes
 
-LOG_EVENT_OVERHEAD = 26
 REQUEST_ID = "8f14e45f-ceea-467f-a8e2-6c1bd4a1e0b2"  # a Lambda request id's length
 SITE_KEY = "LNoml697xCFPSmzQkJAtmRGCSadl0nos"
 SHARE_HASHES = 4194304
