@@ -428,6 +428,7 @@
     this.running = false;
     this.userPaused = false;
     this._active = false;       // allowed to hash right now (consent + visibility)
+    this._pauseSaid = false;    // the last of pause / resume emitted was pause
     this.threadsList = [];
     this.job = null;            // {text, difficulty, count, expires, puzzles: [...]}
     this.chainTotal = 0;
@@ -506,6 +507,7 @@
     // work begins only after the indicator has been painted (a frame, then a task)
     var self = this, gen = this._gen;
     this._painted = false;
+    this._pauseSaid = false;
     root.requestAnimationFrame(function () {
       setTimeout(function () {
         if (gen !== self._gen) return;
@@ -540,6 +542,9 @@
   Miner.prototype.pause = function () {
     this.userPaused = true;
     this._check();
+    // Paused before the work first ran (its frame not yet painted): _check saw no change to
+    // announce, but the visitor did press Pause, and the widget must say so.
+    if (this.running && !this._pauseSaid) this._said('pause', { reason: 'user' });
   };
   Miner.prototype.resume = function () {
     this.userPaused = false;
@@ -591,15 +596,20 @@
     if (this.badge) this.badge.update(this);
     if (allowed) {
       this._rateStart = Date.now();
-      if (this._wasActive) this._emit('resume', {});
-      this._wasActive = true;
+      if (this._pauseSaid) this._said('resume', {});
       this._ensureThreads();
       if (!this.job && !this._requesting) this._requestJob();
       else this._dispatch();
     } else {
       this.samples = [];
-      this._emit('pause', { reason: this.userPaused ? 'user' : held.length ? held[0] : doc.hidden ? 'hidden' : 'indicator' });
+      this._said('pause', { reason: this.userPaused ? 'user' : held.length ? held[0] : doc.hidden ? 'hidden' : 'indicator' });
     }
+  };
+
+  /** Emits pause or resume, remembering which was said last so each pause has one resume. */
+  Miner.prototype._said = function (event, detail) {
+    this._pauseSaid = event === 'pause';
+    this._emit(event, detail);
   };
 
   Miner.prototype._ensureThreads = function () {

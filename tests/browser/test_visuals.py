@@ -97,6 +97,23 @@ def test_the_visitor_pauses_and_resumes_from_the_keyboard(browser, server):
     ctx.close()
 
 
+def test_a_pause_pressed_before_the_work_first_runs_is_shown_and_kept(browser, server):
+    """Pause in the same task as Verify, before the widget's first frame lets the work run:
+    the widget says Paused (not Verifying with a Resume button), nothing hashes, and Resume
+    carries the work on to the end."""
+    ctx, page = open_page(browser, server, PHONE, "early-pause.html", widget_page(2**20))
+    page.evaluate(f"(box => {{ box.querySelector('.verify').click(); box.querySelector('.pause').click(); }})({BOX})")
+    page.wait_for_function(f"{STATE} === 'paused'", timeout=5000)
+    page.wait_for_timeout(1000)
+    assert page.evaluate(STATE) == "paused", "still paused a second later: the first frame did not undo it"
+    assert in_box(page, ".pause", "el.textContent") == "Resume"
+    assert in_box(page, ".status", "el.textContent") == "Paused"
+    assert in_box(page, ".fill", "el.style.width") == "0%"
+    in_box(page, ".pause", "el.click()")
+    page.wait_for_function(f"{STATE} === 'solved'", timeout=120000)
+    ctx.close()
+
+
 def test_a_failure_shows_words_and_keeps_the_code_for_developers(browser, server):
     ctx, page = open_page(browser, server, PHONE, "fail.html", widget_page(65536, key="NOSUCHSITE"))
     warnings: list[str] = []
