@@ -4,7 +4,9 @@ has been counted, each site's level and heavy sources go onto its record.
 Everything here is driven by credited shares (the guards' stream), never by
 requests: a flood of free requests moves none of it. Per site touched by the
 batch: one read of the site record, one query of its last minute's rate
-buckets (stats.current_rate), and a write only when the figures moved.
+buckets (stats.current_rate), a write only when the figures moved, and
+while the site is above its base level (or admitting part of its jobs) one more: the batch's sources onto
+recent_sources.
 /pow/job reads them with the site record it reads anyway (cached for
 seconds), so the request path pays no extra call.
 """
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib import pressure, sites, stats
+from chalicelib import pressure, recent_sources, sites, stats
 from chalicelib.pressure import Pressure, SourceRate
 
 # A hold refreshes the record at most this often (each refresh is a write;
@@ -66,6 +68,10 @@ def apply(records: Iterable[dict[str, Any]], now: int, base_min_work: int) -> in
         state = pressure.evaluate(site.pressure, levels, measured, now)
         # Heavy: a source landing more than its allowance, from every container.
         heavy = pressure.merge_heavy(site.heavy, batch, now)
+        if state.level > 0 or state.admit < 1.0:
+            # Under pressure, who landed this work: at the ceiling they wait their
+            # turn, a source that landed none lately does not (recent_sources).
+            recent_sources.record(site_key, batch, now)
         if _moved(site.pressure, state) or _heavy_moved(site.heavy, heavy):
             sites.publish_pressure(site_key, state, heavy)
             written += 1

@@ -3,7 +3,9 @@
 Pure decisions over what the request path has in memory anyway: the site
 record (cached; the stream consumer writes its level, admission and heavy
 sources onto it) and this container's view of each source's accepted
-shares (`front_door.RATES`). No DynamoDB call of its own.
+shares (`front_door.RATES`). No DynamoDB call of its own but one: while a
+site admits only part of its jobs, which sources landed work on it lately
+(recent_sources, read at most every few seconds per container).
 
 A job is bound to the source that asked for it: the signed job carries
 the asker's share tag (`Job.src`). A share submitted from another source
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import random
 
-from chalicelib import front_door, pressure, sources
+from chalicelib import front_door, pressure, recent_sources, sources
 from chalicelib.errors import Busy, InvalidJob
 from chalicelib.pow import Job, signing_keys
 from chalicelib.sites import SiteInfo
@@ -56,14 +58,16 @@ def work_floor(site: SiteInfo, tag: str, now: int, base_work: int) -> int:
 
 
 def admit(site: SiteInfo, tag: str, now: int) -> None:
-    """A site over its ceiling admits only part of the new chains, from every
-    source alike (a new address is no more welcome than a known one: new
-    addresses are what an attacker has most of); a source over its own
-    ceiling (pressure.SOURCE_CEILING shares a second, whatever its hash rate)
-    none until it is back under. The rest are told to come back, before
-    anything is written."""
+    """A site over its ceiling admits only part of the new chains of the
+    sources that landed work on it lately, and every new chain of a source
+    that landed none in the last 5 to 10 minutes (a visitor; an
+    attacker's address is that once a window, then it is known); a source
+    over its own ceiling (pressure.SOURCE_CEILING shares a second, whatever
+    its hash rate) none until it is back under. The rest are told to come
+    back, before anything is written."""
     admitted = pressure.admit_now(site.pressure, now)
-    if admitted < 1.0 and random.random() >= admitted:
+    if admitted < 1.0 and random.random() >= admitted \
+            and not recent_sources.recent(site.site_key, now).is_fresh(tag):
         raise Busy(pressure.retry_after(admitted), "site over its ceiling")
     if not front_door.per_source():
         return

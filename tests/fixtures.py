@@ -21,7 +21,7 @@ class SiteCreds:
 def aws() -> Iterator[None]:
     """moto in-process, with every table created."""
     with mock_aws():
-        from chalicelib import front_door, sites, stats
+        from chalicelib import front_door, recent_sources, sites, stats
         from chalicelib.store import models
         from ops import tables as admin_tables
         from ops.store import install_dynamodb_fixes
@@ -30,6 +30,7 @@ def aws() -> Iterator[None]:
         models.bind()
         admin_tables.create_tables("local")
         sites.clear_cache()
+        recent_sources.clear_cache()
         stats._global_cache.clear()
         front_door.LIMITS.clear()
         front_door.RATES.clear()

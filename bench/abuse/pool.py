@@ -27,6 +27,7 @@ class Container:
     limits: Any
     rates: Any
     site_cache: dict[str, Any] = field(default_factory=dict)
+    recent_cache: dict[str, Any] = field(default_factory=dict)  # recent_sources' reads
     credited: Any = None  # the job ids it credited (front_door's replay memory), if the app keeps one
     busy_until: float = 0.0
 

@@ -228,7 +228,7 @@ class Simulation:
                 call: Callable[[], Any]) -> Answer:
         """The app's middleware and view in `container`."""
         from bench.abuse.logbytes import invocation_bytes
-        from chalicelib import front_door, sites
+        from chalicelib import front_door, recent_sources, sites
         from chalicelib.errors import ApiError, Busy
         from chalicelib.store import deadline
 
@@ -239,6 +239,7 @@ class Simulation:
 
         front_door.LIMITS, front_door.RATES = container.limits, container.rates
         sites._cache = container.site_cache
+        recent_sources._cache = container.recent_cache
         if hasattr(front_door, "_credited"):
             if container.credited is None:
                 container.credited = type(front_door._credited)()

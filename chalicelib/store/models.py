@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     ListAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     UnicodeAttribute,
 )
 from pynamodb.connection import Connection
@@ -354,6 +355,9 @@ class StatsShard(_Base):
            pressure); expires (x: the TTL)
       pk = CP#<stream shard id>, sk = 0: `seq`, the last stream record applied
            (zero-padded), so a retried batch never counts twice
+      pk = RS#<site_key> (`recent_pk`), sk = start of an epoch (recent_sources):
+           `sources`, fingerprints of the sources credited in it while the
+           site was under pressure; expires (x: the TTL)
     """
 
     class Meta(_Base.Meta):
@@ -370,6 +374,7 @@ class StatsShard(_Base):
     last = NumberAttribute(null=True)
     seq = UnicodeAttribute(null=True)
     shares = NumberAttribute(null=True)
+    sources = NumberSetAttribute(null=True, attr_name="s")
     expires = NumberAttribute(null=True, attr_name="x")
 
     ALL_SITES = "*"
@@ -386,6 +391,10 @@ class StatsShard(_Base):
     @classmethod
     def rate_pk(cls, site_key: str) -> str:
         return f"R#{site_key}"
+
+    @classmethod
+    def recent_pk(cls, site_key: str) -> str:
+        return f"RS#{site_key}"
 
 
 class LinksBySite(GlobalSecondaryIndex["Link"]):

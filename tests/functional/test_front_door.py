@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 from chalice import local
 
-from chalicelib import front_door, limits, pressure, sites
+from chalicelib import front_door, limits, pressure, recent_sources, sites
 from chalicelib.store.models import Guard
 from tests.fixtures import Api
 from tests.solver import solve
@@ -231,24 +231,69 @@ def test_a_site_under_pressure_steps_up_its_minimum_work_and_decays(honest, monk
     assert pressure.level_now(state, levels, state.hot_at + pressure.DECAY_SECONDS) == 0
 
 
-def test_a_site_over_its_ceiling_admits_new_sources_no_more_generously_than_known_ones(
-        honest, monkeypatch):
-    site_key = honest.api.site.site_key
-    sites.set_levels(site_key, pressure.Levels(works=(MIN_WORK,), step_up=1, ceiling=1))
-    known = [Source(honest.api, f"192.0.2.{i + 1}", monkeypatch) for i in range(20)]
-    for source in known:
-        assert source.submit(source.job(anonymous=1))["success"]
+def _at_ceiling(site_key: str) -> None:
+    """The site at its top level, admitting 2 % of the known sources' new jobs."""
     sites.publish_pressure(site_key, pressure.Pressure(level=0, hot_at=_now(), admit=0.02,
                                                        admit_at=_now(), rate=50.0), {})
     sites.clear_cache()
+    recent_sources.clear_cache()
+
+
+def _job_answers(group: list[Source], site_key: str) -> list[tuple[dict[str, Any], dict[str, str]]]:
+    return [source.call("POST", "/pow/job", site=site_key, anonymous=1) for source in group]
+
+
+def _mostly_busy(answers: list[tuple[dict[str, Any], dict[str, str]]]) -> bool:
+    refused = [(body, headers) for body, headers in answers if not body["success"]]
+    return len(refused) >= 15 and all(
+        body == {"success": False, "error": "busy"} and int(headers["Retry-After"]) > 1
+        for body, headers in refused)
+
+
+def _landed(group: list[Source]) -> None:
+    for source in group:
+        assert source.submit(source.job(anonymous=1))["success"]
+    drain()
+
+
+def test_at_its_ceiling_a_site_admits_a_source_with_no_recent_work_and_part_of_the_rest(
+        honest, monkeypatch):
+    """Ten thousand CPUs mining on are, share by share, visitors too; what a visitor
+    has that they don't is no share landed lately. Such a source gets its job at
+    once; once its work is credited it waits its turn like the rest."""
+    site_key = honest.api.site.site_key
+    sites.set_levels(site_key, pressure.Levels(works=(MIN_WORK,), step_up=1, ceiling=1))
+    known = [Source(honest.api, f"192.0.2.{i + 1}", monkeypatch) for i in range(20)]
+    _landed(known)
+    _at_ceiling(site_key)
     fresh = [Source(honest.api, f"198.51.100.{i + 1}", monkeypatch) for i in range(20)]
-    for group in (known, fresh):
-        answers = [source.call("POST", "/pow/job", site=site_key, anonymous=1)
-                   for source in group]
-        refused = [(body, headers) for body, headers in answers if not body["success"]]
-        assert len(refused) >= 15
-        assert all(body == {"success": False, "error": "busy"}
-                   and int(headers["Retry-After"]) > 1 for body, headers in refused)
+    assert _mostly_busy(_job_answers(known, site_key))
+    answers = _job_answers(fresh, site_key)
+    assert all(body["success"] for body, _ in answers), "no share landed lately: admitted"
+    _landed(fresh)
+    _at_ceiling(site_key)
+    assert _mostly_busy(_job_answers(fresh, site_key)), "known now: the site's admission"
+
+
+def test_when_the_record_of_recent_sources_is_full_every_source_is_admitted_alike(
+        honest, monkeypatch):
+    """An attacker with more addresses than an epoch holds makes every address
+    look new; then nobody is preferred (the admission before recent sources)."""
+    monkeypatch.setattr(recent_sources, "CAPACITY", 10)
+    site_key = honest.api.site.site_key
+    sites.set_levels(site_key, pressure.Levels(works=(MIN_WORK,), step_up=1, ceiling=1))
+    _landed([Source(honest.api, f"192.0.2.{i + 1}", monkeypatch) for i in range(20)])
+    _at_ceiling(site_key)
+    assert recent_sources.recent(site_key, _now()).full
+    fresh = [Source(honest.api, f"198.51.100.{i + 1}", monkeypatch) for i in range(20)]
+    assert _mostly_busy(_job_answers(fresh, site_key))
+
+
+def test_a_site_at_its_base_level_records_no_sources(honest, monkeypatch):
+    """Below pressure nothing is written for it: an idle site pays nothing."""
+    site_key = honest.api.site.site_key
+    _landed([Source(honest.api, f"192.0.2.{i + 1}", monkeypatch) for i in range(5)])
+    assert recent_sources.load(site_key, _now()) == recent_sources.Recent(frozenset(), False)
 
 
 def _share_tag(address: str) -> str:
