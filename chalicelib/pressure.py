@@ -18,9 +18,10 @@ did), never by requests an attacker can send for free:
   for good); otherwise it decays one level every DECAY_SECONDS, computed
   at read time, so an attack that simply stops decays too. At the top
   level, a site over its `ceiling` admits only part of the new job
-  requests (`admit`, a proportional control on the measured rate), from
-  every source alike; the rest answer `busy` with `Retry-After` before any
-  DynamoDB write.
+  requests (`admit`, a proportional control on the measured rate) of the
+  sources that landed work lately (sizing.admit, recent_sources: one that
+  landed none goes first); the rest answer `busy` with `Retry-After`
+  before any DynamoDB write.
 
 * Per source (an address: one visitor, or an office behind a NAT), a
   gentle factor: a source landing more than SOURCE_ALLOWANCE shares a

@@ -67,7 +67,7 @@ def record(site_key: str, tags: Iterable[str], now: int) -> bool:
         item.update(actions=[StatsShard.sources.add(prints),
                              StatsShard.expires.set(epoch + 2 * EPOCH_SECONDS)],
                     condition=StatsShard.sources.does_not_exist()
-                    | (size(StatsShard.sources) < CAPACITY))
+                    | (size(StatsShard.sources) < CAPACITY))  # type: ignore[no-untyped-call]
     except UpdateError as exc:
         if exc.cause_response_code != "ConditionalCheckFailedException":
             raise

@@ -86,7 +86,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--stop-seconds", type=float, default=300.0)
     parser.add_argument("--stop-sources-per-second", type=int, default=20)
-    parser.add_argument("--many-seconds", type=float, default=30.0)
+    parser.add_argument("--many-seconds", type=float, default=180.0)
     parser.add_argument("--many-sources", type=int, default=10_000)
     parser.add_argument("--min-work", type=int, default=0, help="0: the app's default")
     parser.add_argument("--waf", choices=("on", "off", "both"), default="on",
