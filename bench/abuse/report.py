@@ -51,22 +51,27 @@ def _plan_fee(sim: Simulation) -> float:
     return fee / hours
 
 
-def _consumer_costs(sim: Simulation) -> dict[str, float]:
+def _consumer_costs(sim: Simulation, party: str | None = None) -> dict[str, float]:
+    """The stream consumer's dollars per hour: all of it, or `party`'s part (per
+    table, in proportion to the records the party wrote there)."""
     scale = HOUR / sim.seconds
-    consumer = bill.function_settings()[bill.STREAMS_FUNCTION]
-    return {"Lambda": sim.consumer_invocations * scale * (
-                bill.LAMBDA_REQUEST + SERVED_MS * 4 / 1000 * consumer.memory_gb
-                * bill.LAMBDA_GB_SECOND["x86"]),
-            "DynamoDB": (sim.consumer_wru * bill.DYNAMODB_WRU + sim.consumer_rru * bill.DYNAMODB_RRU)
-            * scale}
+    function = bill.function_settings()[bill.STREAMS_FUNCTION]
+    consumer = sim.consumer
+    lambda_cost = dynamodb = 0.0
+    for table in consumer.tables:
+        part = 1.0 if party is None else consumer.share_of(party, table)
+        lambda_cost += part * consumer.invocations[table] * (
+            bill.LAMBDA_REQUEST + SERVED_MS * 4 / 1000 * function.memory_gb
+            * bill.LAMBDA_GB_SECOND["x86"])
+        dynamodb += part * (consumer.wru[table] * bill.DYNAMODB_WRU
+                            + consumer.rru[table] * bill.DYNAMODB_RRU)
+    return {"Lambda": lambda_cost * scale, "DynamoDB": dynamodb * scale}
 
 
 def party_costs(sim: Simulation) -> dict[str, float]:
     """Dollars per hour each party costs the operator: its requests, and the
-    stream consumer's work in proportion to the shares it had credited."""
-    consumer = sum(_consumer_costs(sim).values())
-    shares = sum(book.accepted_shares for book in sim.books.values()) or 1
-    return {party: sum(_book_costs(sim, book).values()) + consumer * book.accepted_shares / shares
+    stream consumer's work on the records it wrote."""
+    return {party: sum(_book_costs(sim, book).values()) + sum(_consumer_costs(sim, party).values())
             for party, book in sim.books.items()}
 
 

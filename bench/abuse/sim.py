@@ -9,8 +9,8 @@ cloudfront door the verification paths go to the verify function's own
 pool, edge_door.VERIFY_PATHS), where the app's middleware order is followed (`front_door.check`, the view,
 `front_door.after`; chalicelib/http.py `serve`). Every DynamoDB call a request makes is priced by
 bench/dynamo_cost.py and charged to the request's party; the stream consumer
-runs once a simulated second and its cost is shared by the parties whose
-shares it counted.
+drains each table at the template's batching window (bench/abuse/consumer.py)
+and its cost is shared by the parties in proportion to what they wrote there.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import bill, edge_door
+from bench.abuse.consumer import Consumer
 from bench.abuse.edge import StageThrottle, Waf
 from bench.abuse.pool import Container, Pool
 from bench.hotkeys import SimClock
@@ -110,8 +111,7 @@ class Simulation:
         # execute-api is off on the cloudfront door: no stage throttle in front of Lambda.
         self.throttle = StageThrottle(template, self.params) if self.door == edge_door.REST else None
         self.books: dict[str, Book] = defaultdict(Book)
-        self.consumer_invocations = 0
-        self.consumer_wru = self.consumer_rru = 0.0
+        self.consumer = Consumer(self.recorder)
         self.events: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = 0
         self.writes = 0
@@ -130,11 +130,13 @@ class Simulation:
         self.recorder.__enter__()
         for client in self.recorder.clients:
             client.meta.events.register("before-call.dynamodb", self._count_call)
+            client.meta.events.register("before-parameter-build.dynamodb", self.consumer.count)
         return self
 
     def __exit__(self, *exc: Any) -> None:
         for client in self.recorder.clients:
             client.meta.events.unregister("before-call.dynamodb", self._count_call)
+            client.meta.events.unregister("before-parameter-build.dynamodb", self.consumer.count)
         self.recorder.__exit__(*exc)
 
     # --- time ------------------------------------------------------------------
@@ -164,18 +166,11 @@ class Simulation:
             tick(now)
 
     def drain(self) -> None:
-        """The stream consumer, once a second, batches of 100 per table."""
-        from chalicelib import streams
+        """The stream consumer: each table whose batching window has passed."""
         from chalicelib.store import deadline
-        from tests.streams import pending_records
 
         deadline.clear()
-        before = (self.recorder.cost.wru, self.recorder.cost.rru)
-        for event in pending_records():
-            self.consumer_invocations += 1
-            streams.handle_event(event, self.min_work)
-        self.consumer_wru += self.recorder.cost.wru - before[0]
-        self.consumer_rru += self.recorder.cost.rru - before[1]
+        self.consumer.drain(self.clock.now, self.min_work)
 
     # --- one request ---------------------------------------------------------------
     def request(self, party: str, address: str, path: str, call: Callable[[], Any],
@@ -207,9 +202,11 @@ class Simulation:
             return Answer(by="lambda", unreadable=True)
         book.invocations += 1
         before = (self.recorder.cost.wru, self.recorder.cost.rru, self.writes, book.lambda_ms)
+        self.consumer.party = party
         try:
             return self._invoke(book, container, address, resource, call)
         finally:
+            self.consumer.party = ""
             book.wru += self.recorder.cost.wru - before[0]
             book.rru += self.recorder.cost.rru - before[1]
             if self.writes != before[2] and not self._last_ok:
