@@ -5,10 +5,10 @@ Everything here is driven by credited shares (the guards' stream), never by
 requests: a flood of free requests moves none of it. Per site touched by the
 batch: one read of the site record, one query of its last minute's rate
 buckets (stats.current_rate), a write only when the figures moved, and
-while the site is above its base level (or admitting part of its jobs) one more: the batch's sources onto
-recent_sources.
-/pow/job reads them with the site record it reads anyway (cached for
-seconds), so the request path pays no extra call.
+while the site is above its base level or admitting part of its jobs one
+more: the batch's sources onto recent_sources. /pow/job reads the level
+and heavy sources with the site record it reads anyway (cached for
+seconds); the recent sources only while the site admits part of its jobs.
 """
 from __future__ import annotations
 

@@ -31,10 +31,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pynamodb.exceptions import UpdateError
 from pynamodb.expressions.condition import size
 
 from chalicelib.store.models import StatsShard
+from chalicelib.store.transactions import serialize, write_one
 
 # A source stays known from its credited share to the end of the next epoch:
 # 5 to 10 minutes, longer than a captcha visit, short of a return visit.
@@ -66,17 +66,14 @@ def record(site_key: str, tags: Iterable[str], now: int) -> bool:
     if not prints:
         return True
     epoch = epoch_of(now)
-    item = StatsShard(StatsShard.recent_pk(site_key), epoch)
-    try:
-        item.update(actions=[StatsShard.sources.add(prints),
-                             StatsShard.expires.set(epoch + 2 * EPOCH_SECONDS)],
-                    condition=StatsShard.sources.does_not_exist()
-                    | (size(StatsShard.sources) < CAPACITY))  # type: ignore[no-untyped-call]
-    except UpdateError as exc:
-        if exc.cause_response_code != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    condition = StatsShard.sources.does_not_exist() \
+        | (size(StatsShard.sources) < CAPACITY)  # type: ignore[no-untyped-call]
+    actions = [StatsShard.sources.add(prints), StatsShard.expires.set(epoch + 2 * EPOCH_SECONDS)]
+    # ReturnValues NONE: the grown set is not sent back on every batch.
+    kwargs = {"Key": {"pk": {"S": StatsShard.recent_pk(site_key)}, "sk": {"N": str(epoch)}},
+              "ReturnValues": "NONE", **serialize(StatsShard, condition, actions)}
+    held, _ = write_one("UpdateItem", StatsShard, kwargs)
+    return held
 
 
 @dataclass(frozen=True)
